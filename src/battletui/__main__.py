@@ -1,0 +1,5 @@
+"""Allow ``python -m battletui``."""
+
+from battletui.cli import main
+
+raise SystemExit(main())

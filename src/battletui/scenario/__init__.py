@@ -1,0 +1,52 @@
+"""The scenario file format: typed model, YAML/TOML load and dump, validation with file:line.
+
+This package imports nothing else from battletui so that the format stands on its own.
+"""
+
+from battletui.scenario.dump import dump_scenario, dumps_scenario
+from battletui.scenario.durations import DurationError, format_duration, parse_duration
+from battletui.scenario.errors import ScenarioError
+from battletui.scenario.load import load_scenario, loads_scenario
+from battletui.scenario.model import (
+    ACTION_KINDS,
+    HTTP_METHODS,
+    MAX_PROVIDERS,
+    STRATEGIES,
+    Action,
+    BreakerSpec,
+    ChainSpec,
+    GatewaySpec,
+    HttpLoadSpec,
+    ParamValue,
+    ProviderSpec,
+    Scenario,
+    SloSpec,
+    TimelineEntry,
+    WorkloadSpec,
+)
+
+__all__ = [
+    "ACTION_KINDS",
+    "HTTP_METHODS",
+    "MAX_PROVIDERS",
+    "STRATEGIES",
+    "Action",
+    "BreakerSpec",
+    "ChainSpec",
+    "DurationError",
+    "GatewaySpec",
+    "HttpLoadSpec",
+    "ParamValue",
+    "ProviderSpec",
+    "Scenario",
+    "ScenarioError",
+    "SloSpec",
+    "TimelineEntry",
+    "WorkloadSpec",
+    "dump_scenario",
+    "dumps_scenario",
+    "format_duration",
+    "load_scenario",
+    "loads_scenario",
+    "parse_duration",
+]

@@ -1,0 +1,424 @@
+"""Plain data (dicts, lists, scalars) from either format -> a checked ``Scenario``.
+
+Format-neutral on purpose: YAML and TOML only differ in how a problem's path becomes a line
+number, so every problem is raised as ``Invalid(path, ...)`` and the loader locates it.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Mapping, Sequence
+from types import MappingProxyType
+from typing import Literal, TypeVar
+
+from battletui.scenario.durations import DurationError, format_duration, parse_duration
+from battletui.scenario.model import (
+    ACTION_KINDS,
+    HTTP_METHODS,
+    MAX_PROVIDERS,
+    STRATEGIES,
+    Action,
+    BreakerSpec,
+    ChainSpec,
+    GatewaySpec,
+    HttpLoadSpec,
+    ParamValue,
+    ProviderSpec,
+    Scenario,
+    SloSpec,
+    TimelineEntry,
+    WorkloadSpec,
+)
+
+Path = tuple[str | int, ...]
+"""Where a value sits in the tree: keys and list indexes, e.g. ("timeline", 2, "kill")."""
+
+Where = Literal["key", "value", "parent"]
+"""What a problem's line should point at: the key, its value, or the mapping holding it."""
+
+T = TypeVar("T")
+
+TOP_KEYS = (
+    "name",
+    "description",
+    "seed",
+    "duration",
+    "chain",
+    "providers",
+    "gateway",
+    "workload",
+    "slo",
+    "timeline",
+)
+CHAIN_KEYS = ("id", "block_time")
+PROVIDER_KEYS = ("id", "latency", "jitter", "error_rate")
+GATEWAY_KEYS = ("strategy", "timeout", "attempt_timeout", "breaker")
+BREAKER_KEYS = ("failures", "open_for", "half_open_probes", "successes")
+WORKLOAD_KEYS = ("http",)
+HTTP_KEYS = ("rate", "mix", "timeout")
+SLO_KEYS = ("success_rate", "p50", "p95", "p99", "max")
+ACTION_PARAMS: Mapping[str, tuple[str, ...]] = {
+    "kill": (),
+    "restore": (),
+    "degrade": ("latency", "jitter"),
+    "flap": ("down", "up", "cycles"),
+    "mark": (),
+}
+"""Keys each action kind takes besides ``at`` and its own kind key (its target)."""
+
+FLAP_DOWN = 2.0
+FLAP_UP = 3.0
+MAX_HTTP_RATE = 10_000
+PROVIDER_ID = re.compile(r"[a-z][a-z0-9_-]{0,15}")
+
+
+class Invalid(Exception):
+    """A problem at ``path``; ``line`` is set only when the reader already knows it."""
+
+    def __init__(
+        self, path: Path, message: str, where: Where = "value", line: int | None = None
+    ) -> None:
+        super().__init__(message)
+        self.path = path
+        self.message = message
+        self.where = where
+        self.line = line
+
+
+def field_name(path: Path) -> str:
+    """``("timeline", 2, "kill")`` -> ``timeline[2].kill``; the root is ``(top level)``."""
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else part)
+    return text or "(top level)"
+
+
+def show(value: object) -> str:
+    """A value as the user wrote it, short enough for a one-line message."""
+    if value is None:
+        return "nothing"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    return repr(value)
+
+
+# --- typed readers: (value, path) -> checked value ------------------------------------------
+
+
+def read_mapping(value: object, path: Path, known: Sequence[str]) -> dict[str, object]:
+    if not isinstance(value, dict):
+        raise Invalid(path, f"expected a mapping, got {show(value)}")
+    for key in value:
+        if key not in known:
+            raise Invalid((*path, key), f"unknown key (known: {', '.join(known)})", "key")
+    return value
+
+
+def read_list(value: object, path: Path) -> list[object]:
+    if not isinstance(value, list):
+        raise Invalid(path, f"expected a list, got {show(value)}")
+    return value
+
+
+def read_str(value: object, path: Path) -> str:
+    if not isinstance(value, str):
+        raise Invalid(path, f"expected a string, got {show(value)}")
+    return value
+
+
+def read_name(value: object, path: Path) -> str:
+    text = read_str(value, path)
+    if not text.strip():
+        raise Invalid(path, "must not be empty")
+    return text
+
+
+def read_int(value: object, path: Path, minimum: int | None = None) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise Invalid(path, f"expected an integer, got {show(value)}")
+    if minimum is not None and value < minimum:
+        raise Invalid(path, f"must be {minimum} or more, got {value}")
+    return value
+
+
+def read_number(value: object, path: Path, low: float, high: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise Invalid(path, f"expected a number, got {show(value)}")
+    number = float(value) if abs(value) < 1e300 else math.inf
+    if not low <= number <= high:
+        raise Invalid(path, f"must be between {low:g} and {high:g}, got {value!r}")
+    return number
+
+
+def read_duration(
+    value: object, path: Path, *, positive: bool = False, allow_sign: bool = False
+) -> tuple[float, bool]:
+    try:
+        seconds, relative = parse_duration(value, allow_sign=allow_sign)
+    except DurationError as err:
+        raise Invalid(path, str(err)) from None
+    if positive and seconds <= 0:
+        raise Invalid(path, f"must be more than 0, got {show(value)}")
+    return seconds, relative
+
+
+def read_seconds(value: object, path: Path) -> float:
+    return read_duration(value, path)[0]
+
+
+def read_positive(value: object, path: Path) -> float:
+    return read_duration(value, path, positive=True)[0]
+
+
+def read_fraction(value: object, path: Path) -> float:
+    return read_number(value, path, 0.0, 1.0)
+
+
+def read_count(value: object, path: Path) -> int:
+    return read_int(value, path, minimum=1)
+
+
+def required(mapping: Mapping[str, object], path: Path, key: str) -> object:
+    if key not in mapping:
+        raise Invalid((*path, key), "required key is missing", "parent")
+    return mapping[key]
+
+
+def optional(
+    mapping: Mapping[str, object],
+    path: Path,
+    key: str,
+    read: Callable[[object, Path], T],
+    default: T,
+) -> T:
+    return read(mapping[key], (*path, key)) if key in mapping else default
+
+
+def present(
+    mapping: Mapping[str, object], path: Path, readers: Mapping[str, Callable[[object, Path], T]]
+) -> dict[str, T]:
+    """Read the keys present, leaving absent ones to the dataclass defaults."""
+    return {
+        key: read(mapping[key], (*path, key)) for key, read in readers.items() if key in mapping
+    }
+
+
+# --- sections ---------------------------------------------------------------------------------
+
+
+def scenario(data: object) -> Scenario:
+    root = read_mapping(data, (), TOP_KEYS)
+    name = read_name(required(root, (), "name"), ("name",))
+    description = optional(root, (), "description", read_str, "")
+    seed = optional(root, (), "seed", read_int, 0)
+    duration = read_positive(required(root, (), "duration"), ("duration",))
+    chain = optional(root, (), "chain", read_chain, ChainSpec())
+    providers = read_providers(required(root, (), "providers"), ("providers",))
+    gateway = optional(root, (), "gateway", read_gateway, GatewaySpec())
+    workload = optional(root, (), "workload", read_workload, WorkloadSpec())
+    slo = optional(root, (), "slo", read_slo, SloSpec())
+    ids = tuple(p.id for p in providers)
+    timeline: tuple[TimelineEntry, ...] = ()
+    if "timeline" in root:
+        timeline = read_timeline(root["timeline"], ("timeline",), ids, duration)
+    return Scenario(
+        name=name,
+        description=description,
+        seed=seed,
+        duration=duration,
+        chain=chain,
+        providers=providers,
+        gateway=gateway,
+        workload=workload,
+        slo=slo,
+        timeline=timeline,
+    )
+
+
+def read_chain(value: object, path: Path) -> ChainSpec:
+    mapping = read_mapping(value, path, CHAIN_KEYS)
+    chain_id = optional(mapping, path, "id", read_count, ChainSpec.id)
+    block_time = optional(mapping, path, "block_time", read_positive, ChainSpec.block_time)
+    return ChainSpec(id=chain_id, block_time=block_time)
+
+
+def read_providers(value: object, path: Path) -> tuple[ProviderSpec, ...]:
+    items = read_list(value, path)
+    if not items:
+        raise Invalid(path, "at least one provider is required")
+    if len(items) > MAX_PROVIDERS:
+        raise Invalid((*path, MAX_PROVIDERS), f"too many providers (at most {MAX_PROVIDERS})")
+    providers: list[ProviderSpec] = []
+    seen: dict[str, int] = {}
+    for index, item in enumerate(items):
+        spec = read_provider(item, (*path, index))
+        if spec.id in seen:
+            raise Invalid(
+                (*path, index, "id"),
+                f"duplicate provider id {spec.id!r} (also {field_name((*path, seen[spec.id]))})",
+            )
+        seen[spec.id] = index
+        providers.append(spec)
+    return tuple(providers)
+
+
+def read_provider(value: object, path: Path) -> ProviderSpec:
+    mapping = read_mapping(value, path, PROVIDER_KEYS)
+    provider_id = read_str(required(mapping, path, "id"), (*path, "id"))
+    if not PROVIDER_ID.fullmatch(provider_id):
+        raise Invalid(
+            (*path, "id"),
+            f"invalid provider id {provider_id!r} (a lowercase letter, then up to 15 of "
+            "a-z 0-9 _ -)",
+        )
+    return ProviderSpec(
+        id=provider_id,
+        latency=optional(mapping, path, "latency", read_seconds, ProviderSpec.latency),
+        jitter=optional(mapping, path, "jitter", read_seconds, ProviderSpec.jitter),
+        error_rate=optional(mapping, path, "error_rate", read_fraction, ProviderSpec.error_rate),
+    )
+
+
+def read_strategy(value: object, path: Path) -> str:
+    strategy = read_str(value, path)
+    if strategy not in STRATEGIES:
+        raise Invalid(path, f"unknown strategy {strategy!r} (known: {', '.join(STRATEGIES)})")
+    return strategy
+
+
+def read_gateway(value: object, path: Path) -> GatewaySpec:
+    mapping = read_mapping(value, path, GATEWAY_KEYS)
+    return GatewaySpec(
+        strategy=optional(mapping, path, "strategy", read_strategy, GatewaySpec.strategy),
+        timeout=optional(mapping, path, "timeout", read_positive, GatewaySpec.timeout),
+        attempt_timeout=optional(
+            mapping, path, "attempt_timeout", read_positive, GatewaySpec.attempt_timeout
+        ),
+        breaker=optional(mapping, path, "breaker", read_breaker, BreakerSpec()),
+    )
+
+
+def read_breaker(value: object, path: Path) -> BreakerSpec:
+    mapping = read_mapping(value, path, BREAKER_KEYS)
+    counts = present(
+        mapping,
+        path,
+        {"failures": read_count, "half_open_probes": read_count, "successes": read_count},
+    )
+    open_for = optional(mapping, path, "open_for", read_positive, BreakerSpec.open_for)
+    return BreakerSpec(open_for=open_for, **counts)
+
+
+def read_workload(value: object, path: Path) -> WorkloadSpec:
+    mapping = read_mapping(value, path, WORKLOAD_KEYS)
+    return WorkloadSpec(http=optional(mapping, path, "http", read_http, HttpLoadSpec()))
+
+
+def read_rate(value: object, path: Path) -> float:
+    return read_number(value, path, 0.0, MAX_HTTP_RATE)
+
+
+def read_http(value: object, path: Path) -> HttpLoadSpec:
+    mapping = read_mapping(value, path, HTTP_KEYS)
+    spec = HttpLoadSpec(
+        rate=optional(mapping, path, "rate", read_rate, HttpLoadSpec.rate),
+        timeout=optional(mapping, path, "timeout", read_positive, HttpLoadSpec.timeout),
+    )
+    if "mix" not in mapping:
+        return spec
+    mix_path = (*path, "mix")
+    raw = mapping["mix"]
+    if not isinstance(raw, dict):
+        raise Invalid(mix_path, f"expected a mapping, got {show(raw)}")
+    weights: dict[str, int] = {}
+    for method, weight in raw.items():
+        if method not in HTTP_METHODS:
+            raise Invalid(
+                (*mix_path, method), f"unknown method (known: {', '.join(HTTP_METHODS)})", "key"
+            )
+        weights[method] = read_int(weight, (*mix_path, method), minimum=0)
+    if sum(weights.values()) <= 0:
+        raise Invalid(mix_path, "weights must add up to more than 0")
+    return HttpLoadSpec(rate=spec.rate, timeout=spec.timeout, mix=MappingProxyType(weights))
+
+
+def read_slo(value: object, path: Path) -> SloSpec:
+    mapping = read_mapping(value, path, SLO_KEYS)
+    success_rate = optional(mapping, path, "success_rate", read_fraction, None)
+    latencies = present(mapping, path, {key: read_positive for key in SLO_KEYS[1:]})
+    return SloSpec(success_rate=success_rate, **latencies)
+
+
+# --- timeline ---------------------------------------------------------------------------------
+
+
+def read_timeline(
+    value: object, path: Path, ids: Sequence[str], duration: float
+) -> tuple[TimelineEntry, ...]:
+    items = read_list(value, path)
+    entries = [read_entry(item, (*path, i), ids, duration) for i, item in enumerate(items)]
+    return tuple(sorted(entries, key=lambda entry: entry.at))
+
+
+def read_entry(value: object, path: Path, ids: Sequence[str], duration: float) -> TimelineEntry:
+    if not isinstance(value, dict):
+        raise Invalid(path, f"expected a mapping like {{at: 10s, kill: alpha}}, got {show(value)}")
+    kinds = [key for key in value if key in ACTION_KINDS]
+    if not kinds:
+        any_param = {p for params in ACTION_PARAMS.values() for p in params}
+        read_mapping(value, path, ("at", *ACTION_KINDS, *sorted(any_param)))
+        raise Invalid(path, f"no action (expected one of: {', '.join(ACTION_KINDS)})")
+    if len(kinds) > 1:
+        raise Invalid(
+            (*path, kinds[1]),
+            f"two actions in one entry ({kinds[0]}, {kinds[1]}); use one entry per action",
+            "key",
+        )
+    kind = kinds[0]
+    read_mapping(value, path, ("at", kind, *ACTION_PARAMS[kind]))
+    at = read_seconds(required(value, path, "at"), (*path, "at"))
+    if at > duration:
+        raise Invalid(
+            (*path, "at"),
+            f"action at {format_duration(at)} is after the end of the session "
+            f"({format_duration(duration)})",
+        )
+    return TimelineEntry(at=at, action=read_action(value, path, kind, ids))
+
+
+def read_action(mapping: Mapping[str, object], path: Path, kind: str, ids: Sequence[str]) -> Action:
+    if kind == "mark":
+        return Action("mark", None, {"label": read_name(mapping["mark"], (*path, "mark"))})
+    target = read_str(mapping[kind], (*path, kind))
+    if target not in ids:
+        raise Invalid((*path, kind), f"unknown provider {target!r} (known: {', '.join(ids)})")
+    params: dict[str, ParamValue] = {}
+    if kind == "degrade":
+        latency, relative = read_duration(
+            required(mapping, path, "latency"), (*path, "latency"), allow_sign=True
+        )
+        jitter = 0.0
+        if "jitter" in mapping:
+            jitter, jitter_relative = read_duration(
+                mapping["jitter"], (*path, "jitter"), allow_sign=True
+            )
+            if jitter_relative != relative:
+                raise Invalid(
+                    (*path, "jitter"),
+                    "latency and jitter must both start with '+' (a step on top) or neither",
+                )
+        params = {"latency": latency, "jitter": jitter, "relative": relative}
+    elif kind == "flap":
+        params = {
+            "down": optional(mapping, path, "down", read_positive, FLAP_DOWN),
+            "up": optional(mapping, path, "up", read_positive, FLAP_UP),
+            "cycles": optional(mapping, path, "cycles", read_cycles, 0),
+        }
+    return Action(kind, target, params)
+
+
+def read_cycles(value: object, path: Path) -> int:
+    return read_int(value, path, minimum=0)

@@ -1,0 +1,22 @@
+"""The one error a scenario file can raise, shaped for editors and terminals."""
+
+from __future__ import annotations
+
+
+class ScenarioError(Exception):
+    """A scenario file problem, printed as ``path:line: field: message`` on one line.
+
+    That shape is what editors and CI log parsers jump from, so the message never spans lines.
+    ``field`` is a dotted path such as ``timeline[2].kill``, or ``(syntax)`` / ``(file)`` when
+    the problem is with the file itself rather than one setting.
+    """
+
+    def __init__(self, path: str, line: int, field: str, message: str) -> None:
+        self.path = path
+        self.line = line
+        self.field = field
+        self.message = " ".join(message.splitlines())
+        super().__init__(path, line, field, message)
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.field}: {self.message}"

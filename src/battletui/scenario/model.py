@@ -1,0 +1,181 @@
+"""The typed scenario: what a session sets up, what load it drives, what it must meet.
+
+Every value is already checked and in program units (seconds, fractions) when it gets here;
+``load.py`` turns a file into these, ``dump.py`` turns them back into a file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Final
+
+ParamValue = str | int | float | bool
+"""A parameter of an action: durations are float seconds, counts are ints, labels are str."""
+
+ACTION_KINDS: Final = ("kill", "restore", "degrade", "flap", "mark")
+"""Action kinds this version knows. ``mark`` is an operator note and has no target."""
+
+STRATEGIES: Final = ("fastest", "round-robin")
+"""Gateway selection strategies this version implements."""
+
+HTTP_METHODS: Final = (
+    "eth_blockNumber",
+    "eth_getBlockByNumber",
+    "eth_getBlockByHash",
+    "eth_chainId",
+    "net_version",
+    "web3_clientVersion",
+)
+"""JSON-RPC methods the HTTP workload knows how to generate with sensible parameters."""
+
+MAX_PROVIDERS: Final = 9
+"""Providers are selected with keys 1-9 in the TUI."""
+
+
+def _frozen(mapping: Mapping[str, ParamValue] | None = None) -> Mapping[str, ParamValue]:
+    return MappingProxyType(dict(mapping or {}))
+
+
+@dataclass(frozen=True)
+class Action:
+    """One thing done to a session: a keypress, a timeline entry and an API call are all this.
+
+    ``params`` per kind (durations in seconds):
+      kill / restore: none.
+      degrade: ``latency`` (added latency), ``jitter`` (optional), ``relative`` (True when
+        ``latency``/``jitter`` are steps on top of what is already added, written "+100ms").
+      flap: ``down``, ``up`` (phase lengths), ``cycles`` (0 = until restored).
+      mark: ``label``.
+    """
+
+    kind: str
+    target: str | None = None
+    params: Mapping[str, ParamValue] = field(default_factory=_frozen)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "params", _frozen(self.params))
+
+    def describe(self) -> str:
+        """Short human text for logs and reports, e.g. ``degrade gamma +100ms``."""
+        from battletui.scenario.durations import format_duration
+
+        parts = [self.kind]
+        if self.target:
+            parts.append(self.target)
+        for key, value in self.params.items():
+            if key == "relative":
+                continue
+            if isinstance(value, float) and key in ("latency", "jitter", "down", "up"):
+                rel = bool(self.params.get("relative")) and key in ("latency", "jitter")
+                text = format_duration(value, relative=rel)
+                parts.append(text if key == "latency" else f"{key} {text}")
+            elif key == "label":
+                parts.append(repr(value))
+            else:
+                parts.append(f"{key} {value}")
+        return " ".join(parts)
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    """An action scheduled ``at`` seconds after the session starts."""
+
+    at: float
+    action: Action
+
+
+@dataclass(frozen=True)
+class ChainSpec:
+    id: int = 1
+    block_time: float = 1.0
+
+
+@dataclass(frozen=True)
+class ProviderSpec:
+    """A mock provider's normal behaviour, before any fault."""
+
+    id: str
+    latency: float = 0.010
+    jitter: float = 0.0
+    error_rate: float = 0.0
+
+
+@dataclass(frozen=True)
+class BreakerSpec:
+    """Per-provider circuit breaker of the reference gateway."""
+
+    failures: int = 5
+    """Consecutive failures that open a closed breaker."""
+    open_for: float = 5.0
+    """Seconds an open breaker stays open before it lets probes through (half-open)."""
+    half_open_probes: int = 1
+    """Requests allowed through at once while half-open."""
+    successes: int = 2
+    """Consecutive successful probes that close a half-open breaker."""
+
+
+@dataclass(frozen=True)
+class GatewaySpec:
+    strategy: str = "fastest"
+    breaker: BreakerSpec = field(default_factory=BreakerSpec)
+    timeout: float = 2.0
+    """Deadline for one client request, failover attempts included."""
+    attempt_timeout: float = 1.0
+    """Deadline for one upstream attempt (cut short by what is left of ``timeout``)."""
+
+
+@dataclass(frozen=True)
+class HttpLoadSpec:
+    rate: float = 100.0
+    """Intended arrivals per second (open model: sent on schedule whatever the answers do).
+    0 turns HTTP load off."""
+    mix: Mapping[str, int] = field(
+        default_factory=lambda: MappingProxyType(
+            {"eth_blockNumber": 70, "eth_getBlockByNumber": 20, "eth_chainId": 10}
+        )
+    )
+    """Method -> weight."""
+    timeout: float = 5.0
+    """Client-side give-up time for one request."""
+
+
+@dataclass(frozen=True)
+class WorkloadSpec:
+    http: HttpLoadSpec = field(default_factory=HttpLoadSpec)
+
+
+@dataclass(frozen=True)
+class SloSpec:
+    """Pass/fail objectives. ``None`` means not checked. Latencies are corrected, in seconds."""
+
+    success_rate: float | None = None
+    p50: float | None = None
+    p95: float | None = None
+    p99: float | None = None
+    max: float | None = None
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    duration: float
+    providers: tuple[ProviderSpec, ...]
+    seed: int = 0
+    description: str = ""
+    chain: ChainSpec = field(default_factory=ChainSpec)
+    gateway: GatewaySpec = field(default_factory=GatewaySpec)
+    workload: WorkloadSpec = field(default_factory=WorkloadSpec)
+    slo: SloSpec = field(default_factory=SloSpec)
+    timeline: tuple[TimelineEntry, ...] = ()
+
+    @property
+    def provider_ids(self) -> tuple[str, ...]:
+        return tuple(p.id for p in self.providers)
+
+    def provider(self, provider_id: str) -> ProviderSpec:
+        for spec in self.providers:
+            if spec.id == provider_id:
+                return spec
+        raise KeyError(provider_id)
