@@ -1,0 +1,80 @@
+"""One block header, and its JSON exactly as geth's ``eth_getBlockByNumber`` returns it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+from battletui.chain.hexutil import data, quantity
+
+ZERO_HASH: Final = "0x" + "00" * 32
+"""Parent of block 0, as in a real genesis."""
+
+EMPTY_TRIE_ROOT: Final = "0x56e81f171bcc55a6ff8345e692c0f86e5b48e01b996cadc001622fb5e363b421"
+"""Root of an empty Merkle-Patricia trie: our blocks carry no transactions, receipts or
+withdrawals, so their roots are this, as on a real empty block."""
+
+EMPTY_UNCLES_HASH: Final = "0x1dcc4de8dec75d7aab85b567b6ccd41ad312451b948a7413f0a142fd40d49347"
+"""keccak256(rlp([])): every post-merge block has no uncles."""
+
+EMPTY_BLOOM: Final = "0x" + "00" * 256
+EMPTY_NONCE: Final = "0x0000000000000000"
+EXTRA_DATA: Final = data(b"battletui")
+GAS_LIMIT: Final = 30_000_000
+BLOCK_SIZE: Final = 0x253
+"""Close to the RLP size of an empty post-Cancun block; clients display it, none check it."""
+
+
+@dataclass(frozen=True)
+class Block:
+    """A canonical block of the mock chain.
+
+    The first four fields are what streams are checked against; the rest only make the JSON
+    look like a real header and are derived from the seed too.
+    """
+
+    number: int
+    hash: str
+    parent_hash: str
+    timestamp: int
+    state_root: str = ZERO_HASH
+    mix_hash: str = ZERO_HASH
+    parent_beacon_block_root: str = ZERO_HASH
+    miner: str = "0x" + "00" * 20
+    base_fee_per_gas: int = 1_000_000_000
+    gas_limit: int = GAS_LIMIT
+
+    def to_json(self, full_transactions: bool = False) -> dict[str, object]:
+        """The header as a JSON-RPC result (keys in geth's order, which is alphabetical).
+
+        ``full_transactions`` is accepted for API symmetry: blocks are empty either way.
+        """
+        del full_transactions
+        return {
+            "baseFeePerGas": quantity(self.base_fee_per_gas),
+            "blobGasUsed": "0x0",
+            "difficulty": "0x0",
+            "excessBlobGas": "0x0",
+            "extraData": EXTRA_DATA,
+            "gasLimit": quantity(self.gas_limit),
+            "gasUsed": "0x0",
+            "hash": self.hash,
+            "logsBloom": EMPTY_BLOOM,
+            "miner": self.miner,
+            "mixHash": self.mix_hash,
+            "nonce": EMPTY_NONCE,
+            "number": quantity(self.number),
+            "parentBeaconBlockRoot": self.parent_beacon_block_root,
+            "parentHash": self.parent_hash,
+            "receiptsRoot": EMPTY_TRIE_ROOT,
+            "sha3Uncles": EMPTY_UNCLES_HASH,
+            "size": quantity(BLOCK_SIZE),
+            "stateRoot": self.state_root,
+            "timestamp": quantity(self.timestamp),
+            "totalDifficulty": "0x0",
+            "transactions": [],
+            "transactionsRoot": EMPTY_TRIE_ROOT,
+            "uncles": [],
+            "withdrawals": [],
+            "withdrawalsRoot": EMPTY_TRIE_ROOT,
+        }

@@ -1,0 +1,102 @@
+"""JSON-RPC 2.0 envelopes: single requests, batches and the spec's edge cases.
+
+Transport-free: takes the raw body, returns the JSON value to send (or None when the spec
+says nothing is returned), so it is easy to test and to reuse for WebSocket frames.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Final
+
+PARSE_ERROR: Final = -32700
+INVALID_REQUEST: Final = -32600
+METHOD_NOT_FOUND: Final = -32601
+INVALID_PARAMS: Final = -32602
+INTERNAL_ERROR: Final = -32603
+
+MAX_BATCH: Final = 1000
+"""geth's default batch limit; larger batches are refused as one invalid request."""
+
+Params = list[object] | dict[str, object] | None
+Method = Callable[[str, Params], object]
+"""Dispatches ``(method name, params)`` to a result, raising ``RpcError`` to fail."""
+
+
+class RpcError(Exception):
+    """A JSON-RPC error to return to the caller."""
+
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def error_response(request_id: object, code: int, message: str) -> dict[str, object]:
+    """A JSON-RPC error response object."""
+    return {"jsonrpc": "2.0", "id": request_id, "error": {"code": code, "message": message}}
+
+
+def _valid_id(value: object) -> bool:
+    return value is None or (isinstance(value, str | int | float) and not isinstance(value, bool))
+
+
+def request_id(message: object) -> object:
+    """The id to echo for ``message``, or None when it has no usable id."""
+    if isinstance(message, dict):
+        value = message.get("id")
+        if _valid_id(value):
+            return value
+    return None
+
+
+def parse(body: bytes) -> object:
+    """Decode a body; raises ``RpcError(PARSE_ERROR)`` when it is not JSON."""
+    try:
+        return json.loads(body)
+    except (ValueError, RecursionError) as exc:
+        raise RpcError(PARSE_ERROR, "parse error") from exc
+
+
+def handle_one(message: object, call: Method) -> dict[str, object] | None:
+    """Answer one request object; None for a (valid) notification."""
+    if (
+        not isinstance(message, dict)
+        or message.get("jsonrpc") != "2.0"
+        or not isinstance(message.get("method"), str)
+        or ("id" in message and not _valid_id(message["id"]))
+        or not isinstance(message.get("params", []), list | dict)
+    ):
+        return error_response(request_id(message), INVALID_REQUEST, "invalid request")
+    is_notification = "id" not in message
+    params: Params = message.get("params")
+    try:
+        result = call(message["method"], params)
+    except RpcError as exc:
+        response = error_response(message.get("id"), exc.code, exc.message)
+    else:
+        response = {"jsonrpc": "2.0", "id": message.get("id"), "result": result}
+    return None if is_notification else response
+
+
+def handle_payload(payload: object, call: Method) -> object | None:
+    """Answer a decoded body: an object, a list of objects, or None (nothing to send)."""
+    if isinstance(payload, list):
+        if not payload:
+            return error_response(None, INVALID_REQUEST, "empty batch")
+        if len(payload) > MAX_BATCH:
+            return error_response(None, INVALID_REQUEST, "batch too large")
+        answers = [handle_one(member, call) for member in payload]
+        responses = [answer for answer in answers if answer is not None]
+        return responses or None
+    return handle_one(payload, call)
+
+
+def handle_body(body: bytes, call: Method) -> object | None:
+    """Answer a raw body, including the parse-error case."""
+    try:
+        payload = parse(body)
+    except RpcError as exc:
+        return error_response(None, exc.code, exc.message)
+    return handle_payload(payload, call)

@@ -1,0 +1,138 @@
+"""The Ethereum methods a mock provider answers, read straight off the shared mock chain."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Final
+
+from battletui.chain import MockChain, parse_quantity, quantity
+from battletui.providers.jsonrpc import INVALID_PARAMS, METHOD_NOT_FOUND, Params, RpcError
+
+CLIENT_VERSION: Final = "Geth/v1.14.12-stable/linux-amd64/go1.23.4 battletui-mock/{id}"
+PEER_COUNT: Final = 25
+SAFE_DEPTH: Final = 32
+FINALIZED_DEPTH: Final = 64
+
+
+def _args(params: Params, required: int, maximum: int) -> list[object]:
+    """Positional arguments, checked the way geth checks them (arrays only, arity)."""
+    if params is None:
+        params = []
+    if not isinstance(params, list):
+        raise RpcError(INVALID_PARAMS, "non-array args")
+    if len(params) > maximum:
+        raise RpcError(INVALID_PARAMS, f"too many arguments, want at most {maximum}")
+    if len(params) < required:
+        raise RpcError(INVALID_PARAMS, f"missing value for required argument {len(params)}")
+    return params
+
+
+def _full_flag(args: list[object]) -> bool:
+    if len(args) < 2:
+        return False
+    flag = args[1]
+    if not isinstance(flag, bool):
+        raise RpcError(INVALID_PARAMS, "invalid argument 1: expected a boolean")
+    return flag
+
+
+class EthApi:
+    """Dispatches JSON-RPC method names to answers from ``chain``.
+
+    Stateless apart from the chain, so every provider on one chain agrees on every answer.
+    """
+
+    def __init__(self, chain: MockChain, provider_id: str) -> None:
+        self._chain = chain
+        self._client_version = CLIENT_VERSION.format(id=provider_id)
+        self._methods: dict[str, Callable[[Params], object]] = {
+            "eth_chainId": self._chain_id,
+            "net_version": self._net_version,
+            "eth_blockNumber": self._block_number,
+            "eth_getBlockByNumber": self._block_by_number,
+            "eth_getBlockByHash": self._block_by_hash,
+            "web3_clientVersion": self._web3_client_version,
+            "eth_syncing": self._syncing,
+            "net_peerCount": self._peer_count,
+        }
+
+    @property
+    def methods(self) -> frozenset[str]:
+        """Names this API answers."""
+        return frozenset(self._methods)
+
+    def __call__(self, method: str, params: Params) -> object:
+        """Answer ``method``; raises ``RpcError`` for unknown methods and bad params."""
+        handler = self._methods.get(method)
+        if handler is None:
+            raise RpcError(METHOD_NOT_FOUND, f"the method {method} does not exist/is not available")
+        return handler(params)
+
+    def _chain_id(self, params: Params) -> object:
+        _args(params, 0, 0)
+        return quantity(self._chain.chain_id)
+
+    def _net_version(self, params: Params) -> object:
+        _args(params, 0, 0)
+        return str(self._chain.chain_id)
+
+    def _block_number(self, params: Params) -> object:
+        _args(params, 0, 0)
+        return quantity(self._chain.head_number())
+
+    def _web3_client_version(self, params: Params) -> object:
+        _args(params, 0, 0)
+        return self._client_version
+
+    def _syncing(self, params: Params) -> object:
+        _args(params, 0, 0)
+        return False
+
+    def _peer_count(self, params: Params) -> object:
+        _args(params, 0, 0)
+        return quantity(PEER_COUNT)
+
+    def _block_by_number(self, params: Params) -> object:
+        args = _args(params, 1, 2)
+        full = _full_flag(args)
+        block = self._chain.block(self._resolve_tag(args[0]))
+        return None if block is None else block.to_json(full)
+
+    def _block_by_hash(self, params: Params) -> object:
+        args = _args(params, 1, 2)
+        full = _full_flag(args)
+        wanted = args[0]
+        if not (isinstance(wanted, str) and _is_hash(wanted)):
+            raise RpcError(INVALID_PARAMS, "invalid argument 0: hex string of 32 bytes expected")
+        block = self._chain.block_by_hash(wanted)
+        return None if block is None else block.to_json(full)
+
+    def _resolve_tag(self, tag: object) -> int:
+        """A block number for a tag or hex quantity (earliest is block 0)."""
+        if not isinstance(tag, str):
+            raise RpcError(INVALID_PARAMS, "invalid argument 0: block number or tag expected")
+        head = self._chain.head_number()
+        named = {
+            "latest": head,
+            "pending": head,
+            "earliest": 0,
+            "safe": max(0, head - SAFE_DEPTH),
+            "finalized": max(0, head - FINALIZED_DEPTH),
+        }
+        if tag in named:
+            return named[tag]
+        try:
+            return parse_quantity(tag)
+        except ValueError:
+            raise RpcError(
+                INVALID_PARAMS, f"invalid argument 0: bad block number {tag!r}"
+            ) from None
+
+
+def _is_hash(text: str) -> bool:
+    digits = text[2:]
+    return (
+        text[:2] in ("0x", "0X")
+        and len(digits) == 64
+        and all(c in "0123456789abcdefABCDEF" for c in digits)
+    )

@@ -1,0 +1,243 @@
+"""One mock provider: a real HTTP server on 127.0.0.1 whose faults are real socket events."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Final
+
+from aiohttp import web
+
+from battletui.chain import MockChain
+from battletui.providers.faults import FaultState
+from battletui.providers.gate import Gate
+from battletui.providers.http_app import RpcHttpApp
+from battletui.providers.listener import Listener
+from battletui.providers.resets import ResetProtocol, reset_transport, socket_closed
+from battletui.scenario import ProviderSpec
+
+RESET_TIMEOUT: Final = 1.0
+"""Upper bound for aborted sockets to close; they close on the next loop iteration."""
+
+SHUTDOWN_TIMEOUT: Final = 1.0
+"""aiohttp's graceful shutdown wait on ``stop()``; connections are already reset by then."""
+
+
+class MockProvider:
+    """A JSON-RPC provider serving ``chain`` on ``host:port``, with kill/restore/flap/degrade.
+
+    Every fault method returns once the fault is in effect locally: after ``kill()`` the
+    port refuses connections and every open connection has been reset (RST).
+    """
+
+    def __init__(
+        self,
+        spec: ProviderSpec,
+        chain: MockChain,
+        *,
+        seed: int = 0,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
+        self._spec = spec
+        self._chain = chain
+        self._gate = Gate(spec, seed)
+        self._http = RpcHttpApp(spec.id, chain, self._gate)
+        self._listener = Listener(self._make_protocol, host, port)
+        self._host = host
+        self._runner: web.AppRunner | None = None
+        self._lock = asyncio.Lock()
+        self._flap_task: asyncio.Task[None] | None = None
+
+    # -- read-only state ---------------------------------------------------------------
+
+    @property
+    def id(self) -> str:
+        return self._spec.id
+
+    @property
+    def spec(self) -> ProviderSpec:
+        return self._spec
+
+    @property
+    def port(self) -> int:
+        """The bound port (stable across kill/restore), or the requested one before start."""
+        return self._listener.port
+
+    @property
+    def url(self) -> str:
+        return f"http://{self._host}:{self.port}"
+
+    @property
+    def served(self) -> int:
+        """HTTP requests answered so far (JSON-RPC and health)."""
+        return self._http.served
+
+    @property
+    def in_flight(self) -> int:
+        """HTTP requests received and not yet answered (waiting out their latency)."""
+        return self._http.in_flight
+
+    @property
+    def faults(self) -> FaultState:
+        return FaultState(
+            killed=self._runner is not None and self._gate.down,
+            flapping=self._flap_task is not None,
+            added_latency=self._gate.added_latency,
+            added_jitter=self._gate.added_jitter,
+        )
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Bind and serve. Idempotent; after ``stop()`` it serves again on the same port."""
+        if self._runner is not None:
+            return
+        runner = web.AppRunner(
+            self._http.app,
+            handler_cancellation=True,  # a reset connection cancels its in-flight handler
+            access_log=None,
+            shutdown_timeout=SHUTDOWN_TIMEOUT,
+        )
+        await runner.setup()
+        self._runner = runner
+        try:
+            await self._transition(up=True)
+        except BaseException:
+            self._runner = None
+            await runner.cleanup()
+            raise
+
+    async def stop(self) -> None:
+        """Stop flapping, reset every connection, release the port. Idempotent."""
+        await self._cancel_flap()
+        runner = self._runner
+        if runner is None:
+            return
+        await self._transition(up=False)
+        self._runner = None
+        await runner.cleanup()
+
+    # -- faults --------------------------------------------------------------------------
+
+    async def kill(self) -> None:
+        """Refuse new connections and reset open ones. Stops a running flap. Idempotent."""
+        self._require_started()
+        await self._cancel_flap()
+        await self._transition(up=False)
+
+    async def restore(self) -> None:
+        """Clear every fault and listen again on the same port. Idempotent."""
+        self._require_started()
+        await self._cancel_flap()
+        self._gate.added_latency = 0.0
+        self._gate.added_jitter = 0.0
+        await self._transition(up=True)
+
+    async def degrade(self, latency: float, jitter: float = 0.0) -> None:
+        """Set the added latency and jitter in seconds (absolute; 0 clears)."""
+        if latency < 0 or jitter < 0:
+            raise ValueError("added latency and jitter must be >= 0")
+        self._gate.added_latency = latency
+        self._gate.added_jitter = jitter
+
+    async def flap(self, down: float, up: float, cycles: int = 0) -> None:
+        """Cycle down ``down`` s / up ``up`` s, ``cycles`` times (0 = until restore or stop).
+
+        Returns once the first down phase is in effect. Replaces a flap already running.
+        """
+        if down <= 0 or up <= 0 or cycles < 0:
+            raise ValueError("flap needs down > 0, up > 0 and cycles >= 0")
+        self._require_started()
+        await self._cancel_flap()
+        await self._transition(up=False)
+        self._flap_task = asyncio.create_task(
+            self._flap_loop(down, up, cycles), name=f"flap-{self.id}"
+        )
+
+    # -- internals -----------------------------------------------------------------------
+
+    def _require_started(self) -> None:
+        if self._runner is None:
+            raise RuntimeError(f"provider {self.id} is not started")
+
+    def _make_protocol(self) -> asyncio.BaseProtocol:
+        """New connections get HTTP while up and an immediate reset while down."""
+        server = self._runner.server if self._runner is not None else None
+        if self._gate.down or server is None:
+            return ResetProtocol()
+        return server()
+
+    async def _flap_loop(self, down: float, up: float, cycles: int) -> None:
+        try:
+            done = 0
+            while True:
+                await asyncio.sleep(down)
+                await self._transition(up=True)
+                await asyncio.sleep(up)
+                done += 1
+                if cycles and done >= cycles:
+                    return
+                await self._transition(up=False)
+        finally:
+            if self._flap_task is asyncio.current_task():
+                self._flap_task = None
+
+    async def _cancel_flap(self) -> None:
+        task, self._flap_task = self._flap_task, None
+        if task is not None:
+            task.cancel()
+            await asyncio.wait([task])
+
+    async def _transition(self, *, up: bool) -> None:
+        """Go up or down, serialised, and never abandoned half-way.
+
+        Shielded so that cancelling the caller (a flap being stopped) cannot leave a bound
+        socket without an owner; the lock keeps a later transition behind this one.
+        """
+        await asyncio.shield(asyncio.ensure_future(self._locked_transition(up)))
+
+    async def _locked_transition(self, up: bool) -> None:
+        async with self._lock:
+            if up:
+                await self._go_up()
+            else:
+                await self._go_down()
+
+    async def _go_up(self) -> None:
+        if self._runner is None:
+            return
+        self._gate.down = False  # before binding: the first accepted connection is served
+        try:
+            await self._listener.open()
+        except BaseException:
+            self._gate.down = True
+            raise
+
+    async def _go_down(self) -> None:
+        self._gate.down = True
+        self._listener.close()
+        await self._reset_connections()
+
+    async def _reset_connections(self) -> None:
+        """RST every connection aiohttp tracks, idle keep-alive and in-flight alike.
+
+        A socket accepted just before the listener closed gets its HTTP protocol on the
+        next loop iteration and registers on the one after, so sweep across two yields;
+        anything later is created while down and gets ``ResetProtocol``.
+        """
+        server = self._runner.server if self._runner is not None else None
+        if server is None:
+            return
+        aborted: list[asyncio.BaseTransport] = []
+        for sweep in range(3):
+            for handler in server.connections:
+                transport = handler.transport
+                if transport is not None and transport not in aborted:
+                    reset_transport(transport)
+                    aborted.append(transport)
+            if sweep < 2:
+                await asyncio.sleep(0)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + RESET_TIMEOUT
+        while not all(socket_closed(t) for t in aborted) and loop.time() < deadline:
+            await asyncio.sleep(0.001)
