@@ -1,0 +1,19 @@
+"""The reference gateway: the system under test when no external gateway is given.
+
+Selection strategies, one circuit breaker per provider, failover within a deadline and health
+probes. It reaches the mock providers only over HTTP, never through their memory.
+"""
+
+from battletui.gateway.app import Gateway
+from battletui.gateway.breaker import BreakerState, BreakerTransition, CircuitBreaker
+from battletui.gateway.pool import UpstreamStats
+from battletui.gateway.upstream_client import Upstream
+
+__all__ = [
+    "BreakerState",
+    "BreakerTransition",
+    "CircuitBreaker",
+    "Gateway",
+    "Upstream",
+    "UpstreamStats",
+]

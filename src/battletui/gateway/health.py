@@ -1,0 +1,124 @@
+"""Background health: probe each upstream and tick the breakers' clocks.
+
+Probes keep latency estimates fresh for providers that get no traffic (``fastest`` sends
+everything to one), let a dead provider that nobody routes to still trip its breaker, and
+act as the half-open probes that close a breaker once the provider is back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import logging
+from collections.abc import Mapping
+from typing import Any, Final
+
+from battletui.gateway.breaker import BreakerState
+from battletui.gateway.pool import UpstreamPool
+from battletui.gateway.upstream_client import UpstreamClient
+
+__all__ = ["TICK_INTERVAL", "HealthProber", "health_report", "run_ticker"]
+
+_log = logging.getLogger(__name__)
+
+TICK_INTERVAL: Final = 0.1
+"""How often breakers re-check their timers, so HALF-OPEN shows up on time without traffic."""
+
+
+async def run_ticker(pool: UpstreamPool, interval: float = TICK_INTERVAL) -> None:
+    """Poll every breaker forever (until cancelled)."""
+    while True:
+        for breaker in pool.breakers.values():
+            breaker.poll()
+        await asyncio.sleep(interval)
+
+
+class HealthProber:
+    """One probe loop per upstream: ``eth_blockNumber`` every ``interval`` seconds.
+
+    A loop never overlaps itself: a slow probe delays the next one instead of piling up.
+    """
+
+    def __init__(
+        self,
+        pool: UpstreamPool,
+        client: UpstreamClient,
+        *,
+        interval: float,
+        timeout: float,
+    ) -> None:
+        self._pool = pool
+        self._client = client
+        self._interval = interval
+        self._timeout = timeout
+        self._ids = itertools.count(1)
+
+    def _body(self) -> bytes:
+        probe = {
+            "jsonrpc": "2.0",
+            "id": f"health-{next(self._ids)}",
+            "method": "eth_blockNumber",
+            "params": [],
+        }
+        return json.dumps(probe).encode()
+
+    async def probe(self, uid: str) -> bool:
+        """Probe ``uid`` once if its breaker and any Retry-After allow; True if sent."""
+        breaker = self._pool.breakers[uid]
+        if self._pool.cooling_down(uid) > 0 or not breaker.try_acquire():
+            return False
+        try:
+            attempt = await self._client.attempt(
+                self._pool.upstream(uid), self._body(), timeout=self._timeout
+            )
+        except BaseException:
+            breaker.release()
+            raise
+        self._pool.settle(uid, attempt, traffic=False)
+        return True
+
+    async def run(self) -> None:
+        """Probe all upstreams forever (until cancelled)."""
+        async with asyncio.TaskGroup() as group:
+            for uid in self._pool.ids:
+                group.create_task(self._loop(uid), name=f"health-{uid}")
+
+    async def _loop(self, uid: str) -> None:
+        loop = asyncio.get_running_loop()
+        due = loop.time()
+        while True:
+            try:
+                await self.probe(uid)
+            except Exception:
+                # A bug in one probe must not silence health checking for good.
+                _log.exception("health probe of %s failed", uid)
+            due += self._interval
+            now = loop.time()
+            if due < now:  # fell behind (slow probe): keep the rhythm, skip the backlog
+                due = now
+            await asyncio.sleep(due - now)
+
+
+def health_report(pool: UpstreamPool) -> Mapping[str, Any]:
+    """``GET /health`` body: overall status and each upstream's breaker and numbers."""
+    stats = pool.stats()
+    upstreams: dict[str, Any] = {}
+    states: set[BreakerState] = set()
+    for uid, breaker in pool.breakers.items():
+        state = breaker.state
+        states.add(state)
+        s = stats[uid]
+        upstreams[uid] = {
+            "breaker": str(state),
+            "served": s.served,
+            "failures": s.failures,
+            "latency_ewma_ms": None if s.latency_ewma_ms is None else round(s.latency_ewma_ms, 3),
+        }
+    if BreakerState.CLOSED in states:
+        status = "ok"
+    elif BreakerState.HALF_OPEN in states:
+        status = "degraded"
+    else:
+        status = "down"
+    return {"status": status, "upstreams": upstreams}

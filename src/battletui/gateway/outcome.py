@@ -1,0 +1,137 @@
+"""Judging one upstream attempt: answer to relay, provider failure, or rate limit.
+
+Pure functions over status, body and exception, so the rules the breaker lives by can be read
+(and tested) in one place without sockets.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import time
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+from enum import StrEnum
+from typing import Final
+
+import aiohttp
+
+from battletui.gateway.jsonrpc import is_provider_error
+
+__all__ = [
+    "Attempt",
+    "Verdict",
+    "describe_error",
+    "format_seconds",
+    "judge_response",
+    "parse_retry_after",
+]
+
+MAX_RETRY_AFTER: Final = 60.0
+"""A provider cannot bench itself for longer than this with one Retry-After."""
+
+
+class Verdict(StrEnum):
+    ANSWER = "answer"
+    """Relay to the client; a success for the breaker (JSON-RPC client errors included)."""
+    FAILURE = "failure"
+    """The provider's fault: counts against its breaker; try the next provider."""
+    RATE_LIMITED = "rate-limited"
+    """Not a fault (the provider is fine, we are too many): try the next provider."""
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """What one request to one upstream came to."""
+
+    verdict: Verdict
+    status: int
+    """HTTP status, 0 when no response arrived."""
+    body: bytes
+    reason: str
+    """Short cause for failures and rate limits, e.g. ``connection refused``; empty otherwise."""
+    latency: float
+    """Seconds from send to the end of the body (or to the error)."""
+    retry_after: float | None = None
+
+
+def format_seconds(seconds: float) -> str:
+    """``1.0s`` / ``250ms``: short, human, stable in messages."""
+    if seconds >= 1.0:
+        return f"{seconds:.1f}s"
+    return f"{seconds * 1000:.0f}ms"
+
+
+def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header (delta-seconds or HTTP date), capped."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            moment = parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
+        seconds = moment.timestamp() - (time.time() if now is None else now)
+    if seconds != seconds:  # NaN
+        return None
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER)
+
+
+def judge_response(
+    status: int, body: bytes, *, batch: bool, expects_reply: bool
+) -> tuple[Verdict, str]:
+    """Verdict and reason for an HTTP response from an upstream.
+
+    A batch is judged by HTTP status and body shape only: one failed member does not make the
+    provider unhealthy, and the client gets every member's answer.
+    """
+    if status == 429:
+        return Verdict.RATE_LIMITED, "rate limited (HTTP 429)"
+    if status >= 500:
+        return Verdict.FAILURE, f"HTTP {status}"
+    if status < 200 or 300 <= status < 400:
+        return Verdict.FAILURE, f"HTTP {status}"
+    if not body.strip():
+        if status < 300 and not expects_reply:
+            return Verdict.ANSWER, ""
+        return Verdict.FAILURE, f"empty body (HTTP {status})"
+    try:
+        answer = json.loads(body)
+    except (ValueError, RecursionError):
+        return Verdict.FAILURE, f"non-JSON body (HTTP {status})"
+    if status >= 400 and not isinstance(answer, dict | list):
+        return Verdict.FAILURE, f"HTTP {status}"
+    if batch or not isinstance(answer, dict):
+        return Verdict.ANSWER, ""
+    error = answer.get("error")
+    if isinstance(error, dict) and is_provider_error(error.get("code")):
+        return Verdict.FAILURE, f"JSON-RPC error {error['code']}"
+    if status >= 400 and "jsonrpc" not in answer:
+        return Verdict.FAILURE, f"HTTP {status}"
+    return Verdict.ANSWER, ""
+
+
+def describe_error(exc: BaseException, timeout: float) -> str:
+    """A short cause for a transport error or timeout, as shown to operators and clients."""
+    if isinstance(exc, TimeoutError):
+        return f"timeout after {format_seconds(timeout)}"
+    if isinstance(exc, aiohttp.ServerDisconnectedError):
+        return "server disconnected"
+    if isinstance(exc, aiohttp.ClientPayloadError):
+        return "truncated response"
+    if isinstance(exc, aiohttp.ClientResponseError):
+        return f"bad response ({exc.message})" if exc.message else "bad response"
+    if isinstance(exc, OSError):
+        if exc.errno == errno.ECONNREFUSED or isinstance(exc, ConnectionRefusedError):
+            return "connection refused"
+        if exc.errno == errno.ECONNRESET or isinstance(exc, ConnectionResetError):
+            return "connection reset"
+        if exc.errno == errno.EPIPE or isinstance(exc, BrokenPipeError):
+            return "broken pipe"
+        if isinstance(exc, aiohttp.ClientConnectorError):
+            return f"connect failed ({exc.strerror or exc.os_error})"
+        return exc.strerror or type(exc).__name__
+    return type(exc).__name__
