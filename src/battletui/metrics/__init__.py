@@ -1,0 +1,38 @@
+"""Measurement: HdrHistograms, counters, the event ring and the frozen ``Snapshot``."""
+
+from battletui.metrics.events import Event, EventLevel, EventLog
+from battletui.metrics.http import HttpMetrics, HttpWindow, IntervalSummary, RequestResult
+from battletui.metrics.latency import (
+    HistogramBars,
+    LatencyStats,
+    bars_of,
+    new_histogram,
+    record_seconds,
+)
+from battletui.metrics.snapshot import (
+    ProviderHealth,
+    ProviderView,
+    SessionPhase,
+    SloStatus,
+    Snapshot,
+)
+
+__all__ = [
+    "Event",
+    "EventLevel",
+    "EventLog",
+    "HistogramBars",
+    "HttpMetrics",
+    "HttpWindow",
+    "IntervalSummary",
+    "LatencyStats",
+    "ProviderHealth",
+    "ProviderView",
+    "RequestResult",
+    "SessionPhase",
+    "SloStatus",
+    "Snapshot",
+    "bars_of",
+    "new_histogram",
+    "record_seconds",
+]

@@ -1,0 +1,95 @@
+"""Latency histograms: HdrHistogram in microseconds, fixed size whatever the session length."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from hdrh.histogram import HdrHistogram
+
+LOWEST_US = 1
+HIGHEST_US = 120_000_000  # two minutes: anything slower is clamped, never lost
+TOTAL_FIGURES = 3
+"""Significant figures for whole-session histograms (the report's numbers)."""
+INTERVAL_FIGURES = 2
+"""Significant figures for per-second histograms (live view; kept small, many of them)."""
+
+PERCENTILES = (50.0, 95.0, 99.0, 99.9)
+
+
+def new_histogram(figures: int = TOTAL_FIGURES) -> HdrHistogram:
+    return HdrHistogram(LOWEST_US, HIGHEST_US, figures)
+
+
+def record_seconds(histogram: HdrHistogram, seconds: float) -> None:
+    """Record a latency given in seconds, clamped into the trackable range."""
+    micros = int(seconds * 1_000_000)
+    histogram.record_value(min(max(micros, LOWEST_US), HIGHEST_US))
+
+
+@dataclass(frozen=True)
+class LatencyStats:
+    """Percentiles of one histogram, in milliseconds. ``count`` 0 means no data (all zeros)."""
+
+    count: int = 0
+    p50: float = 0.0
+    p95: float = 0.0
+    p99: float = 0.0
+    p999: float = 0.0
+    max: float = 0.0
+
+    @classmethod
+    def of(cls, histogram: HdrHistogram) -> LatencyStats:
+        count = int(histogram.get_total_count())
+        if count == 0:
+            return cls()
+        values = histogram.get_percentile_to_value_dict(list(PERCENTILES))
+        return cls(
+            count=count,
+            p50=values[50.0] / 1000,
+            p95=values[95.0] / 1000,
+            p99=values[99.0] / 1000,
+            p999=values[99.9] / 1000,
+            max=histogram.get_max_value() / 1000,
+        )
+
+
+@dataclass(frozen=True)
+class HistogramBars:
+    """A latency histogram folded into a few log-spaced bars for drawing.
+
+    ``edges_ms[i]`` is the upper edge of bar ``i``; the last bar holds everything above.
+    """
+
+    edges_ms: tuple[float, ...] = ()
+    counts: tuple[int, ...] = ()
+
+
+BAR_EDGES_MS: tuple[float, ...] = (
+    1,
+    2,
+    5,
+    10,
+    20,
+    50,
+    100,
+    200,
+    500,
+    1000,
+    2000,
+    5000,
+)
+
+
+def bars_of(histogram: HdrHistogram, edges_ms: tuple[float, ...] = BAR_EDGES_MS) -> HistogramBars:
+    """Count the recorded values falling under each edge (plus one overflow bar)."""
+    counts = [0] * (len(edges_ms) + 1)
+    if histogram.get_total_count():
+        for item in histogram.get_recorded_iterator():
+            value_ms = item.value_iterated_to / 1000
+            index = len(edges_ms)
+            for i, edge in enumerate(edges_ms):
+                if value_ms <= edge:
+                    index = i
+                    break
+            counts[index] += item.count_added_in_this_iter_step
+    return HistogramBars(edges_ms=edges_ms, counts=tuple(counts))

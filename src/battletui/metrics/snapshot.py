@@ -1,0 +1,84 @@
+"""The frozen picture of a session that the screen (or any viewer) draws from.
+
+A session builds one of these a few times a second; viewers never reach into the engine.
+Everything in it was measured: see the engine for where each figure comes from.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Literal
+
+from battletui.metrics.events import Event
+from battletui.metrics.latency import HistogramBars, LatencyStats
+
+ProviderHealth = Literal["UP", "DOWN", "SLOW", "UNKNOWN"]
+SessionPhase = Literal["starting", "running", "ending", "ended"]
+
+
+@dataclass(frozen=True)
+class ProviderView:
+    """One provider as the screen shows it.
+
+    ``health`` comes from the engine's own probes over the socket (refused = DOWN, slower than
+    its normal latency by a margin = SLOW); ``breaker`` from the gateway's breaker object that
+    routes traffic; ``share`` from the responses the workload received in the last seconds.
+    """
+
+    key: int
+    id: str
+    url: str
+    health: ProviderHealth
+    breaker: str
+    share: float
+    served: int
+    probe_ms: float | None
+    added_latency_ms: float
+    flapping: bool = False
+
+
+@dataclass(frozen=True)
+class SloStatus:
+    name: str
+    target: str
+    actual: str
+    passed: bool | None
+    """None while there is no data to judge."""
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    scenario: str
+    phase: SessionPhase
+    elapsed: float
+    duration: float
+    target_rate: float
+    strategy: str
+    providers: tuple[ProviderView, ...] = ()
+    requests: int = 0
+    success_rate: float | None = None
+    window_success_rate: float | None = None
+    rate: float = 0.0
+    errors: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
+    failovers: int = 0
+    latency_window: LatencyStats = field(default_factory=LatencyStats)
+    latency_total: LatencyStats = field(default_factory=LatencyStats)
+    bars: HistogramBars = field(default_factory=HistogramBars)
+    rate_series: tuple[float, ...] = ()
+    p95_series: tuple[float, ...] = ()
+    error_series: tuple[float, ...] = ()
+    events: tuple[Event, ...] = ()
+    slos: tuple[SloStatus, ...] = ()
+    session_dir: str | None = None
+    message: str | None = None
+    """A line for the operator (e.g. why an action failed), shown until the next one."""
+
+    @property
+    def verdict(self) -> bool | None:
+        """True when every judged SLO holds, False when one breaks, None with nothing judged."""
+        judged = [s.passed for s in self.slos if s.passed is not None]
+        if not judged:
+            return None
+        return all(judged)
