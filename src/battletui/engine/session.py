@@ -1,0 +1,440 @@
+"""``Session``: one chaos session, from lab start to written report.
+
+The live TUI, headless replay and the control API all drive a session the same way: every
+change goes through ``apply(action)``, which verifies the fault, journals it with its offset
+from the start, and tells the screen. Replaying the recorded timeline reproduces the session.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from hdrh.histogram import HdrHistogram
+
+from battletui import __version__
+from battletui.engine.chaos import ChaosError, apply_fault
+from battletui.engine.health import HealthMonitor
+from battletui.engine.journal import JOURNAL_NAME, Journal
+from battletui.engine.lab import Lab
+from battletui.engine.outcome import ActionOutcome, ActionSource
+from battletui.engine.probes import ProbeResult
+from battletui.engine.session_dir import make_session_dir
+from battletui.gateway import BreakerTransition
+from battletui.metrics import (
+    Event,
+    EventLevel,
+    EventLog,
+    HttpMetrics,
+    IntervalSummary,
+    ProviderHealth,
+    ProviderView,
+    SessionPhase,
+    SloStatus,
+    Snapshot,
+)
+from battletui.report import SessionRecord, evaluate_slos, write_outputs
+from battletui.scenario import Action, Scenario, TimelineEntry, dump_scenario, dumps_scenario
+from battletui.workload import HttpLoad
+
+TICK = 1.0
+DRAIN = 0.5
+"""Seconds the workload may finish requests in flight when the session ends."""
+
+
+class SessionError(RuntimeError):
+    pass
+
+
+class Session:
+    def __init__(
+        self,
+        scenario: Scenario,
+        *,
+        sessions_root: Path,
+        scenario_format: str = "yaml",
+        base_port: int | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
+        on_event: Callable[[Event], None] | None = None,
+    ) -> None:
+        self.scenario = scenario
+        self._root = sessions_root
+        self._format = "toml" if scenario_format == "toml" else "yaml"
+        self._clock = clock
+        self._wall = wall_clock
+        self._base_port = base_port
+        self._on_event = on_event
+        self.phase: SessionPhase = "starting"
+        self.dir: Path | None = None
+        self.started_at: float = 0.0
+        self.t0: float = 0.0
+        self._ended_at: float | None = None
+        self.end_reason: str | None = None
+        self.events = EventLog()
+        self.outcomes: list[ActionOutcome] = []
+        self.transitions: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        self.health_changes: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        self.message: str | None = None
+        self.lab: Lab | None = None
+        self.metrics: HttpMetrics | None = None
+        self._load: HttpLoad | None = None
+        self._health: HealthMonitor | None = None
+        self._journal: Journal | None = None
+        self._http: aiohttp.ClientSession | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._locks: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._pending: set[asyncio.Task[ActionOutcome]] = set()
+        self._finished = asyncio.Event()
+        self._finishing: asyncio.Task[Path] | None = None
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    @property
+    def elapsed(self) -> float:
+        if self.phase == "starting":
+            return 0.0
+        end = self._ended_at if self._ended_at is not None else self._clock()
+        return max(0.0, end - self.t0)
+
+    async def start(self) -> None:
+        """Start the lab, the workload, the probes and the timeline. Raises LabError."""
+        self.started_at = self._wall()
+        self.dir = make_session_dir(self._root, self.scenario.name, self.started_at)
+        self._journal = Journal(self.dir / JOURNAL_NAME)
+        self._journal.write(
+            {
+                "type": "start",
+                "version": __version__,
+                "started_at": _iso(self.started_at),
+                "format": self._format,
+                "scenario": dumps_scenario(self.scenario, "yaml"),
+            }
+        )
+        self.lab = Lab(self.scenario, base_port=self._base_port, on_transition=self._on_transition)
+        try:
+            await self.lab.start()
+        except Exception as error:
+            self._journal.write({"type": "end", "offset": 0.0, "reason": f"lab failed: {error}"})
+            self._journal.close()
+            raise
+        self._http = aiohttp.ClientSession()
+        self.t0 = self._clock()
+        self.metrics = HttpMetrics(self._clock, start=self.t0, on_interval=self._on_interval)
+        self._load = HttpLoad(
+            self.lab.gateway_url,
+            self.scenario.workload.http,
+            self.metrics,
+            seed=self.scenario.seed,
+            clock=self._clock,
+        )
+        self._health = HealthMonitor(
+            [(spec, self.lab.provider(spec.id).url) for spec in self.scenario.providers],
+            self._on_health,
+        )
+        await self._health.start()
+        await self._load.start()
+        self.phase = "running"
+        self._write_recording()
+        self._event(0.0, f"session started · {len(self.scenario.providers)} providers", "ok")
+        self._tasks = [
+            asyncio.create_task(self._run_timeline(), name="timeline"),
+            asyncio.create_task(self._run_clock(), name="session-clock"),
+        ]
+
+    async def wait_finished(self) -> Path:
+        await self._finished.wait()
+        assert self.dir is not None
+        return self.dir
+
+    def request_finish(self, reason: str) -> asyncio.Task[Path]:
+        """End the session (idempotent); the returned task resolves to the session folder."""
+        if self._finishing is None:
+            self._finishing = asyncio.create_task(self._finish(reason), name="finish")
+        return self._finishing
+
+    async def finish(self, reason: str = "quit") -> Path:
+        return await self.request_finish(reason)
+
+    async def _finish(self, reason: str) -> Path:
+        if self.phase == "starting":
+            raise SessionError("the session never started")
+        self.phase = "ending"
+        self._ended_at = self._clock()
+        self.end_reason = reason
+        current = asyncio.current_task()
+        for task in self._tasks:
+            if task is not current:
+                task.cancel()
+        for task in self._tasks:
+            if task is not current:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        for pending in list(self._pending):
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(asyncio.shield(pending), 3.0)
+        if self._load is not None:
+            await self._load.stop(drain=DRAIN)
+        if self.metrics is not None:
+            self.metrics.tick()
+        if self._health is not None:
+            await self._health.stop()
+        if self._http is not None:
+            await self._http.close()
+        if self.lab is not None:
+            await self.lab.stop()
+        offset = self._ended_at - self.t0
+        self._event(offset, f"session ended ({reason})", "info")
+        record = self.record()
+        assert self._journal is not None and self.dir is not None
+        self._journal.write({"type": "end", "offset": round(offset, 3), "reason": reason})
+        self._journal.close()
+        self._write_recording()
+        write_outputs(record, self.dir)
+        self.phase = "ended"
+        self._finished.set()
+        return self.dir
+
+    # -- actions ---------------------------------------------------------------------------
+
+    async def apply(self, action: Action, source: ActionSource = "api") -> ActionOutcome:
+        """Apply, verify and journal one action. Never raises for a failed fault."""
+        offset = self.elapsed
+        if self.phase != "running":
+            return self._journal_outcome(
+                ActionOutcome(action, offset, source, False, error="the session is not running")
+            )
+        task = asyncio.create_task(self._apply(action, offset, source))
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+        return await asyncio.shield(task)
+
+    async def _apply(self, action: Action, offset: float, source: ActionSource) -> ActionOutcome:
+        assert self.lab is not None and self._http is not None
+        if action.kind == "mark":
+            return self._journal_outcome(ActionOutcome(action, offset, source, True, "mark"))
+        lock = self._locks[action.target or ""]
+        async with lock:
+            try:
+                detail = await apply_fault(self.lab, action, self._http)
+            except ChaosError as error:
+                outcome = ActionOutcome(action, offset, source, False, error=str(error))
+            except Exception as error:  # a broken fault must reach the operator, not crash
+                outcome = ActionOutcome(
+                    action, offset, source, False, error=f"{type(error).__name__}: {error}"
+                )
+            else:
+                outcome = ActionOutcome(action, offset, source, True, detail)
+        if self._health is not None and action.target:
+            self._health.probe_soon(action.target)
+        return self._journal_outcome(outcome)
+
+    def _journal_outcome(self, outcome: ActionOutcome) -> ActionOutcome:
+        if self._journal is not None:
+            self._journal.write({"type": "action", **outcome.to_json()})
+        self.outcomes.append(outcome)
+        text = outcome.action.describe()
+        if outcome.applied:
+            self._event(outcome.offset, f"{text} ✓ {outcome.detail}", "warn")
+            self._write_recording()
+            self.message = None
+        else:
+            self._event(outcome.offset, f"{text} ✗ {outcome.error}", "error")
+            self.message = f"{text} failed: {outcome.error}"
+        return outcome
+
+    # -- background ------------------------------------------------------------------------
+
+    async def _run_timeline(self) -> None:
+        for entry in self.scenario.timeline:
+            delay = self.t0 + entry.at - self._clock()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            task = asyncio.create_task(self._apply(entry.action, self.elapsed, "timeline"))
+            self._pending.add(task)
+            task.add_done_callback(self._pending.discard)
+
+    async def _run_clock(self) -> None:
+        end = self.t0 + self.scenario.duration
+        while True:
+            now = self._clock()
+            if now >= end:
+                break
+            await asyncio.sleep(min(TICK, end - now))
+            if self.metrics is not None:
+                self.metrics.tick()
+        self.request_finish("completed")
+
+    def _on_interval(self, summary: IntervalSummary, histogram: HdrHistogram) -> None:
+        if self._journal is None:
+            return
+        self._journal.write(
+            {
+                "type": "interval",
+                "index": summary.index,
+                "requests": summary.requests,
+                "ok": summary.ok,
+                "errors": summary.errors,
+                "p95_ms": round(summary.p95_ms, 3),
+                "histogram": histogram.encode().decode("ascii"),
+            }
+        )
+
+    def _on_transition(self, transition: BreakerTransition) -> None:
+        offset = max(0.0, transition.at - self.t0) if self.t0 else 0.0
+        entry = {
+            "offset": round(offset, 3),
+            "from": str(transition.old),
+            "to": str(transition.new),
+            "reason": transition.reason,
+        }
+        self.transitions[transition.provider].append(entry)
+        if self._journal is not None:
+            self._journal.write({"type": "breaker", "provider": transition.provider, **entry})
+        level: EventLevel = (
+            "error"
+            if str(transition.new) == "OPEN"
+            else ("ok" if str(transition.new) == "CLOSED" else "warn")
+        )
+        self._event(
+            offset,
+            f"breaker {transition.provider} {transition.new} · {transition.reason}",
+            level,
+        )
+
+    def _on_health(
+        self, provider: str, old: ProviderHealth, new: ProviderHealth, probe: ProbeResult
+    ) -> None:
+        offset = self.elapsed
+        entry = {"offset": round(offset, 3), "from": old, "to": new, "detail": probe.detail}
+        self.health_changes[provider].append(entry)
+        if self._journal is not None:
+            self._journal.write({"type": "health", "provider": provider, **entry})
+        if old == "UNKNOWN" and new == "UP":
+            return
+        level: EventLevel = {"DOWN": "error", "SLOW": "warn", "UP": "ok"}.get(new, "info")  # type: ignore[assignment]
+        rtt = f" ({probe.rtt * 1000:.0f}ms)" if probe.outcome == "ok" else ""
+        self._event(offset, f"{provider} {new}{rtt}", level)
+
+    def _event(self, offset: float, text: str, level: EventLevel) -> None:
+        event = self.events.add(offset, text, level)
+        if self._on_event is not None:
+            self._on_event(event)
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def recorded_scenario(self) -> Scenario:
+        """The setup plus the actions exactly as applied, at the offsets they were issued."""
+        timeline = tuple(
+            TimelineEntry(at=round(o.offset, 3), action=o.action)
+            for o in sorted(self.outcomes, key=lambda o: o.offset)
+            if o.applied
+        )
+        duration = self.scenario.duration
+        if self.end_reason is not None and self.end_reason != "completed":
+            duration = max(round(self.elapsed, 3), timeline[-1].at if timeline else 0.0, 0.001)
+        elif self.end_reason is None:
+            duration = max(self.scenario.duration, timeline[-1].at if timeline else 0.0)
+        return dataclasses.replace(self.scenario, duration=duration, timeline=timeline)
+
+    def _write_recording(self) -> None:
+        """Rewrite the replayable scenario now, so even a killed process leaves one behind."""
+        if self.dir is None:
+            return
+        target = self.dir / f"scenario.{self._format}"
+        partial = self.dir / f".scenario-partial.{self._format}"
+        dump_scenario(self.recorded_scenario(), partial)
+        partial.replace(target)
+
+    def record(self) -> SessionRecord:
+        assert self.metrics is not None and self.dir is not None
+        corrected, uncorrected = self.metrics.totals_latency()
+        return SessionRecord(
+            scenario=self.scenario,
+            recorded=self.recorded_scenario(),
+            scenario_file=f"scenario.{self._format}",
+            started_at=_iso(self.started_at),
+            duration_s=round(self.elapsed, 3),
+            end_reason=self.end_reason or "running",
+            requests=self.metrics.requests,
+            ok=self.metrics.ok,
+            errors=dict(self.metrics.errors),
+            failovers=self.metrics.failovers,
+            latency_corrected=corrected,
+            latency_uncorrected=uncorrected,
+            upstreams=dict(self.metrics.upstreams),
+            transitions={k: list(v) for k, v in self.transitions.items()},
+            health_changes={k: list(v) for k, v in self.health_changes.items()},
+            actions=[dict(o.to_json()) for o in self.outcomes],
+            series=list(self.metrics.series),
+        )
+
+    def snapshot(self) -> Snapshot:
+        scenario = self.scenario
+        base = Snapshot(
+            scenario=scenario.name,
+            phase=self.phase,
+            elapsed=self.elapsed,
+            duration=scenario.duration,
+            target_rate=self._load.rate if self._load else scenario.workload.http.rate,
+            strategy=scenario.gateway.strategy,
+            events=self.events.recent(50),
+            session_dir=str(self.dir) if self.dir and self.phase == "ended" else None,
+            message=self.message,
+        )
+        if self.metrics is None or self.lab is None or self.lab.gateway is None:
+            return base
+        window = self.metrics.window()
+        corrected, _ = self.metrics.totals_latency()
+        breakers = self.lab.gateway.breakers
+        providers = []
+        for key, spec in enumerate(scenario.providers, start=1):
+            provider = self.lab.provider(spec.id)
+            faults = provider.faults
+            rtt = self._health.rtt.get(spec.id) if self._health else None
+            providers.append(
+                ProviderView(
+                    key=key,
+                    id=spec.id,
+                    url=provider.url,
+                    health=self._health.health[spec.id] if self._health else "UNKNOWN",
+                    breaker=str(breakers[spec.id].state),
+                    share=window.upstream_share.get(spec.id, 0.0),
+                    served=self.metrics.upstreams.get(spec.id, 0),
+                    probe_ms=None if rtt is None else rtt * 1000,
+                    added_latency_ms=faults.added_latency * 1000,
+                    flapping=faults.flapping,
+                )
+            )
+        series = list(self.metrics.series)[-120:]
+        slos = evaluate_slos(
+            scenario.slo, success_rate=self.metrics.success_rate, latency=corrected
+        )
+        return dataclasses.replace(
+            base,
+            providers=tuple(providers),
+            requests=self.metrics.requests,
+            success_rate=self.metrics.success_rate,
+            window_success_rate=window.success_rate,
+            rate=window.rate,
+            errors=dict(self.metrics.errors),
+            failovers=self.metrics.failovers,
+            latency_window=window.latency,
+            latency_total=corrected,
+            bars=window.bars,
+            rate_series=tuple(float(s.requests) for s in series),
+            p95_series=tuple(s.p95_ms for s in series),
+            error_series=tuple(float(s.errors) for s in series),
+            slos=tuple(SloStatus(s.name, s.target_text, s.actual_text, s.passed) for s in slos),
+        )
+
+
+def _iso(wall: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(wall))

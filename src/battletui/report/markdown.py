@@ -1,0 +1,196 @@
+"""``report.md``: the session for people. Verdict and SLOs first, then the evidence."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from battletui.report.charts import downsample, mermaid_line_chart, sparkline
+from battletui.scenario import Action, format_duration
+
+CHART_POINTS = 60
+
+
+def _ms(value: float) -> str:
+    return f"{value:,.1f}"
+
+
+def _offset(seconds: float) -> str:
+    minutes, rest = divmod(seconds, 60)
+    return f"{int(minutes):02d}:{rest:04.1f}"
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def render_report(result: Mapping[str, Any], *, session_dir_name: str = "") -> str:
+    http = result["http"]
+    verdict = result["verdict"]
+    slos = result["slos"]
+    passed = sum(1 for s in slos if s["passed"])
+    icon = "✅ PASS" if verdict == "pass" else "❌ FAIL"
+    success = http["success_rate"]
+    parts: list[str] = [
+        f"# battletui · {result['scenario']}",
+        "",
+        f"**Verdict: {icon}** — {passed} of {len(slos)} SLOs held · "
+        f"{format_duration(result['duration_s'])} · {http['requests']:,} requests · "
+        f"ended: {result['end_reason']} · started {result['started_at']}",
+        "",
+        "## SLOs",
+        "",
+    ]
+    if slos:
+        parts.append(
+            _table(
+                ["SLO", "target", "actual", "result"],
+                [
+                    [
+                        s["name"],
+                        _slo_value(s["target"], s["unit"], target=True),
+                        "—" if s["actual"] is None else _slo_value(s["actual"], s["unit"]),
+                        "✅ pass" if s["passed"] else "❌ fail",
+                    ]
+                    for s in slos
+                ],
+            )
+        )
+    else:
+        parts.append("No SLOs set in the scenario; the verdict is a pass by default.")
+    latency = http["latency_ms"]
+    parts += [
+        "",
+        "## Latency (ms)",
+        "",
+        _table(
+            ["measured from", "p50", "p95", "p99", "p99.9", "max"],
+            [
+                [label, *(_ms(latency[key][p]) for p in ("p50", "p95", "p99", "p999", "max"))]
+                for label, key in (
+                    ("intended send (corrected)", "corrected"),
+                    ("actual send (uncorrected)", "uncorrected"),
+                )
+            ],
+        ),
+        "",
+        "Corrected latency counts from when the open-model schedule meant to send each request,"
+        " so a stall shows in the tail instead of hiding (coordinated omission).",
+        "",
+        "## Traffic",
+        "",
+        f"- target rate {http['target_rate']:g} req/s, achieved {http['achieved_rate']:g} req/s",
+        f"- success rate {'—' if success is None else f'{success * 100:.3f}%'}"
+        f" ({http['ok']:,} of {http['requests']:,})",
+        f"- errors: {_errors(http['errors'])}",
+        f"- failovers (a request retried on another provider): {http['failovers']:,}",
+        "",
+        "## Providers",
+        "",
+        _table(
+            ["provider", "requests served", "share", "breaker transitions"],
+            [
+                [
+                    pid,
+                    f"{p['requests']:,}",
+                    f"{p['share'] * 100:.1f}%",
+                    str(len(p["transitions"])),
+                ]
+                for pid, p in result["providers"].items()
+            ],
+        ),
+        "",
+        "### Breaker timeline",
+        "",
+    ]
+    transitions = sorted(
+        (t["offset"], pid, t) for pid, p in result["providers"].items() for t in p["transitions"]
+    )
+    if transitions:
+        parts.append(
+            _table(
+                ["at", "provider", "change", "why"],
+                [
+                    [_offset(off), pid, f"{t['from']} → {t['to']}", t["reason"]]
+                    for off, pid, t in transitions
+                ],
+            )
+        )
+    else:
+        parts.append("No breaker changed state.")
+    parts += ["", "## Actions", ""]
+    actions = result["actions"]
+    if actions:
+        parts.append(
+            _table(
+                ["at", "action", "from", "applied", "verified by"],
+                [
+                    [
+                        _offset(a["offset"]),
+                        Action(a["kind"], a["target"], a["params"]).describe(),
+                        a["source"],
+                        "✅" if a["applied"] else "❌",
+                        a["detail"] if a["applied"] else (a["error"] or ""),
+                    ]
+                    for a in actions
+                ],
+            )
+        )
+    else:
+        parts.append("No actions were applied.")
+    parts += ["", "## Over time", "", *_charts(result["series"])]
+    parts += [
+        "",
+        "## Replay",
+        "",
+        "```sh",
+        f"battletui replay {session_dir_name + '/' if session_dir_name else ''}"
+        f"{result['scenario_file']}",
+        "```",
+        "",
+    ]
+    return "\n".join(parts)
+
+
+def _slo_value(value: float, unit: str, *, target: bool = False) -> str:
+    if unit == "ratio":
+        return f"{'≥ ' if target else ''}{value * 100:.2f}%"
+    return f"{'≤ ' if target else ''}{value:,.1f} ms"
+
+
+def _errors(errors: Mapping[str, int]) -> str:
+    if not errors:
+        return "none"
+    return ", ".join(f"{kind} {count:,}" for kind, count in errors.items())
+
+
+def _charts(series: Sequence[Mapping[str, Any]]) -> list[str]:
+    if not series:
+        return ["No complete second was measured."]
+    rates = downsample([float(s["requests"]) for s in series], CHART_POINTS)
+    errors = downsample([float(s["errors"]) for s in series], CHART_POINTS)
+    p95 = downsample([float(s["p95_ms"]) for s in series], CHART_POINTS)
+    step = len(series) / len(rates)
+    labels = [str(int(i * step)) for i in range(len(rates))]
+    return [
+        mermaid_line_chart(
+            "Requests and errors per second",
+            labels,
+            [("errors", errors), ("requests", rates)],
+            "per second",
+        ),
+        "",
+        mermaid_line_chart("p95 latency per second (ms)", labels, [("p95", p95)], "ms"),
+        "",
+        f"Plain text (one mark per {step:.0f}s):"
+        if step > 1
+        else "Plain text (one mark per second):",
+        "",
+        "```text",
+        f"req/s  {sparkline(rates)}  max {max(rates):.0f}",
+        f"errors {sparkline(errors)}  max {max(errors):.0f}",
+        f"p95 ms {sparkline(p95)}  max {max(p95):.1f}",
+        "```",
+    ]

@@ -1,0 +1,36 @@
+"""Everything a finished (or interrupted) session measured, ready to be written out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from battletui.metrics import IntervalSummary, LatencyStats
+from battletui.scenario import Scenario
+
+
+@dataclass(frozen=True)
+class SessionRecord:
+    scenario: Scenario
+    """The scenario as it was run."""
+    recorded: Scenario
+    """The replayable scenario: setup plus the actions as applied."""
+    scenario_file: str
+    started_at: str
+    duration_s: float
+    end_reason: str
+    requests: int
+    ok: int
+    errors: dict[str, int]
+    failovers: int
+    latency_corrected: LatencyStats
+    latency_uncorrected: LatencyStats
+    upstreams: dict[str, int]
+    transitions: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    health_changes: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    actions: list[dict[str, Any]] = field(default_factory=list)
+    series: list[IntervalSummary] = field(default_factory=list)
+
+    @property
+    def success_rate(self) -> float | None:
+        return self.ok / self.requests if self.requests else None

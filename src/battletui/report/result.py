@@ -1,0 +1,97 @@
+"""``result.json``: the stable, machine-readable outcome of a session (schema in README).
+
+Fields may be added by later versions; none is ever renamed or removed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from battletui.metrics import LatencyStats
+from battletui.report.record import SessionRecord
+from battletui.report.slo import SloResult, evaluate_slos
+
+SCHEMA_VERSION = 1
+
+
+def slo_results(record: SessionRecord) -> tuple[SloResult, ...]:
+    return evaluate_slos(
+        record.scenario.slo, success_rate=record.success_rate, latency=record.latency_corrected
+    )
+
+
+def verdict_of(results: tuple[SloResult, ...]) -> str:
+    """``fail`` as soon as one SLO fails or cannot be judged (no data is not a pass)."""
+    return "pass" if all(r.passed for r in results) else "fail"
+
+
+def _latency(stats: LatencyStats) -> dict[str, float | int]:
+    return {
+        "count": stats.count,
+        "p50": round(stats.p50, 3),
+        "p95": round(stats.p95, 3),
+        "p99": round(stats.p99, 3),
+        "p999": round(stats.p999, 3),
+        "max": round(stats.max, 3),
+    }
+
+
+def build_result(record: SessionRecord) -> dict[str, Any]:
+    results = slo_results(record)
+    served_total = sum(record.upstreams.values())
+    providers: dict[str, Any] = {}
+    for spec in record.scenario.providers:
+        served = record.upstreams.get(spec.id, 0)
+        providers[spec.id] = {
+            "requests": served,
+            "share": round(served / served_total, 4) if served_total else 0.0,
+            "transitions": record.transitions.get(spec.id, []),
+            "health": record.health_changes.get(spec.id, []),
+        }
+    duration = record.duration_s
+    return {
+        "schema": SCHEMA_VERSION,
+        "scenario": record.scenario.name,
+        "scenario_file": record.scenario_file,
+        "seed": record.scenario.seed,
+        "started_at": record.started_at,
+        "duration_s": duration,
+        "end_reason": record.end_reason,
+        "verdict": verdict_of(results),
+        "slos": [
+            {
+                "name": r.name,
+                "target": r.target,
+                "actual": None if r.actual is None else round(r.actual, 6),
+                "unit": r.unit,
+                "passed": bool(r.passed),
+            }
+            for r in results
+        ],
+        "http": {
+            "target_rate": record.scenario.workload.http.rate,
+            "achieved_rate": round(record.requests / duration, 2) if duration > 0 else 0.0,
+            "requests": record.requests,
+            "ok": record.ok,
+            "success_rate": None if record.success_rate is None else round(record.success_rate, 6),
+            "errors": dict(sorted(record.errors.items())),
+            "failovers": record.failovers,
+            "latency_ms": {
+                "corrected": _latency(record.latency_corrected),
+                "uncorrected": _latency(record.latency_uncorrected),
+            },
+        },
+        "gateway": {"strategy": record.scenario.gateway.strategy},
+        "providers": providers,
+        "actions": record.actions,
+        "series": [
+            {
+                "t": s.index,
+                "requests": s.requests,
+                "ok": s.ok,
+                "errors": s.errors,
+                "p95_ms": round(s.p95_ms, 3),
+            }
+            for s in record.series
+        ],
+    }

@@ -1,0 +1,207 @@
+"""The ``battletui`` command as a user runs it: subprocesses, exit codes, last lines."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from conftest import REPO
+
+SCENARIOS = REPO / "scenarios"
+
+
+def battletui(*args: str, cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "battletui", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def test_validate_accepts_every_bundled_scenario(tmp_path: Path) -> None:
+    files = sorted(str(p) for p in SCENARIOS.iterdir() if p.suffix in (".yaml", ".toml"))
+    assert len(files) >= 4
+    done = battletui("validate", *files, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.count(": ok ·") == len(files)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "name: x\nduration: 10s\nproviders: [{id: alpha}]\n"
+            "timeline:\n  - {at: 1s, kill: alfa}\n",
+            "bad.yaml:5: timeline[0].kill: unknown provider 'alfa' (known: alpha)",
+        ),
+        ("name: x\nduration: -3s\nproviders: [{id: alpha}]\n", "bad.yaml:2: duration:"),
+        ("name: x\nduration: 10s\nproviders: [{id: alpha}\n", "bad.yaml:"),
+    ],
+)
+def test_validate_bad_file_is_one_line_exit_2(tmp_path: Path, text: str, expected: str) -> None:
+    (tmp_path / "bad.yaml").write_text(text)
+    done = battletui("validate", "bad.yaml", cwd=tmp_path)
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert lines[0].startswith(expected), lines[0]
+    assert "Traceback" not in done.stderr
+
+
+def test_replay_a_broken_scenario_exits_2_without_traceback(tmp_path: Path) -> None:
+    (tmp_path / "bad.toml").write_text('name = "x"\nduration = "10s"\nseed = "abc"\n')
+    done = battletui("replay", "bad.toml", cwd=tmp_path)
+    assert done.returncode == 2
+    assert "bad.toml:3: seed:" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_ci_scenario_replays_green_and_writes_its_session(tmp_path: Path) -> None:
+    """The 15-second CI scenario, through the real command, exactly as CI would run it."""
+    done = battletui("replay", str(SCENARIOS / "ci-smoke.toml"), cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    folder = Path(tmp_path / done.stdout.strip().splitlines()[-1])
+    assert folder.is_dir() and folder.parent == tmp_path / "sessions"
+    result = json.loads((folder / "result.json").read_text())
+    assert result["verdict"] == "pass"
+    assert [a["kind"] for a in result["actions"]] == ["kill", "flap", "restore", "restore"]
+    assert all(a["applied"] for a in result["actions"])
+    assert (folder / "scenario.toml").is_file()
+    assert "Verdict: ✅ PASS" in (folder / "report.md").read_text()
+    assert "[00:05/00:15]" in done.stdout  # progress was printed while it ran
+
+
+def test_replay_exits_1_when_an_slo_fails(tmp_path: Path) -> None:
+    (tmp_path / "strict.yaml").write_text(
+        "name: strict\nduration: 2s\nproviders: [{id: alpha, latency: 30ms}]\n"
+        "workload: {http: {rate: 20}}\nslo: {p50: 1ms}\n"
+    )
+    done = battletui("replay", "strict.yaml", cwd=tmp_path)
+    assert done.returncode == 1, done.stdout + done.stderr
+    folder = Path(tmp_path / done.stdout.strip().splitlines()[-1])
+    result = json.loads((folder / "result.json").read_text())
+    assert result["verdict"] == "fail"
+    assert result["slos"][0]["passed"] is False and result["slos"][0]["actual"] > 25
+    assert "FAIL" in done.stdout
+
+
+def test_interrupted_replay_still_leaves_a_replayable_session(tmp_path: Path) -> None:
+    (tmp_path / "long.yaml").write_text(
+        "name: long\nduration: 60s\nproviders: [{id: alpha}, {id: beta}]\n"
+        "workload: {http: {rate: 30}}\ntimeline:\n  - {at: 1s, kill: alpha}\n"
+        "  - {at: 50s, restore: alpha}\n"
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-m", "battletui", "replay", "long.yaml"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        journal: Path | None = None
+        while time.monotonic() < deadline:
+            found = list((tmp_path / "sessions").glob("*/journal.jsonl"))
+            if found and '"kind":"kill"' in found[0].read_text():
+                journal = found[0]
+                break
+            time.sleep(0.05)
+        assert journal is not None, "the kill was never journaled"
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=20)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 130, out + err
+    folder = journal.parent
+    assert out.strip().splitlines()[-1].endswith(folder.name)
+    assert '"type":"end"' in journal.read_text()
+    assert json.loads((folder / "result.json").read_text())["end_reason"] == "interrupted"
+    check = battletui("validate", str(folder / "scenario.yaml"), cwd=tmp_path)
+    assert check.returncode == 0, check.stderr
+    again = battletui("replay", str(folder / "scenario.yaml"), cwd=tmp_path)
+    assert again.returncode == 0, again.stdout + again.stderr
+    replayed = json.loads(
+        (tmp_path / again.stdout.strip().splitlines()[-1] / "result.json").read_text()
+    )
+    assert [a["kind"] for a in replayed["actions"]] == ["kill"]
+
+
+def test_lab_prints_urls_that_answer_json_rpc(tmp_path: Path) -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "battletui", "lab", str(SCENARIOS / "failover.yaml")],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        lines = [process.stdout.readline().split() for _ in range(4)]
+        ids = [line[0] for line in lines]
+        assert ids == ["gateway", "alpha", "beta", "gamma"]
+        for _, url in lines:
+            assert url.startswith("http://127.0.0.1:")
+            answer = httpx.post(
+                url,
+                json={"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []},
+                timeout=5,
+            )
+            assert answer.json()["result"] == "0x1"
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=10)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0
+
+
+def test_headless_path_never_imports_textual(tmp_path: Path) -> None:
+    """Replay in a fresh interpreter, then prove Textual was never loaded."""
+    (tmp_path / "tiny.yaml").write_text(
+        "name: tiny\nduration: 1s\nproviders: [{id: alpha}]\nworkload: {http: {rate: 10}}\n"
+    )
+    code = (
+        "import sys\n"
+        "from battletui.cli import main\n"
+        "status = main(['replay', 'tiny.yaml'])\n"
+        "assert status == 0, status\n"
+        "loaded = sorted(m for m in sys.modules if m == 'textual' or m.startswith('textual.'))\n"
+        "assert not loaded, loaded\n"
+        "assert 'battletui.ui' not in sys.modules\n"
+        "print('clean')\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PYTHONWARNINGS": "ignore"},
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.strip().endswith("clean")
+
+
+def test_import_walls_hold() -> None:
+    """The import-linter contracts in pyproject.toml (UI wall, socket-only walls)."""
+    lint = Path(sys.executable).parent / "lint-imports"
+    done = subprocess.run(
+        [str(lint)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "broken" not in done.stdout.lower().replace("0 broken", "")
