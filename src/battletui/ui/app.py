@@ -1,0 +1,156 @@
+"""The live TUI. It is handed a ``SessionLink`` and knows nothing else of the engine.
+
+A few times a second it reads one frozen snapshot and redraws every panel in one batched
+update; keys become actions sent through the link.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from collections.abc import Callable
+from pathlib import Path
+from typing import ClassVar
+
+from textual.app import App, ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Footer
+
+from battletui.engine import SessionLink
+from battletui.metrics import Snapshot
+from battletui.scenario import Action
+from battletui.ui import keys
+from battletui.ui.widgets import EventsPanel, LatencyPanel, ProvidersPanel, StatusBar, TrendsPanel
+
+REFRESH_HZ = 8
+
+
+class BattleApp(App[Path | None]):
+    """Returns the session folder (or None if the session never started) from ``run()``."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "battletui"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("k", "kill", "kill"),
+        Binding("f", "flap", "flap"),
+        Binding("d", "degrade", "degrade +100ms"),
+        Binding("r", "restore", "restore"),
+        Binding("up", "select(-1)", "select", show=False),
+        Binding("down", "select(1)", "select", show=False),
+        Binding("q", "quit_session", "quit & save"),
+        Binding("ctrl+c", "quit_session", "quit", show=False, priority=True),
+        *(Binding(str(n), f"select_key({n})", f"select {n}", show=False) for n in range(1, 10)),
+    ]
+
+    def __init__(self, link: SessionLink, *, refresh_hz: float = REFRESH_HZ) -> None:
+        super().__init__()
+        self._link = link
+        self._refresh_hz = refresh_hz
+        self.selected = 1
+        self._snapshot: Snapshot | None = None
+        self._quitting = False
+        self.start_error: str | None = None
+
+    def compose(self) -> ComposeResult:
+        yield StatusBar()
+        with Horizontal(id="top"):
+            with Vertical(id="left"):
+                yield ProvidersPanel()
+            with Vertical(id="right"):
+                yield LatencyPanel()
+                yield TrendsPanel()
+        yield EventsPanel()
+        yield Footer()
+
+    async def on_mount(self) -> None:
+        self.refresh_view()
+        self.set_interval(1 / self._refresh_hz, self.refresh_view)
+        self.run_worker(self._start(), exclusive=True, group="start")
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(sig, self.action_quit_session, "interrupted")
+
+    async def _start(self) -> None:
+        try:
+            await self._link.start()
+        except Exception as error:
+            self.start_error = str(error)
+            self.exit(None, return_code=3)
+
+    # -- drawing ---------------------------------------------------------------------------
+
+    def refresh_view(self) -> None:
+        snap = self._link.snapshot()
+        self._snapshot = snap
+        if snap.providers:
+            self.selected = min(self.selected, len(snap.providers))
+        with self.batch_update():
+            self.query_one(StatusBar).show(snap)
+            self.query_one(ProvidersPanel).show(snap, self.selected)
+            self.query_one(LatencyPanel).show(snap)
+            self.query_one(TrendsPanel).show(snap)
+            self.query_one(EventsPanel).show(snap)
+
+    # -- selection -------------------------------------------------------------------------
+
+    def _provider_count(self) -> int:
+        return len(self._snapshot.providers) if self._snapshot else 0
+
+    def action_select_key(self, key: int) -> None:
+        if 1 <= key <= self._provider_count():
+            self.selected = key
+            self.refresh_view()
+
+    def action_select(self, step: int) -> None:
+        count = self._provider_count()
+        if count:
+            self.selected = (self.selected - 1 + step) % count + 1
+            self.refresh_view()
+
+    def _selected_id(self) -> str | None:
+        if not self._snapshot or not self._snapshot.providers:
+            return None
+        return self._snapshot.providers[self.selected - 1].id
+
+    # -- chaos -----------------------------------------------------------------------------
+
+    def _send(self, build: Callable[[str], Action]) -> None:
+        target = self._selected_id()
+        if target is None or self._quitting:
+            return
+        action = build(target)
+        self.run_worker(self._apply(action), group="actions")
+
+    async def _apply(self, action: Action) -> None:
+        outcome = await self._link.apply(action, "key")
+        if not outcome.applied:
+            self.notify(outcome.error or "failed", title=action.describe(), severity="error")
+        self.refresh_view()
+
+    def action_kill(self) -> None:
+        self._send(keys.kill)
+
+    def action_restore(self) -> None:
+        self._send(keys.restore)
+
+    def action_degrade(self) -> None:
+        self._send(keys.degrade)
+
+    def action_flap(self) -> None:
+        self._send(keys.flap)
+
+    # -- ending ----------------------------------------------------------------------------
+
+    def action_quit_session(self, reason: str = "quit") -> None:
+        if self._quitting:
+            return
+        self._quitting = True
+        self.run_worker(self._finish(reason), group="finish")
+
+    async def _finish(self, reason: str) -> None:
+        self.refresh_view()
+        path = await self._link.finish(reason)
+        self.exit(path, return_code=130 if reason == "interrupted" else 0)

@@ -1,0 +1,39 @@
+"""Small text helpers shared by the widgets (colours, clocks, bars)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+SPARKS = "▁▂▃▄▅▆▇█"
+
+HEALTH_STYLE = {"UP": "bold green", "DOWN": "bold red", "SLOW": "bold yellow", "UNKNOWN": "dim"}
+BREAKER_STYLE = {"CLOSED": "green", "OPEN": "bold red", "HALF-OPEN": "bold yellow"}
+LEVEL_STYLE = {"info": "", "ok": "green", "warn": "yellow", "error": "red"}
+
+
+def clock(seconds: float) -> str:
+    minutes, rest = divmod(int(seconds), 60)
+    return f"{minutes:02d}:{rest:02d}"
+
+
+def sparkline(values: Sequence[float], width: int) -> str:
+    values = list(values)[-width:]
+    if not values:
+        return ""
+    top = max(values)
+    if top <= 0:
+        return SPARKS[0] * len(values)
+    return "".join(SPARKS[min(7, int(v / top * 7 + 0.5))] for v in values)
+
+
+def share_bar(share: float, width: int = 10) -> str:
+    filled = round(share * width)
+    return "█" * filled + "·" * (width - filled)
+
+
+def ms(value: float) -> str:
+    if value >= 10_000:
+        return f"{value / 1000:.1f}s"
+    if value >= 100:
+        return f"{value:.0f}"
+    return f"{value:.1f}"

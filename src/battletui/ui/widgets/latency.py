@@ -1,0 +1,82 @@
+"""The live latency histogram (HdrHistogram, last 5 s) with its percentiles."""
+
+from __future__ import annotations
+
+from rich.console import Group
+from rich.text import Text
+from textual.widgets import Static
+
+from battletui.metrics import Snapshot
+from battletui.ui.format import ms
+
+BLOCKS = " ▁▂▃▄▅▆▇█"
+
+
+def _edge_label(edge_ms: float) -> str:
+    return f"{edge_ms / 1000:g}s" if edge_ms >= 1000 else f"{edge_ms:g}"
+
+
+def _labels(edges_ms: tuple[float, ...]) -> list[str]:
+    """Bar labels: the upper edge in ms (``1s`` from a second up), ``>5s`` for the rest."""
+    if not edges_ms:
+        return []
+    return [_edge_label(e) for e in edges_ms] + [f">{_edge_label(edges_ms[-1])}"]
+
+
+def _axis(labels: list[str], column: int) -> str:
+    """Labels under their bars, skipping any that would run into the one before."""
+    line: list[str] = []
+    for index, label in enumerate(labels):
+        start = index * column
+        if len(line) > start - (1 if index else 0):
+            continue
+        line.extend(" " * (start - len(line)))
+        line.extend(label)
+    return "".join(line)
+
+
+class LatencyPanel(Static):
+    DEFAULT_CSS = """
+    LatencyPanel { border: round $primary; padding: 0 1; }
+    """
+
+    rows = 5
+
+    def on_mount(self) -> None:
+        self.border_title = "latency · last 5 s · HdrHistogram"
+
+    def show(self, snap: Snapshot) -> None:
+        bars = snap.bars
+        counts = list(bars.counts)
+        labels = _labels(bars.edges_ms)
+        width = (self.size.width or 80) - 2
+        column = max(2, min(6, width // max(1, len(counts))))
+        top = max(counts) if counts else 0
+        lines: list[Text] = []
+        for level in range(self.rows, 0, -1):
+            line = Text()
+            for count in counts:
+                fill = count / top * self.rows if top else 0
+                part = min(max(fill - (level - 1), 0.0), 1.0)
+                block = BLOCKS[round(part * 8)] if count else " "
+                line.append((block * (column - 1)).ljust(column), style="cyan")
+            lines.append(line)
+        axis = Text(_axis(labels, column), style="dim")
+        axis.append(" ms", style="dim")
+        lat = snap.latency_window
+        stats = Text()
+        if lat.count:
+            for name, value in (
+                ("p50", lat.p50),
+                ("p95", lat.p95),
+                ("p99", lat.p99),
+                ("max", lat.max),
+            ):
+                stats.append(f"{name} ", style="dim")
+                stats.append(f"{ms(value)}", style="bold")
+                stats.append("  ")
+            stats.append("ms", style="dim")
+            stats.append(f"   ({lat.count:,} requests)", style="dim")
+        else:
+            stats.append("no answers in the last 5 s", style="dim")
+        self.update(Group(*lines, axis, stats))

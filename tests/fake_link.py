@@ -1,0 +1,89 @@
+"""A ``SessionLink`` that serves one fixed snapshot: for snapshot tests and key tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from battletui.engine import ActionOutcome, ActionSource
+from battletui.metrics import (
+    Event,
+    HistogramBars,
+    LatencyStats,
+    ProviderView,
+    SloStatus,
+    Snapshot,
+)
+from battletui.metrics.latency import BAR_EDGES_MS
+from battletui.scenario import Action
+
+
+def frozen_snapshot() -> Snapshot:
+    """A mid-demo picture: alpha killed, its breaker open, traffic on beta and gamma."""
+    return Snapshot(
+        scenario="demo",
+        phase="running",
+        elapsed=41.0,
+        duration=600.0,
+        target_rate=100.0,
+        strategy="fastest",
+        providers=(
+            ProviderView(
+                1, "alpha", "http://127.0.0.1:40001", "DOWN", "OPEN", 0.0, 2_050, None, 0.0
+            ),
+            ProviderView(
+                2, "beta", "http://127.0.0.1:40002", "UP", "CLOSED", 0.71, 1_420, 51.2, 0.0
+            ),
+            ProviderView(
+                3, "gamma", "http://127.0.0.1:40003", "SLOW", "HALF-OPEN", 0.29, 530, 312.0, 200.0
+            ),
+        ),
+        requests=4_000,
+        success_rate=0.9975,
+        window_success_rate=1.0,
+        rate=99.6,
+        errors={"transport": 10},
+        failovers=37,
+        latency_window=LatencyStats(498, 48.1, 84.2, 130.5, 380.0, 402.3),
+        latency_total=LatencyStats(4_000, 22.0, 84.0, 131.0, 390.0, 402.3),
+        bars=HistogramBars(BAR_EDGES_MS, (0, 0, 0, 0, 3, 250, 180, 50, 10, 5, 0, 0, 0)),
+        rate_series=tuple(float(100 - (i % 3)) for i in range(40)),
+        p95_series=tuple(20.0 if i < 10 else 84.0 for i in range(40)),
+        error_series=tuple(10.0 if i == 10 else 0.0 for i in range(40)),
+        events=(
+            Event(0.0, "session started · 3 providers", "ok"),
+            Event(10.0, "kill alpha ✓ port 40001 refuses connections", "warn"),
+            Event(10.0, "alpha DOWN", "error"),
+            Event(
+                10.1, "breaker alpha OPEN · 5 consecutive failures (connection refused)", "error"
+            ),
+            Event(30.0, "degrade gamma +200ms ✓ now +200ms; /health answered in 291ms", "warn"),
+            Event(30.5, "gamma SLOW (312ms)", "warn"),
+        ),
+        slos=(
+            SloStatus("success_rate", ">= 99.00%", "99.75%", True),
+            SloStatus("p95", "<= 300.0 ms", "84.0 ms", True),
+        ),
+    )
+
+
+class FakeLink:
+    def __init__(self, snapshot: Snapshot | None = None, folder: Path | None = None) -> None:
+        self.snap = snapshot or frozen_snapshot()
+        self.folder = folder or Path("sessions/fake")
+        self.applied: list[Action] = []
+        self.started = False
+        self.finished_with: str | None = None
+
+    async def start(self) -> None:
+        self.started = True
+
+    def snapshot(self) -> Snapshot:
+        return self.snap
+
+    async def apply(self, action: Action, source: ActionSource = "key") -> ActionOutcome:
+        self.applied.append(action)
+        return ActionOutcome(action, self.snap.elapsed, source, True, "fake")
+
+    async def finish(self, reason: str) -> Path | None:
+        self.finished_with = reason
+        return self.folder
