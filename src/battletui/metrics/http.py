@@ -82,6 +82,7 @@ class HttpWindow:
     latency: LatencyStats
     bars: HistogramBars
     upstream_share: Mapping[str, float]
+    """Who answered, over the last ``share_intervals`` seconds only, so a shift shows fast."""
 
 
 class HttpMetrics:
@@ -93,12 +94,14 @@ class HttpMetrics:
         *,
         start: float | None = None,
         window_intervals: int = 5,
+        share_intervals: int = 2,
         history: int = 600,
         on_interval: Callable[[IntervalSummary, HdrHistogram], None] | None = None,
     ) -> None:
         self._clock = clock
         self.start = clock() if start is None else start
         self._window = window_intervals
+        self._share_window = share_intervals
         self._ring: deque[_Interval] = deque(maxlen=window_intervals + 1)
         self.series: deque[IntervalSummary] = deque(maxlen=history)
         self._on_interval = on_interval
@@ -179,6 +182,7 @@ class HttpMetrics:
             merged.add(interval.histogram)
             requests += interval.requests
             ok += interval.ok
+        for interval in intervals[-self._share_window :]:
             upstreams.update(interval.upstreams)
         span = 0.0
         if intervals:

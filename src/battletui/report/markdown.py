@@ -26,7 +26,7 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     return "\n".join(lines)
 
 
-def render_report(result: Mapping[str, Any], *, session_dir_name: str = "") -> str:
+def render_report(result: Mapping[str, Any]) -> str:
     http = result["http"]
     verdict = result["verdict"]
     slos = result["slos"]
@@ -145,9 +145,10 @@ def render_report(result: Mapping[str, Any], *, session_dir_name: str = "") -> s
         "",
         "## Replay",
         "",
+        "From this session's folder:",
+        "",
         "```sh",
-        f"battletui replay {session_dir_name + '/' if session_dir_name else ''}"
-        f"{result['scenario_file']}",
+        f"battletui replay {result['scenario_file']}",
         "```",
         "",
     ]

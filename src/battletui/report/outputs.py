@@ -17,7 +17,7 @@ REPORT_NAME = "report.md"
 def write_outputs(record: SessionRecord, session_dir: Path) -> dict[str, Any]:
     result = build_result(record)
     _write(session_dir / RESULT_NAME, json.dumps(result, indent=2) + "\n")
-    _write(session_dir / REPORT_NAME, render_report(result, session_dir_name=str(session_dir)))
+    _write(session_dir / REPORT_NAME, render_report(result))
     return result
 
 

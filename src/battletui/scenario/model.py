@@ -73,6 +73,8 @@ class Action:
                 parts.append(text if key == "latency" else f"{key} {text}")
             elif key == "label":
                 parts.append(repr(value))
+            elif key == "cycles":
+                parts.append("until restored" if value == 0 else f"{value} cycles")
             else:
                 parts.append(f"{key} {value}")
         return " ".join(parts)

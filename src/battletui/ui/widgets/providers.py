@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 from textual.widgets import Static
@@ -21,8 +22,11 @@ class ProvidersPanel(Static):
     def show(self, snap: Snapshot, selected: int) -> None:
         compact = (self.size.width or 80) < 74
         columns = [
-            ("", "right", 2), ("provider", "left", 5), ("state", "left", 6),
-            ("breaker", "left", 9), ("traffic (5 s)", "left", 10 if compact else 15),
+            ("", "right", 2),
+            ("provider", "left", 5),
+            ("state", "left", 6),
+            ("breaker", "left", 9),
+            ("traffic (2 s)", "left", 10 if compact else 15),
         ]
         if not compact:
             columns += [("served", "right", 6), ("probe", "right", 6)]
@@ -54,4 +58,11 @@ class ProvidersPanel(Static):
             table.add_row(*cells, style="on #2a2f45" if view.key == selected else "")
         if not snap.providers:
             table.add_row("", Text("waiting for the lab…", style="dim"))
-        self.update(table)
+            self.update(table)
+            return
+        chosen = snap.providers[min(selected, len(snap.providers)) - 1]
+        detail = Text()
+        detail.append(f"\n{chosen.id} ", style="bold")
+        detail.append(f"{chosen.url}  ", style="underline")
+        detail.append("keys act on it: k kill · f flap · d +100ms · r restore", style="dim")
+        self.update(Group(table, detail))

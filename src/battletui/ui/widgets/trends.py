@@ -46,10 +46,10 @@ class TrendsPanel(Static):
                 style="bold",
             ),
         )
-        errors = ", ".join(f"{k} {v:,}" for k, v in sorted(snap.errors.items())) or "none"
         footer = Text()
-        footer.append(f"{snap.requests:,} requests", style="bold")
-        footer.append(f" · errors: {errors} · failovers {snap.failovers:,}", style="dim")
+        footer.append(f"{snap.requests:,} req", style="bold")
+        footer.append(f" · {sum(snap.errors.values()):,} err", style="dim")
+        footer.append(f" · {snap.failovers:,} failovers", style="dim")
         table.add_row("", footer, "")
         table.columns[1].overflow = "ellipsis"
         self.update(table)

@@ -1,0 +1,47 @@
+"""Every bundled scenario passes its SLOs when replayed headlessly (slow: ~90 s in all)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import REPO
+
+LONG_SCENARIOS = ["failover.yaml", "degradation.yaml"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", LONG_SCENARIOS)
+def test_bundled_scenario_passes_headlessly(tmp_path: Path, name: str) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "battletui", "replay", str(REPO / "scenarios" / name)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    folder = tmp_path / done.stdout.strip().splitlines()[-1]
+    result = json.loads((folder / "result.json").read_text())
+    assert result["verdict"] == "pass"
+    assert all(action["applied"] for action in result["actions"])
+
+
+@pytest.mark.slow
+def test_demo_scenario_holds_its_slos_for_a_minute_under_the_demo_keys(tmp_path: Path) -> None:
+    """The demo is long; check its first minute with a kill and a restore, as a presenter would."""
+    demo = (REPO / "scenarios" / "demo.yaml").read_text()
+    demo = demo.replace("duration: 10m", "duration: 60s")
+    demo += "timeline:\n  - {at: 15s, kill: alpha}\n  - {at: 35s, restore: alpha}\n"
+    (tmp_path / "demo-minute.yaml").write_text(demo)
+    done = subprocess.run(
+        [sys.executable, "-m", "battletui", "replay", "demo-minute.yaml"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=150,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
