@@ -76,6 +76,8 @@ gateway:
   strategy: round-robin
   timeout: 2s
   attempt_timeout: 1s
+  ws_stall_timeout: 3s
+  ws_backfill_limit: 128
   breaker: {failures: 3, open_for: 2.5s, half_open_probes: 2, successes: 1}
 
 workload:

@@ -291,10 +291,11 @@ YAML_CASES = [
      "s.yaml:8: timeline[0].restore: two actions in one entry (kill, restore); "
      "use one entry per action"),
     ("no-action", Y + "timeline:\n  - {at: 1s}\n",
-     "s.yaml:8: timeline[0]: no action (expected one of: kill, restore, degrade, flap, mark)"),
+     "s.yaml:8: timeline[0]: no action (expected one of: kill, restore, degrade, flap, "
+     "ws-drop, mark)"),
     ("no-action-typo", Y + "timeline:\n  - at: 1s\n    kil: alpha\n",
-     "s.yaml:9: timeline[0].kil: unknown key (known: at, kill, restore, degrade, flap, mark, "
-     "cycles, down, jitter, latency, up)"),
+     "s.yaml:9: timeline[0].kil: unknown key (known: at, kill, restore, degrade, flap, "
+     "ws-drop, mark, cycles, down, jitter, latency, up)"),
     ("param-of-other-kind", Y + "timeline:\n  - {at: 1s, kill: alpha, latency: 5ms}\n",
      "s.yaml:8: timeline[0].latency: unknown key (known: at, kill)"),
     ("missing-at", Y + "timeline:\n  - {kill: alpha}\n",
@@ -355,7 +356,8 @@ YAML_CASES = [
     ("slo-rate", Y + "slo: {success_rate: 99}\n",
      "s.yaml:7: slo.success_rate: must be between 0 and 1, got 99"),
     ("slo-unknown", Y + "slo:\n  p90: 1s\n",
-     "s.yaml:8: slo.p90: unknown key (known: success_rate, p50, p95, p99, max)"),
+     "s.yaml:8: slo.p90: unknown key (known: success_rate, p50, p95, p99, max, ws_gaps, "
+     "ws_duplicates, ws_max_stall)"),
     ("duplicate-key", Y + "seed: 1\n# later\nseed: 2\n",
      "s.yaml:9: seed: duplicate key (first at line 7)"),
     ("duplicate-nested-key", Y + "timeline:\n  - {at: 1s, kill: alpha, at: 2s}\n",
@@ -462,7 +464,8 @@ TOML_CASES = [
      "s.toml:6: timeline[1].jitter: latency and jitter must both start with '+' "
      "(a step on top) or neither"),
     ("no-action", T + '\n[[timeline]]\nat = 1\nkill = "alpha"\n\n[[timeline]]\nat = 2\n',
-     "s.toml:17: timeline[1]: no action (expected one of: kill, restore, degrade, flap, mark)"),
+     "s.toml:17: timeline[1]: no action (expected one of: kill, restore, degrade, flap, "
+     "ws-drop, mark)"),
     ("bad-duration-inline", 'name = "d"\nduration = 60\n'
      'providers = [{id = "a", latency = "5ms", jitter = "x"}]\n',
      "s.toml:3: providers[0].jitter: expected a duration like '250ms' or '10s', got 'x'"),

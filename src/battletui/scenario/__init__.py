@@ -12,6 +12,7 @@ from battletui.scenario.model import (
     HTTP_METHODS,
     MAX_PROVIDERS,
     STRATEGIES,
+    SUBSCRIPTIONS,
     Action,
     BreakerSpec,
     ChainSpec,
@@ -23,6 +24,7 @@ from battletui.scenario.model import (
     SloSpec,
     TimelineEntry,
     WorkloadSpec,
+    WsLoadSpec,
 )
 
 __all__ = [
@@ -30,6 +32,7 @@ __all__ = [
     "HTTP_METHODS",
     "MAX_PROVIDERS",
     "STRATEGIES",
+    "SUBSCRIPTIONS",
     "Action",
     "BreakerSpec",
     "ChainSpec",
@@ -43,6 +46,7 @@ __all__ = [
     "SloSpec",
     "TimelineEntry",
     "WorkloadSpec",
+    "WsLoadSpec",
     "dump_scenario",
     "dumps_scenario",
     "format_duration",

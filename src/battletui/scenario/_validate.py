@@ -18,6 +18,7 @@ from battletui.scenario.model import (
     HTTP_METHODS,
     MAX_PROVIDERS,
     STRATEGIES,
+    SUBSCRIPTIONS,
     Action,
     BreakerSpec,
     ChainSpec,
@@ -29,6 +30,7 @@ from battletui.scenario.model import (
     SloSpec,
     TimelineEntry,
     WorkloadSpec,
+    WsLoadSpec,
 )
 
 Path = tuple[str | int, ...]
@@ -53,16 +55,27 @@ TOP_KEYS = (
 )
 CHAIN_KEYS = ("id", "block_time")
 PROVIDER_KEYS = ("id", "latency", "jitter", "error_rate")
-GATEWAY_KEYS = ("strategy", "timeout", "attempt_timeout", "breaker")
+GATEWAY_KEYS = (
+    "strategy",
+    "timeout",
+    "attempt_timeout",
+    "ws_stall_timeout",
+    "ws_backfill_limit",
+    "breaker",
+)
 BREAKER_KEYS = ("failures", "open_for", "half_open_probes", "successes")
-WORKLOAD_KEYS = ("http",)
+WORKLOAD_KEYS = ("http", "ws")
+WS_KEYS = ("subscribers", "subscription")
+MAX_WS_SUBSCRIBERS = 1_000
 HTTP_KEYS = ("rate", "mix", "timeout")
-SLO_KEYS = ("success_rate", "p50", "p95", "p99", "max")
+SLO_KEYS = ("success_rate", "p50", "p95", "p99", "max", "ws_gaps", "ws_duplicates", "ws_max_stall")
+LATENCY_SLO_KEYS = ("p50", "p95", "p99", "max", "ws_max_stall")
 ACTION_PARAMS: Mapping[str, tuple[str, ...]] = {
     "kill": (),
     "restore": (),
     "degrade": ("latency", "jitter"),
     "flap": ("down", "up", "cycles"),
+    "ws-drop": (),
     "mark": (),
 }
 """Keys each action kind takes besides ``at`` and its own kind key (its target)."""
@@ -297,8 +310,18 @@ def read_gateway(value: object, path: Path) -> GatewaySpec:
         attempt_timeout=optional(
             mapping, path, "attempt_timeout", read_positive, GatewaySpec.attempt_timeout
         ),
+        ws_stall_timeout=optional(
+            mapping, path, "ws_stall_timeout", read_positive, GatewaySpec.ws_stall_timeout
+        ),
+        ws_backfill_limit=optional(
+            mapping, path, "ws_backfill_limit", read_backfill, GatewaySpec.ws_backfill_limit
+        ),
         breaker=optional(mapping, path, "breaker", read_breaker, BreakerSpec()),
     )
+
+
+def read_backfill(value: object, path: Path) -> int:
+    return read_int(value, path, minimum=0)
 
 
 def read_breaker(value: object, path: Path) -> BreakerSpec:
@@ -314,7 +337,29 @@ def read_breaker(value: object, path: Path) -> BreakerSpec:
 
 def read_workload(value: object, path: Path) -> WorkloadSpec:
     mapping = read_mapping(value, path, WORKLOAD_KEYS)
-    return WorkloadSpec(http=optional(mapping, path, "http", read_http, HttpLoadSpec()))
+    return WorkloadSpec(
+        http=optional(mapping, path, "http", read_http, HttpLoadSpec()),
+        ws=optional(mapping, path, "ws", read_ws, WsLoadSpec()),
+    )
+
+
+def read_ws(value: object, path: Path) -> WsLoadSpec:
+    mapping = read_mapping(value, path, WS_KEYS)
+    subscribers = optional(mapping, path, "subscribers", read_subscribers, 0)
+    subscription = optional(mapping, path, "subscription", read_str, "newHeads")
+    if subscription not in SUBSCRIPTIONS:
+        raise Invalid(
+            (*path, "subscription"),
+            f"unknown subscription {subscription!r} (known: {', '.join(SUBSCRIPTIONS)})",
+        )
+    return WsLoadSpec(subscribers=subscribers, subscription=subscription)
+
+
+def read_subscribers(value: object, path: Path) -> int:
+    count = read_int(value, path, minimum=0)
+    if count > MAX_WS_SUBSCRIBERS:
+        raise Invalid(path, f"at most {MAX_WS_SUBSCRIBERS} subscribers, got {count}")
+    return count
 
 
 def read_rate(value: object, path: Path) -> float:
@@ -348,8 +393,17 @@ def read_http(value: object, path: Path) -> HttpLoadSpec:
 def read_slo(value: object, path: Path) -> SloSpec:
     mapping = read_mapping(value, path, SLO_KEYS)
     success_rate = optional(mapping, path, "success_rate", read_fraction, None)
-    latencies = present(mapping, path, {key: read_positive for key in SLO_KEYS[1:]})
-    return SloSpec(success_rate=success_rate, **latencies)
+    latencies = present(mapping, path, {key: read_positive for key in LATENCY_SLO_KEYS})
+    return SloSpec(
+        success_rate=success_rate,
+        ws_gaps=optional(mapping, path, "ws_gaps", read_optional_count, None),
+        ws_duplicates=optional(mapping, path, "ws_duplicates", read_optional_count, None),
+        **latencies,
+    )
+
+
+def read_optional_count(value: object, path: Path) -> int | None:
+    return read_int(value, path, minimum=0)
 
 
 # --- timeline ---------------------------------------------------------------------------------

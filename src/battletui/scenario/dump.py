@@ -85,6 +85,8 @@ def _gateway(s: Scenario) -> Tree:
         "strategy": g.strategy,
         "timeout": duration_text(g.timeout),
         "attempt_timeout": duration_text(g.attempt_timeout),
+        "ws_stall_timeout": duration_text(g.ws_stall_timeout),
+        "ws_backfill_limit": g.ws_backfill_limit,
         "breaker": {
             "failures": b.failures,
             "open_for": duration_text(b.open_for),
@@ -103,6 +105,19 @@ def _http(s: Scenario) -> Tree:
     }
 
 
+def _ws(s: Scenario) -> Tree:
+    ws = s.workload.ws
+    return {"subscribers": ws.subscribers, "subscription": ws.subscription}
+
+
+def _workload(s: Scenario, http: Tree) -> Tree:
+    """``http`` always; ``ws`` only when it has subscribers (keeps HTTP-only files short)."""
+    workload: Tree = {"http": http}
+    if s.workload.ws.subscribers:
+        workload["ws"] = _ws(s)
+    return workload
+
+
 def _slo(s: Scenario) -> Tree:
     slo: Tree = {}
     if s.slo.success_rate is not None:
@@ -111,6 +126,12 @@ def _slo(s: Scenario) -> Tree:
         value = getattr(s.slo, key)
         if value is not None:
             slo[key] = duration_text(value)
+    for key in ("ws_gaps", "ws_duplicates"):
+        count = getattr(s.slo, key)
+        if count is not None:
+            slo[key] = count
+    if s.slo.ws_max_stall is not None:
+        slo["ws_max_stall"] = duration_text(s.slo.ws_max_stall)
     return slo
 
 
@@ -177,7 +198,7 @@ def _yaml(s: Scenario) -> str:
         {**_head(s), "chain": _Flow(_chain(s))},
         {"providers": [_Flow(p) for p in _providers(s)]},
         {"gateway": gateway},
-        {"workload": {"http": http}},
+        {"workload": _workload(s, http)},
     ]
     if slo := _slo(s):
         sections.append({"slo": slo})
@@ -198,7 +219,7 @@ def _toml(s: Scenario) -> str:
     sections = [tomli_w.dumps(_head(s)), tomli_w.dumps({"chain": _chain(s)})]
     sections += ["[[providers]]\n" + tomli_w.dumps(p) for p in _providers(s)]
     sections.append(tomli_w.dumps({"gateway": _gateway(s)}))
-    sections.append(tomli_w.dumps({"workload": {"http": _http(s)}}))
+    sections.append(tomli_w.dumps({"workload": _workload(s, _http(s))}))
     if slo := _slo(s):
         sections.append(tomli_w.dumps({"slo": slo}))
     sections += ["[[timeline]]\n" + tomli_w.dumps(_entry(e)) for e in s.timeline]

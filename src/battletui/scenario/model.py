@@ -14,8 +14,11 @@ from typing import Final
 ParamValue = str | int | float | bool
 """A parameter of an action: durations are float seconds, counts are ints, labels are str."""
 
-ACTION_KINDS: Final = ("kill", "restore", "degrade", "flap", "mark")
+ACTION_KINDS: Final = ("kill", "restore", "degrade", "flap", "ws-drop", "mark")
 """Action kinds this version knows. ``mark`` is an operator note and has no target."""
+
+SUBSCRIPTIONS: Final = ("newHeads",)
+"""WebSocket subscription kinds the workload can open."""
 
 STRATEGIES: Final = ("fastest", "round-robin")
 """Gateway selection strategies this version implements."""
@@ -43,7 +46,7 @@ class Action:
     """One thing done to a session: a keypress, a timeline entry and an API call are all this.
 
     ``params`` per kind (durations in seconds):
-      kill / restore: none.
+      kill / restore / ws-drop: none.
       degrade: ``latency`` (added latency), ``jitter`` (optional), ``relative`` (True when
         ``latency``/``jitter`` are steps on top of what is already added, written "+100ms").
       flap: ``down``, ``up`` (phase lengths), ``cycles`` (0 = until restored).
@@ -126,6 +129,10 @@ class GatewaySpec:
     """Deadline for one client request, failover attempts included."""
     attempt_timeout: float = 1.0
     """Deadline for one upstream attempt (cut short by what is left of ``timeout``)."""
+    ws_stall_timeout: float = 3.0
+    """Seconds without a new head before the gateway moves its subscription elsewhere."""
+    ws_backfill_limit: int = 128
+    """Most heads the gateway fetches over HTTP to fill a gap after a switch."""
 
 
 @dataclass(frozen=True)
@@ -144,8 +151,16 @@ class HttpLoadSpec:
 
 
 @dataclass(frozen=True)
+class WsLoadSpec:
+    subscribers: int = 0
+    """WebSocket clients subscribed through the gateway; 0 turns WebSocket load off."""
+    subscription: str = "newHeads"
+
+
+@dataclass(frozen=True)
 class WorkloadSpec:
     http: HttpLoadSpec = field(default_factory=HttpLoadSpec)
+    ws: WsLoadSpec = field(default_factory=WsLoadSpec)
 
 
 @dataclass(frozen=True)
@@ -157,6 +172,12 @@ class SloSpec:
     p95: float | None = None
     p99: float | None = None
     max: float | None = None
+    ws_gaps: int | None = None
+    """Most gaps (heads skipped by number) any WebSocket subscriber may see, all together."""
+    ws_duplicates: int | None = None
+    """Most duplicate heads (a hash delivered twice) the subscribers may see."""
+    ws_max_stall: float | None = None
+    """Longest time allowed between two heads on one subscription (seconds)."""
 
 
 @dataclass(frozen=True)
