@@ -24,6 +24,11 @@ GAS_LIMIT: Final = 30_000_000
 BLOCK_SIZE: Final = 0x253
 """Close to the RLP size of an empty post-Cancun block; clients display it, none check it."""
 
+NOT_IN_HEADER: Final = frozenset(
+    {"size", "totalDifficulty", "transactions", "uncles", "withdrawals"}
+)
+"""Block fields that geth's ``newHeads`` notifications leave out (they describe the body)."""
+
 
 @dataclass(frozen=True)
 class Block:
@@ -78,3 +83,12 @@ class Block:
             "withdrawals": [],
             "withdrawalsRoot": EMPTY_TRIE_ROOT,
         }
+
+    def header_json(self) -> dict[str, object]:
+        """The header as geth's ``newHeads`` subscription sends it.
+
+        The ``eth_getBlockByNumber`` object without the body fields (``transactions``,
+        ``uncles``, ``withdrawals``) nor ``size`` and ``totalDifficulty``; the roots
+        (``transactionsRoot``, ``withdrawalsRoot``...) and ``hash`` stay.
+        """
+        return {k: v for k, v in self.to_json().items() if k not in NOT_IN_HEADER}

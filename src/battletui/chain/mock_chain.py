@@ -58,6 +58,16 @@ class MockChain:
         elapsed = max(0.0, self._clock() - self._t0)
         return self.first_block + math.floor(elapsed / self.block_time)
 
+    def seconds_until(self, number: int) -> float:
+        """Seconds of ``clock`` until block ``number`` becomes the head; 0 once it has.
+
+        Lets a head watcher sleep to the next block boundary instead of polling.
+        """
+        if number <= self.head_number():
+            return 0.0
+        due = self._t0 + (number - self.first_block) * self.block_time
+        return max(0.0, due - self._clock())
+
     def head(self) -> Block:
         """The current head block."""
         block = self.block(self.head_number())

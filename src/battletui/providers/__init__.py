@@ -1,7 +1,9 @@
 """Mock JSON-RPC providers: one real aiohttp server each, following one mock chain.
 
-Faults (kill, restore, flap, degrade) act on real sockets so that the gateway sees what it
-would see in production. Never imports the gateway, the workload, the engine or the UI.
+JSON-RPC over HTTP (``POST /``) and over WebSocket (``GET /`` upgraded, with ``newHeads``
+subscriptions) on one port. Faults (kill, restore, flap, degrade, ws-drop) act on real
+sockets so that the gateway sees what it would see in production. Never imports the
+gateway, the workload, the engine or the UI.
 """
 
 from battletui.providers.faults import FaultState

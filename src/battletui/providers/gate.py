@@ -43,7 +43,11 @@ class Gate:
                 reset_transport(transport)
             await asyncio.sleep(_CANCEL_GRACE)
             raise RequestRejected("provider is down")
-        await asyncio.sleep(self._delays.draw(self.added_latency, self.added_jitter))
+        await asyncio.sleep(self.delay())
+
+    def delay(self) -> float:
+        """One draw of the modelled latency (spec plus degrade), for WebSocket messages."""
+        return self._delays.draw(self.added_latency, self.added_jitter)
 
     def should_fail(self) -> bool:
         """True when this JSON-RPC request is one of the spec's ``error_rate``."""

@@ -1,4 +1,7 @@
-"""The aiohttp application of one mock provider: JSON-RPC on ``POST /``, ``GET /health``."""
+"""The aiohttp application of one mock provider: JSON-RPC on ``POST /``, ``GET /health``.
+
+The provider adds the WebSocket endpoint (``GET /`` with ``Upgrade: websocket``) to ``app``.
+"""
 
 from __future__ import annotations
 
@@ -60,7 +63,7 @@ class RpcHttpApp:
         await self._gate.enter(request.transport)
         body = await request.read()
         if self._gate.should_fail():
-            return self._answer(_json(self._injected_error(body), status=500))
+            return self._answer(_json(injected_error(body), status=500))
         answer = handle_body(body, self._api)
         if answer is None:  # only notifications: the spec says nothing is returned
             return self._answer(web.Response(status=204))
@@ -75,10 +78,11 @@ class RpcHttpApp:
         self.served += 1
         return response
 
-    @staticmethod
-    def _injected_error(body: bytes) -> dict[str, object]:
-        try:
-            rid = request_id(parse(body))
-        except RpcError:
-            rid = None
-        return error_response(rid, INTERNAL_ERROR, INJECTED_ERROR)
+
+def injected_error(body: bytes) -> dict[str, object]:
+    """The error a request drawn by the spec's ``error_rate`` gets (HTTP and WebSocket)."""
+    try:
+        rid = request_id(parse(body))
+    except RpcError:
+        rid = None
+    return error_response(rid, INTERNAL_ERROR, INJECTED_ERROR)

@@ -13,6 +13,10 @@ PEER_COUNT: Final = 25
 SAFE_DEPTH: Final = 32
 FINALIZED_DEPTH: Final = 64
 
+SUBSCRIPTION_METHODS: Final = frozenset({"eth_subscribe", "eth_unsubscribe"})
+"""Answered on WebSockets only; over HTTP they fail the way geth fails them."""
+NOTIFICATIONS_UNSUPPORTED: Final = "notifications not supported"
+
 
 def _args(params: Params, required: int, maximum: int) -> list[object]:
     """Positional arguments, checked the way geth checks them (arrays only, arity)."""
@@ -64,6 +68,8 @@ class EthApi:
     def __call__(self, method: str, params: Params) -> object:
         """Answer ``method``; raises ``RpcError`` for unknown methods and bad params."""
         handler = self._methods.get(method)
+        if handler is None and method in SUBSCRIPTION_METHODS:
+            raise RpcError(METHOD_NOT_FOUND, NOTIFICATIONS_UNSUPPORTED)
         if handler is None:
             raise RpcError(METHOD_NOT_FOUND, f"the method {method} does not exist/is not available")
         return handler(params)

@@ -1,18 +1,21 @@
-"""One mock provider: a real HTTP server on 127.0.0.1 whose faults are real socket events."""
+"""One mock provider: a real HTTP + WebSocket server on 127.0.0.1 whose faults are real
+socket events."""
 
 from __future__ import annotations
 
 import asyncio
 from typing import Final
 
-from aiohttp import web
+from aiohttp import WSCloseCode, web
 
 from battletui.chain import MockChain
 from battletui.providers.faults import FaultState
 from battletui.providers.gate import Gate
+from battletui.providers.head_feed import HeadFeed
 from battletui.providers.http_app import RpcHttpApp
 from battletui.providers.listener import Listener
 from battletui.providers.resets import ResetProtocol, reset_transport, socket_closed
+from battletui.providers.ws_app import QUEUE_LIMIT, RpcWsEndpoint
 from battletui.scenario import ProviderSpec
 
 RESET_TIMEOUT: Final = 1.0
@@ -23,10 +26,16 @@ SHUTDOWN_TIMEOUT: Final = 1.0
 
 
 class MockProvider:
-    """A JSON-RPC provider serving ``chain`` on ``host:port``, with kill/restore/flap/degrade.
+    """A JSON-RPC provider serving ``chain`` on ``host:port``, with kill/restore/flap/degrade
+    and ws-drop.
+
+    HTTP JSON-RPC is ``POST /``; a ``GET /`` with ``Upgrade: websocket`` on the same port is
+    JSON-RPC over WebSocket, with ``eth_subscribe`` ``newHeads`` (see ``ws_app``).
 
     Every fault method returns once the fault is in effect locally: after ``kill()`` the
-    port refuses connections and every open connection has been reset (RST).
+    port refuses connections and every open connection, WebSockets included, has been reset
+    (RST). ``ws_queue_limit`` bounds each WebSocket's send queue (a subscriber that stops
+    reading is closed with 1008 beyond it).
     """
 
     def __init__(
@@ -37,11 +46,15 @@ class MockProvider:
         seed: int = 0,
         host: str = "127.0.0.1",
         port: int = 0,
+        ws_queue_limit: int = QUEUE_LIMIT,
     ) -> None:
         self._spec = spec
         self._chain = chain
         self._gate = Gate(spec, seed)
         self._http = RpcHttpApp(spec.id, chain, self._gate)
+        self._feed = HeadFeed(chain, seed, spec.id)
+        self._ws = RpcWsEndpoint(spec.id, chain, self._gate, self._feed, ws_queue_limit)
+        self._http.app.router.add_get("/", self._ws.handle)
         self._listener = Listener(self._make_protocol, host, port)
         self._host = host
         self._runner: web.AppRunner | None = None
@@ -66,6 +79,21 @@ class MockProvider:
     @property
     def url(self) -> str:
         return f"http://{self._host}:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        """JSON-RPC over WebSocket, on the same port as ``url``."""
+        return f"ws://{self._host}:{self.port}"
+
+    @property
+    def ws_connections(self) -> int:
+        """Open WebSocket connections."""
+        return self._ws.connections
+
+    @property
+    def subscriptions(self) -> int:
+        """Active ``eth_subscribe`` subscriptions over all WebSocket connections."""
+        return self._feed.count
 
     @property
     def served(self) -> int:
@@ -106,14 +134,17 @@ class MockProvider:
             self._runner = None
             await runner.cleanup()
             raise
+        self._feed.start()
 
     async def stop(self) -> None:
-        """Stop flapping, reset every connection, release the port. Idempotent."""
+        """Stop flapping, close WebSockets (1001), reset every other connection, release the
+        port, stop the head watcher. Idempotent."""
         await self._cancel_flap()
         runner = self._runner
         if runner is None:
             return
-        await self._transition(up=False)
+        await self._transition(up=False, graceful=True)
+        await self._feed.stop()
         self._runner = None
         await runner.cleanup()
 
@@ -154,6 +185,15 @@ class MockProvider:
             self._flap_loop(down, up, cycles), name=f"flap-{self.id}"
         )
 
+    async def ws_drop(self) -> int:
+        """Close every open WebSocket with 1001 (going away); HTTP and the port stay up.
+
+        Returns how many sockets it closed, once their close handshakes are over (or they
+        were reset after ``ws_app.CLOSE_TIMEOUT``). Clients may reconnect at once.
+        """
+        self._require_started()
+        return await self._ws.close_all(WSCloseCode.GOING_AWAY, "going away")
+
     # -- internals -----------------------------------------------------------------------
 
     def _require_started(self) -> None:
@@ -188,20 +228,20 @@ class MockProvider:
             task.cancel()
             await asyncio.wait([task])
 
-    async def _transition(self, *, up: bool) -> None:
+    async def _transition(self, *, up: bool, graceful: bool = False) -> None:
         """Go up or down, serialised, and never abandoned half-way.
 
         Shielded so that cancelling the caller (a flap being stopped) cannot leave a bound
         socket without an owner; the lock keeps a later transition behind this one.
         """
-        await asyncio.shield(asyncio.ensure_future(self._locked_transition(up)))
+        await asyncio.shield(asyncio.ensure_future(self._locked_transition(up, graceful)))
 
-    async def _locked_transition(self, up: bool) -> None:
+    async def _locked_transition(self, up: bool, graceful: bool) -> None:
         async with self._lock:
             if up:
                 await self._go_up()
             else:
-                await self._go_down()
+                await self._go_down(graceful)
 
     async def _go_up(self) -> None:
         if self._runner is None:
@@ -213,10 +253,14 @@ class MockProvider:
             self._gate.down = True
             raise
 
-    async def _go_down(self) -> None:
+    async def _go_down(self, graceful: bool = False) -> None:
+        """Stop listening and cut every connection; ``graceful`` closes WebSockets first."""
         self._gate.down = True
         self._listener.close()
+        if graceful:
+            await self._ws.close_all(WSCloseCode.GOING_AWAY, "provider stopping")
         await self._reset_connections()
+        await self._ws.wait_gone(RESET_TIMEOUT)  # their handlers have let go of everything
 
     async def _reset_connections(self) -> None:
         """RST every connection aiohttp tracks, idle keep-alive and in-flight alike.

@@ -1,0 +1,282 @@
+"""JSON-RPC over WebSocket on ``GET /``: every HTTP method, batches, and ``newHeads``.
+
+Each connection has one reader (the aiohttp handler) and one writer (a send task draining a
+bounded FIFO). Answers and notifications alike are queued with the instant they may leave:
+their arrival plus one draw of the provider's latency (spec plus degrade). The writer sends
+each at ``max(that instant, when the previous message left)``, so a degraded provider delays
+messages by the added latency without ever reordering them, and a latency longer than the
+block time does not pile up (the delays overlap, as on a slow link).
+
+Subscriptions (geth's ``eth`` namespace):
+
+* ``eth_subscribe ["newHeads"]`` answers a subscription id; the next block after that is the
+  first notification. Any other kind (``logs``, ``newPendingTransactions``, ``syncing``, ...)
+  fails with -32602 ``no "KIND" subscription in eth namespace (this mock serves newHeads
+  only)``; missing or non-string params and extra arguments fail with -32602 too.
+* ``eth_unsubscribe [id]`` answers true when this connection had it, else false.
+
+The queue is bounded by ``queue_limit`` messages. Requests get back-pressure: while the
+queue is full the connection stops reading frames. Notifications cannot wait, so a
+notification that finds the queue full (a subscriber that stopped reading) drops the
+connection's subscriptions at once and closes it with 1008.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Final
+
+from aiohttp import WSCloseCode, WSMsgType, web
+
+from battletui.chain import MockChain
+from battletui.providers.gate import Gate
+from battletui.providers.head_feed import HeadFeed
+from battletui.providers.http_app import injected_error
+from battletui.providers.jsonrpc import INVALID_PARAMS, Params, RpcError, handle_body
+from battletui.providers.methods import EthApi
+from battletui.providers.resets import reset_transport, socket_closed
+
+QUEUE_LIMIT: Final = 1024
+"""Messages a connection may have waiting to be sent before it is dropped as too slow."""
+
+CLOSE_TIMEOUT: Final = 1.0
+"""How long a close (close frame out, socket closed) may take before the socket is reset
+instead: a peer that does not read never lets the close frame through."""
+
+MAX_MESSAGE: Final = 4 * 1024 * 1024
+"""Largest incoming frame; bigger ones close the connection (1009)."""
+
+SUBSCRIPTION_KINDS: Final = ("newHeads",)
+
+_SLOW_READER: Final = "subscriber too slow: send queue full"
+
+
+def _json(value: object) -> str:
+    return json.dumps(value, separators=(",", ":"))
+
+
+class WsConnection:
+    """One upgraded connection: its reader loop, its send queue and its subscriptions."""
+
+    def __init__(
+        self,
+        ws: web.WebSocketResponse,
+        request: web.Request,
+        endpoint: RpcWsEndpoint,
+    ) -> None:
+        self._ws = ws
+        self._transport = request.transport
+        self._endpoint = endpoint
+        self._queue: asyncio.Queue[tuple[float, str]] = asyncio.Queue()
+        self._room = asyncio.Event()
+        self._room.set()
+        self._subscriptions: set[str] = set()
+        self._sender: asyncio.Task[None] | None = None
+        self._closer: asyncio.Task[None] | None = None
+        self._loop = asyncio.get_running_loop()
+
+    @property
+    def closing(self) -> bool:
+        return self._closer is not None
+
+    async def serve(self) -> None:
+        """Answer frames until the peer closes, the socket dies or ``begin_close`` runs."""
+        self._sender = asyncio.create_task(self._send_loop(), name="ws-send")
+        async for message in self._ws:
+            await self._wait_for_room()
+            if message.type is WSMsgType.TEXT:
+                self._on_frame(str(message.data).encode())
+            elif message.type is WSMsgType.BINARY:
+                self._on_frame(bytes(message.data))
+            elif message.type is WSMsgType.ERROR:
+                break
+
+    def begin_close(self, code: int, reason: str) -> asyncio.Task[None] | None:
+        """Drop the subscriptions now and close with ``code`` in the background.
+
+        None when a close is already under way. The handler waits for the close to finish.
+        """
+        if self._closer is not None:
+            return None
+        self._drop_subscriptions()
+        self._room.set()  # a reader held by back-pressure must not hold up the close
+        self._closer = asyncio.create_task(self._close(code, reason), name="ws-close")
+        return self._closer
+
+    async def finish(self) -> None:
+        """Release everything once the reader loop has ended (however it ended)."""
+        self._drop_subscriptions()
+        await self._stop_sender()
+        if self._closer is not None:
+            await asyncio.wait([self._closer])
+
+    # -- receiving -----------------------------------------------------------------------
+
+    async def _wait_for_room(self) -> None:
+        """Back-pressure on requests: no new frame is read while the send queue is full."""
+        while self._queue.qsize() >= self._endpoint.queue_limit and not self.closing:
+            self._room.clear()
+            await self._room.wait()
+
+    def _on_frame(self, body: bytes) -> None:
+        if self.closing:
+            return
+        arrived = self._loop.time()
+        gate = self._endpoint.gate
+        answer = injected_error(body) if gate.should_fail() else handle_body(body, self._call)
+        if answer is not None:
+            self._enqueue(_json(answer), arrived + gate.delay())
+
+    def _call(self, method: str, params: Params) -> object:
+        if method == "eth_subscribe":
+            return self._subscribe(params)
+        if method == "eth_unsubscribe":
+            return self._unsubscribe(params)
+        return self._endpoint.api(method, params)
+
+    def _subscribe(self, params: Params) -> str:
+        if not isinstance(params, list) or not params:
+            raise RpcError(INVALID_PARAMS, "missing value for required argument 0")
+        kind = params[0]
+        if not isinstance(kind, str):
+            raise RpcError(INVALID_PARAMS, "invalid argument 0: subscription name expected")
+        if kind not in SUBSCRIPTION_KINDS:
+            raise RpcError(
+                INVALID_PARAMS,
+                f"no {json.dumps(kind)} subscription in eth namespace"
+                " (this mock serves newHeads only)",
+            )
+        if len(params) > 1:
+            raise RpcError(INVALID_PARAMS, "too many arguments, want at most 1")
+        sid = self._endpoint.feed.subscribe(self._notify)
+        self._subscriptions.add(sid)
+        return sid
+
+    def _unsubscribe(self, params: Params) -> bool:
+        if not isinstance(params, list) or not params:
+            raise RpcError(INVALID_PARAMS, "missing value for required argument 0")
+        if len(params) > 1:
+            raise RpcError(INVALID_PARAMS, "too many arguments, want at most 1")
+        sid = params[0]
+        if not isinstance(sid, str):
+            raise RpcError(INVALID_PARAMS, "invalid argument 0: subscription id expected")
+        if sid not in self._subscriptions:
+            return False
+        self._subscriptions.discard(sid)
+        return self._endpoint.feed.unsubscribe(sid)
+
+    def _drop_subscriptions(self) -> None:
+        for sid in self._subscriptions:
+            self._endpoint.feed.unsubscribe(sid)
+        self._subscriptions.clear()
+
+    # -- sending -------------------------------------------------------------------------
+
+    def _notify(self, text: str) -> None:
+        self._enqueue(text, self._loop.time() + self._endpoint.gate.delay())
+
+    def _enqueue(self, text: str, due: float) -> None:
+        if self.closing:
+            return
+        if self._queue.qsize() >= self._endpoint.queue_limit:
+            self.begin_close(WSCloseCode.POLICY_VIOLATION, _SLOW_READER)
+            return
+        self._queue.put_nowait((due, text))
+
+    async def _send_loop(self) -> None:
+        try:
+            while True:
+                due, text = await self._queue.get()
+                self._room.set()
+                wait = due - self._loop.time()
+                if wait > 0:
+                    await asyncio.sleep(wait)
+                await self._ws.send_str(text)
+        except ConnectionError:
+            return  # the socket is going away; the reader loop sees it too
+
+    async def _stop_sender(self) -> None:
+        task, self._sender = self._sender, None
+        if task is None:
+            return
+        task.cancel()
+        await asyncio.wait([task])
+        if not task.cancelled():
+            task.exception()  # retrieved: the reader loop reports the real cause
+        while not self._queue.empty():  # free the backlog now
+            self._queue.get_nowait()
+
+    async def _close(self, code: int, reason: str) -> None:
+        """Stop sending, send the close frame and close the socket; RST after
+        ``CLOSE_TIMEOUT`` if that has not happened (aiohttp closes the transport politely,
+        which waits for the peer to read everything before the close frame)."""
+        await self._stop_sender()
+        transport = self._transport
+        try:
+            async with asyncio.timeout(CLOSE_TIMEOUT):
+                await self._ws.close(code=code, message=reason.encode())
+                while transport is not None and not socket_closed(transport):
+                    await asyncio.sleep(0.002)
+        except TimeoutError:
+            if transport is not None:
+                reset_transport(transport)
+
+
+class RpcWsEndpoint:
+    """The ``GET /`` handler and the set of open WebSocket connections of one provider."""
+
+    def __init__(
+        self,
+        provider_id: str,
+        chain: MockChain,
+        gate: Gate,
+        feed: HeadFeed,
+        queue_limit: int = QUEUE_LIMIT,
+    ) -> None:
+        if queue_limit < 1:
+            raise ValueError("queue_limit must be >= 1")
+        self.api = EthApi(chain, provider_id)
+        self.gate = gate
+        self.feed = feed
+        self.queue_limit = queue_limit
+        self._connections: set[WsConnection] = set()
+
+    @property
+    def connections(self) -> int:
+        """Open WebSocket connections (a closing one counts until its close is done)."""
+        return len(self._connections)
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        """Upgrade and serve; a plain GET on ``/`` is refused as before (405, POST only)."""
+        ws = web.WebSocketResponse(timeout=CLOSE_TIMEOUT, max_msg_size=MAX_MESSAGE)
+        if not ws.can_prepare(request).ok:
+            raise web.HTTPMethodNotAllowed(request.method, ["POST"])
+        await self.gate.enter(request.transport)  # the handshake waits out the latency
+        await ws.prepare(request)
+        connection = WsConnection(ws, request, self)
+        self._connections.add(connection)
+        try:
+            await connection.serve()
+        finally:
+            self._connections.discard(connection)
+            await connection.finish()
+        return ws
+
+    async def close_all(self, code: int, reason: str) -> int:
+        """Close every open connection with ``code``; returns how many this closed."""
+        closers = [
+            task
+            for connection in list(self._connections)
+            if (task := connection.begin_close(code, reason)) is not None
+        ]
+        if closers:
+            await asyncio.wait(closers)
+        return len(closers)
+
+    async def wait_gone(self, timeout: float) -> None:
+        """Wait (bounded) until every connection's handler has finished, after a reset."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while self._connections and loop.time() < deadline:
+            await asyncio.sleep(0.001)
