@@ -1,7 +1,8 @@
-"""The reference gateway as a running HTTP server: lifecycle and the two endpoints.
+"""The reference gateway as a running server: lifecycle and the endpoints.
 
-Clients POST JSON-RPC to ``/``; ``GET /health`` shows the breakers. Upstreams are reached only
-over HTTP through one pooled client session, exactly like a production gateway.
+Clients POST JSON-RPC to ``/`` or open a WebSocket on ``/`` (subscriptions plus JSON-RPC over
+the socket); ``GET /health`` shows the breakers. Upstreams are reached only over their HTTP and
+WebSocket endpoints through one pooled client session, exactly like a production gateway.
 """
 
 from __future__ import annotations
@@ -13,17 +14,22 @@ import random
 import time
 from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
-from typing import Final, Self
+from typing import Any, Final, Self
 
 from aiohttp import ClientSession, web
 
+from battletui.gateway.backfill import Post
 from battletui.gateway.breaker import BreakerTransition, CircuitBreaker
+from battletui.gateway.head_feed import HeadFeed, WsFeedEvent
+from battletui.gateway.head_sequencer import Head
 from battletui.gateway.health import HealthProber, health_report, run_ticker
 from battletui.gateway.jsonrpc import PARSE_ERROR, error_reply
+from battletui.gateway.outcome import Verdict
 from battletui.gateway.pool import UpstreamPool, UpstreamStats
 from battletui.gateway.router import Router
 from battletui.gateway.selection import make_selector
 from battletui.gateway.upstream_client import Upstream, UpstreamClient, new_session
+from battletui.gateway.ws_endpoint import WsEndpoint
 from battletui.scenario import GatewaySpec
 
 __all__ = ["Gateway"]
@@ -36,8 +42,10 @@ _SHUTDOWN_TIMEOUT: Final = 0.5
 class Gateway:
     """JSON-RPC load balancer with per-provider breakers and failover.
 
-    ``clock`` drives the breakers (and so the times on their transitions); request deadlines
-    and latencies use the event loop's real time. ``health_interval <= 0`` turns probes off.
+    ``clock`` drives the breakers (and so the times on their transitions) and stamps the
+    WebSocket feed's events; request deadlines and latencies use the event loop's real time.
+    ``health_interval <= 0`` turns probes off. ``on_ws_event`` hears what the shared upstream
+    ``newHeads`` subscription does (subscribed, switch, backfill, gap, stalled).
     """
 
     def __init__(
@@ -51,8 +59,12 @@ class Gateway:
         host: str = "127.0.0.1",
         port: int = 0,
         health_interval: float = 0.5,
+        on_ws_event: Callable[[WsFeedEvent], None] | None = None,
     ) -> None:
         self._spec = spec
+        self._clock = clock
+        self._seed = seed
+        self._on_ws_event = on_ws_event
         self._pool = UpstreamPool(upstreams, spec.breaker, clock=clock, on_transition=on_transition)
         self._selector = make_selector(
             spec.strategy, self._pool.ids, self._pool.latency_ms, random.Random(seed)
@@ -65,6 +77,8 @@ class Gateway:
         self._session: ClientSession | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._router: Router | None = None
+        self._feed: HeadFeed | None = None
+        self._endpoint: WsEndpoint | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -75,8 +89,17 @@ class Gateway:
         self._session = new_session()
         client = UpstreamClient(self._session)
         self._router = Router(self._spec, self._pool, self._selector, client)
+        self._feed = self._new_feed(self._session, client, self._router)
+        feed = self._feed
+        self._endpoint = WsEndpoint(
+            self._forward,
+            on_first=feed.ensure_running,
+            on_last=feed.halt,
+            seed=self._seed,
+        )
         app = web.Application()
         app.router.add_post("/", self._handle_rpc)
+        app.router.add_get("/", self._endpoint.handle)
         app.router.add_get("/health", self._handle_health)
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=_SHUTDOWN_TIMEOUT)
         self._runner = runner
@@ -98,8 +121,70 @@ class Gateway:
             )
             self._tasks.append(asyncio.create_task(prober.run(), name="gateway-health"))
 
+    def _new_feed(self, session: ClientSession, client: UpstreamClient, router: Router) -> HeadFeed:
+        # Its own selector: choosing the subscription's upstream must not disturb the
+        # rotation (or the seeded tie-breaks) of HTTP traffic. A subscription is long-lived:
+        # measured providers go before unmeasured ones.
+        selector = make_selector(
+            self._spec.strategy,
+            self._pool.ids,
+            self._pool.latency_ms,
+            random.Random(f"gateway-ws-{self._seed}"),
+            explore=False,
+        )
+
+        async def route(body: bytes, parsed: Any) -> tuple[int, bytes, str | None]:
+            reply = await router.route(body, parsed)
+            return reply.status, reply.body, reply.upstream
+
+        def direct(uid: str) -> Post:
+            async def post(body: bytes, parsed: Any) -> tuple[int, bytes, str | None]:
+                attempt = await client.attempt(
+                    self._pool.upstream(uid), body, timeout=self._spec.attempt_timeout, batch=True
+                )
+                if attempt.verdict is not Verdict.ANSWER:
+                    return attempt.status, b"", None
+                return attempt.status, attempt.body, uid
+
+            return post
+
+        def deliver(head: Head) -> None:
+            if self._endpoint is not None:
+                self._endpoint.deliver(head)
+
+        return HeadFeed(
+            self._spec,
+            self._pool,
+            selector,
+            session,
+            route=route,
+            direct=direct,
+            deliver=deliver,
+            clock=self._clock,
+            on_event=self._on_ws_event,
+            # Health probes measure everyone within one attempt; without them, nobody waits.
+            measure_wait=self._spec.attempt_timeout
+            if self._health_interval > 0 and self._spec.strategy == "fastest"
+            else 0.0,
+        )
+
+    async def _forward(self, body: bytes, parsed: Any) -> tuple[int, bytes]:
+        if self._router is None:  # pragma: no cover - sockets only run while started
+            raise RuntimeError("gateway not started")
+        reply = await self._router.route(body, parsed)
+        return reply.status, reply.body
+
     async def stop(self) -> None:
-        """Stop serving, end background tasks, close the upstream pool. Safe to call twice."""
+        """Stop serving, end background tasks, close the upstream pool. Safe to call twice.
+
+        WebSocket clients are closed with 1001 and the upstream subscription is ended first.
+        """
+        endpoint, self._endpoint = self._endpoint, None
+        if endpoint is not None:  # first: no new subscription can restart the feed
+            await endpoint.close()
+        feed, self._feed = self._feed, None
+        if feed is not None:
+            await feed.close()
         tasks, self._tasks = self._tasks, []
         for task in tasks:
             task.cancel()
@@ -138,6 +223,26 @@ class Gateway:
         return f"http://{self._host}:{self.port}"
 
     @property
+    def ws_url(self) -> str:
+        """Where clients open their WebSocket (same port as HTTP, path ``/``)."""
+        return f"ws://{self._host}:{self.port}"
+
+    @property
+    def ws_upstream(self) -> str | None:
+        """The provider serving the shared ``newHeads`` subscription; None when none is."""
+        return None if self._feed is None else self._feed.upstream
+
+    @property
+    def ws_clients(self) -> int:
+        """Connected client WebSockets."""
+        return 0 if self._endpoint is None else self._endpoint.clients
+
+    @property
+    def ws_subscriptions(self) -> int:
+        """Active client subscriptions (all kinds; only ``newHeads`` exists)."""
+        return 0 if self._endpoint is None else self._endpoint.subscriptions
+
+    @property
     def spec(self) -> GatewaySpec:
         return self._spec
 
@@ -172,4 +277,10 @@ class Gateway:
         )
 
     async def _handle_health(self, request: web.Request) -> web.Response:
-        return web.json_response(health_report(self._pool))
+        report = dict(health_report(self._pool))
+        report["websocket"] = {
+            "upstream": self.ws_upstream,
+            "clients": self.ws_clients,
+            "subscriptions": self.ws_subscriptions,
+        }
+        return web.json_response(report)

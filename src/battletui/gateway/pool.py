@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Final
 
-from battletui.gateway.breaker import BreakerTransition, CircuitBreaker
+from battletui.gateway.breaker import BreakerState, BreakerTransition, CircuitBreaker
 from battletui.gateway.outcome import Attempt, Verdict
 from battletui.gateway.upstream_client import Upstream
 from battletui.scenario import BreakerSpec
@@ -106,6 +106,15 @@ class UpstreamPool:
             entry.breaker.release()
             if attempt.retry_after:
                 entry.cooldown_until = max(entry.cooldown_until, self._now() + attempt.retry_after)
+
+    def note_failure(self, uid: str, reason: str) -> None:
+        """A failure outside an HTTP attempt (a WebSocket subscription that broke or could not
+        be set up): held against the breaker and counted like any failed attempt."""
+        entry = self._entries[uid]
+        if entry.breaker.state is BreakerState.OPEN:
+            return  # the breaker has decided already; nothing is held against it
+        entry.breaker.record_failure(reason)
+        entry.failures += 1
 
     def stats(self) -> Mapping[str, UpstreamStats]:
         return MappingProxyType(

@@ -41,7 +41,9 @@ class Fastest:
     """Lowest measured latency first; unmeasured providers first of all, so they get measured.
 
     Ties (several unmeasured, equal estimates) are broken by the seeded random source so a run
-    is reproducible yet does not always favour the first configured provider.
+    is reproducible yet does not always favour the first configured provider. With
+    ``explore=False`` unmeasured providers come last instead: for a long-lived choice (the
+    WebSocket subscription) a provider known to be fast beats one not yet measured.
     """
 
     def __init__(
@@ -49,16 +51,21 @@ class Fastest:
         ids: Sequence[str],
         latency_ms: Callable[[str], float | None],
         rng: random.Random,
+        *,
+        explore: bool = True,
     ) -> None:
         self._ids = tuple(ids)
         self._latency_ms = latency_ms
         self._rng = rng
+        self._explore = explore
 
     def order(self) -> list[str]:
         keyed: list[tuple[bool, float, float, str]] = []
         for uid in self._ids:
             latency = self._latency_ms(uid)
-            keyed.append((latency is not None, latency or 0.0, self._rng.random(), uid))
+            measured = latency is not None
+            first = measured if self._explore else not measured
+            keyed.append((first, latency or 0.0, self._rng.random(), uid))
         keyed.sort()
         return [uid for *_, uid in keyed]
 
@@ -68,9 +75,11 @@ def make_selector(
     ids: Sequence[str],
     latency_ms: Callable[[str], float | None],
     rng: random.Random,
+    *,
+    explore: bool = True,
 ) -> Selector:
     if strategy == "fastest":
-        return Fastest(ids, latency_ms, rng)
+        return Fastest(ids, latency_ms, rng, explore=explore)
     if strategy == "round-robin":
         return RoundRobin(ids)
     raise ValueError(f"unknown strategy {strategy!r} (known: {', '.join(STRATEGIES)})")
