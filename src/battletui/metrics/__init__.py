@@ -16,6 +16,7 @@ from battletui.metrics.snapshot import (
     SloStatus,
     Snapshot,
 )
+from battletui.metrics.ws import WsMetrics, WsView
 
 __all__ = [
     "Event",
@@ -32,6 +33,8 @@ __all__ = [
     "SessionPhase",
     "SloStatus",
     "Snapshot",
+    "WsMetrics",
+    "WsView",
     "bars_of",
     "new_histogram",
     "record_seconds",

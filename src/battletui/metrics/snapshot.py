@@ -13,6 +13,7 @@ from typing import Literal
 
 from battletui.metrics.events import Event
 from battletui.metrics.latency import HistogramBars, LatencyStats
+from battletui.metrics.ws import WsView
 
 ProviderHealth = Literal["UP", "DOWN", "SLOW", "UNKNOWN"]
 SessionPhase = Literal["starting", "running", "ending", "ended"]
@@ -37,6 +38,8 @@ class ProviderView:
     probe_ms: float | None
     added_latency_ms: float
     flapping: bool = False
+    serving_ws: bool = False
+    """The gateway's upstream WebSocket subscription is on this provider."""
 
 
 @dataclass(frozen=True)
@@ -70,6 +73,8 @@ class Snapshot:
     p95_series: tuple[float, ...] = ()
     error_series: tuple[float, ...] = ()
     events: tuple[Event, ...] = ()
+    ws: WsView | None = None
+    """None when the scenario has no WebSocket subscribers."""
     slos: tuple[SloStatus, ...] = ()
     session_dir: str | None = None
     message: str | None = None
