@@ -137,7 +137,7 @@ def test_interrupted_replay_still_leaves_a_replayable_session(tmp_path: Path) ->
     assert [a["kind"] for a in replayed["actions"]] == ["kill"]
 
 
-def test_lab_prints_urls_that_answer_json_rpc(tmp_path: Path) -> None:
+def test_lab_prints_http_and_ws_urls_that_answer_json_rpc(tmp_path: Path) -> None:
     process = subprocess.Popen(
         [sys.executable, "-m", "battletui", "lab", str(SCENARIOS / "failover.yaml")],
         cwd=tmp_path,
@@ -150,8 +150,9 @@ def test_lab_prints_urls_that_answer_json_rpc(tmp_path: Path) -> None:
         lines = [process.stdout.readline().split() for _ in range(4)]
         ids = [line[0] for line in lines]
         assert ids == ["gateway", "alpha", "beta", "gamma"]
-        for _, url in lines:
+        for _, url, ws_url in lines:
             assert url.startswith("http://127.0.0.1:")
+            assert ws_url == url.replace("http://", "ws://")
             answer = httpx.post(
                 url,
                 json={"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []},

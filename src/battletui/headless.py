@@ -38,9 +38,16 @@ class ProgressPrinter:
         p95 = f"{snap.latency_total.p95:.1f}ms" if snap.latency_total.count else "—"
         verdict = {None: "…", True: "pass", False: "FAIL"}[snap.verdict]
         who = " ".join(f"{p.id}:{p.health}/{p.breaker}" for p in snap.providers)
+        ws = ""
+        if snap.ws is not None:
+            w = snap.ws
+            ws = (
+                f" · ws #{w.head if w.head is not None else '—'} via {w.serving or '—'}"
+                f" gaps {w.gaps} dups {w.duplicates}"
+            )
         self._line(
             f"[{_clock(snap.elapsed)}/{_clock(snap.duration)}] {snap.rate:6.0f} req/s"
-            f" · ok {ok} · p95 {p95} · SLO {verdict} · {who}"
+            f" · ok {ok} · p95 {p95}{ws} · SLO {verdict} · {who}"
         )
 
     def _line(self, text: str) -> None:
@@ -118,6 +125,9 @@ def print_summary(result: dict[str, object], out: TextIO) -> None:
         if unit == "ratio":
             shown = "—" if actual is None else f"{actual * 100:.3f}%"
             target = f">= {slo['target'] * 100:.2f}%"
+        elif unit == "count":
+            shown = "—" if actual is None else f"{actual:.0f}"
+            target = f"<= {slo['target']:.0f}"
         else:
             shown = "—" if actual is None else f"{actual:.1f}ms"
             target = f"<= {slo['target']:.1f}ms"

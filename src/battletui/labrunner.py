@@ -23,9 +23,9 @@ async def run_lab(scenario: Scenario, *, base_port: int | None = None) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
-    print(f"gateway {lab.gateway_url}", flush=True)
+    print(f"gateway {lab.gateway_url} {lab.gateway_ws_url}", flush=True)
     for provider in lab.providers.values():
-        print(f"{provider.id} {provider.url}", flush=True)
+        print(f"{provider.id} {provider.url} {provider.ws_url}", flush=True)
     print("# Ctrl-C to stop", file=sys.stderr, flush=True)
     try:
         await stop.wait()

@@ -7,9 +7,12 @@ operator and journals it as not applied, never as a silent pass.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 
 import aiohttp
+from websockets.asyncio.client import connect
+from websockets.exceptions import WebSocketException
 
 from battletui.engine.lab import Lab
 from battletui.engine.probes import connect_refused, probe_health
@@ -48,6 +51,8 @@ async def apply_fault(lab: Lab, action: Action, http: aiohttp.ClientSession) -> 
         return await _verify_answers(provider, http)
     if action.kind == "degrade":
         return await _degrade(provider, action, http)
+    if action.kind == "ws-drop":
+        return await _ws_drop(provider, http)
     raise ChaosError(f"unknown action {action.kind!r}")
 
 
@@ -67,6 +72,26 @@ async def _verify_answers(provider: MockProvider, http: aiohttp.ClientSession) -
     if result.outcome != "ok":
         raise ChaosError(f"restore {provider.id}: /health {result.outcome} {result.detail}".strip())
     return f"/health answered in {result.rtt * 1000:.0f}ms"
+
+
+async def _ws_drop(provider: MockProvider, http: aiohttp.ClientSession) -> str:
+    """Drop the provider's WebSockets; a probe subscription of our own must see the close."""
+    if provider.faults.killed:
+        raise ChaosError(f"ws-drop {provider.id}: it is down; restore it first")
+    request = {"jsonrpc": "2.0", "id": 1, "method": "eth_subscribe", "params": ["newHeads"]}
+    try:
+        async with connect(provider.ws_url, open_timeout=VERIFY_DEADLINE) as probe:
+            await probe.send(json.dumps(request))
+            await asyncio.wait_for(probe.recv(), VERIFY_DEADLINE)
+            closed = await provider.ws_drop()
+            await asyncio.wait_for(probe.wait_closed(), VERIFY_DEADLINE)
+            code = probe.close_code
+    except (OSError, TimeoutError, WebSocketException) as error:
+        raise ChaosError(f"ws-drop {provider.id}: probe subscription failed: {error}") from error
+    if code != 1001:
+        raise ChaosError(f"ws-drop {provider.id}: probe socket closed with {code}, not 1001")
+    await _verify_answers(provider, http)
+    return f"closed {max(0, closed - 1)} subscriber sockets (probe saw 1001); port still open"
 
 
 async def _degrade(provider: MockProvider, action: Action, http: aiohttp.ClientSession) -> str:

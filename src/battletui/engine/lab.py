@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable
 
 from battletui.chain import MockChain
-from battletui.gateway import BreakerTransition, Gateway, Upstream
+from battletui.gateway import BreakerTransition, Gateway, Upstream, WsFeedEvent
 from battletui.providers import MockProvider
 from battletui.scenario import Scenario
 
@@ -24,6 +24,7 @@ class Lab:
         *,
         base_port: int | None = None,
         on_transition: Callable[[BreakerTransition], None] | None = None,
+        on_ws_event: Callable[[WsFeedEvent], None] | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.scenario = scenario
@@ -36,6 +37,7 @@ class Lab:
             port = 0 if base_port is None else base_port + index
             self.providers[spec.id] = MockProvider(spec, self.chain, seed=scenario.seed, port=port)
         self._on_transition = on_transition
+        self._on_ws_event = on_ws_event
         self._clock = clock
         self.gateway: Gateway | None = None
 
@@ -48,6 +50,7 @@ class Lab:
                 [Upstream(p.id, p.url) for p in self.providers.values()],
                 clock=self._clock,
                 on_transition=self._on_transition,
+                on_ws_event=self._on_ws_event,
                 seed=self.scenario.seed,
                 port=0 if self._base_port is None else self._base_port,
             )
@@ -67,6 +70,12 @@ class Lab:
         if self.gateway is None:
             raise LabError("the lab is not started")
         return self.gateway.url
+
+    @property
+    def gateway_ws_url(self) -> str:
+        if self.gateway is None:
+            raise LabError("the lab is not started")
+        return self.gateway.ws_url
 
     def provider(self, provider_id: str) -> MockProvider:
         return self.providers[provider_id]

@@ -27,7 +27,7 @@ from battletui.engine.lab import Lab
 from battletui.engine.outcome import ActionOutcome, ActionSource
 from battletui.engine.probes import ProbeResult
 from battletui.engine.session_dir import make_session_dir
-from battletui.gateway import BreakerTransition
+from battletui.gateway import BreakerTransition, WsFeedEvent
 from battletui.metrics import (
     Event,
     EventLevel,
@@ -39,10 +39,12 @@ from battletui.metrics import (
     SessionPhase,
     SloStatus,
     Snapshot,
+    WsMetrics,
+    WsView,
 )
 from battletui.report import SessionRecord, evaluate_slos, write_outputs
 from battletui.scenario import Action, Scenario, TimelineEntry, dump_scenario, dumps_scenario
-from battletui.workload import HttpLoad
+from battletui.workload import HeadVerdict, HttpLoad, WsLoad
 
 TICK = 1.0
 DRAIN = 0.5
@@ -86,6 +88,10 @@ class Session:
         self.lab: Lab | None = None
         self.metrics: HttpMetrics | None = None
         self._load: HttpLoad | None = None
+        self.ws_metrics: WsMetrics | None = None
+        self._ws_load: WsLoad | None = None
+        self.ws_feed: list[dict[str, Any]] = []
+        self._ws_anomaly_events = 0
         self._health: HealthMonitor | None = None
         self._journal: Journal | None = None
         self._http: aiohttp.ClientSession | None = None
@@ -118,7 +124,12 @@ class Session:
                 "scenario": dumps_scenario(self.scenario, "yaml"),
             }
         )
-        self.lab = Lab(self.scenario, base_port=self._base_port, on_transition=self._on_transition)
+        self.lab = Lab(
+            self.scenario,
+            base_port=self._base_port,
+            on_transition=self._on_transition,
+            on_ws_event=self._on_ws_event,
+        )
         try:
             await self.lab.start()
         except Exception as error:
@@ -139,8 +150,20 @@ class Session:
             [(spec, self.lab.provider(spec.id).url) for spec in self.scenario.providers],
             self._on_health,
         )
+        ws_spec = self.scenario.workload.ws
+        if ws_spec.subscribers > 0:
+            self.ws_metrics = WsMetrics(ws_spec.subscribers, self._clock)
+            self._ws_load = WsLoad(
+                self.lab.gateway_ws_url,
+                ws_spec,
+                self.ws_metrics,
+                clock=self._clock,
+                on_anomaly=self._on_ws_anomaly,
+            )
         await self._health.start()
         await self._load.start()
+        if self._ws_load is not None:
+            await self._ws_load.start()
         self.phase = "running"
         self._write_recording()
         self._event(0.0, f"session started · {len(self.scenario.providers)} providers", "ok")
@@ -182,6 +205,8 @@ class Session:
                 await asyncio.wait_for(asyncio.shield(pending), 3.0)
         if self._load is not None:
             await self._load.stop(drain=DRAIN)
+        if self._ws_load is not None:
+            await self._ws_load.stop()
         if self.metrics is not None:
             self.metrics.tick()
         if self._health is not None:
@@ -309,6 +334,52 @@ class Session:
             level,
         )
 
+    def _on_ws_event(self, event: WsFeedEvent) -> None:
+        offset = max(0.0, event.at - self.t0) if self.t0 else 0.0
+        entry = {
+            "offset": round(offset, 3),
+            "kind": event.kind,
+            "provider": event.provider,
+            "detail": event.detail,
+        }
+        if len(self.ws_feed) < 1000:
+            self.ws_feed.append(entry)
+        if self._journal is not None:
+            self._journal.write({"type": "ws_feed", **entry})
+        level: EventLevel = {
+            "switch": "warn",
+            "resubscribed": "warn",
+            "gap": "error",
+            "stalled": "error",
+        }.get(event.kind, "info")  # type: ignore[assignment]
+        self._event(offset, f"ws feed {event.kind}: {event.detail}", level)
+
+    def _on_ws_anomaly(self, subscriber: int, verdict: HeadVerdict) -> None:
+        offset = self.elapsed
+        if self._journal is not None:
+            self._journal.write(
+                {
+                    "type": "ws_anomaly",
+                    "offset": round(offset, 3),
+                    "subscriber": subscriber,
+                    "kind": verdict.kind,
+                    "number": verdict.number,
+                    "missing": verdict.missing,
+                }
+            )
+        self._ws_anomaly_events += 1
+        if self._ws_anomaly_events <= 50:  # the journal keeps all; the screen a sample
+            what = f"gap of {verdict.missing}" if verdict.kind == "gap" else verdict.kind
+            self._event(
+                offset, f"ws subscriber {subscriber + 1}: {what} at #{verdict.number}", "error"
+            )
+
+    def ws_view(self) -> WsView | None:
+        if self.ws_metrics is None:
+            return None
+        serving = self.lab.gateway.ws_upstream if self.lab and self.lab.gateway else None
+        return self.ws_metrics.view(serving)
+
     def _on_health(
         self, provider: str, old: ProviderHealth, new: ProviderHealth, probe: ProbeResult
     ) -> None:
@@ -374,6 +445,8 @@ class Session:
             health_changes={k: list(v) for k, v in self.health_changes.items()},
             actions=[dict(o.to_json()) for o in self.outcomes],
             series=list(self.metrics.series),
+            ws=self.ws_view(),
+            ws_feed=list(self.ws_feed),
         )
 
     def snapshot(self) -> Snapshot:
@@ -394,6 +467,7 @@ class Session:
         window = self.metrics.window()
         corrected, _ = self.metrics.totals_latency()
         breakers = self.lab.gateway.breakers
+        ws = self.ws_view()
         providers = []
         for key, spec in enumerate(scenario.providers, start=1):
             provider = self.lab.provider(spec.id)
@@ -411,11 +485,12 @@ class Session:
                     probe_ms=None if rtt is None else rtt * 1000,
                     added_latency_ms=faults.added_latency * 1000,
                     flapping=faults.flapping,
+                    serving_ws=ws is not None and ws.serving == spec.id,
                 )
             )
         series = list(self.metrics.series)[-120:]
         slos = evaluate_slos(
-            scenario.slo, success_rate=self.metrics.success_rate, latency=corrected
+            scenario.slo, success_rate=self.metrics.success_rate, latency=corrected, ws=ws
         )
         return dataclasses.replace(
             base,
@@ -429,6 +504,7 @@ class Session:
             latency_window=window.latency,
             latency_total=corrected,
             bars=window.bars,
+            ws=ws,
             rate_series=tuple(float(s.requests) for s in series),
             p95_series=tuple(s.p95_ms for s in series),
             error_series=tuple(float(s.errors) for s in series),

@@ -120,6 +120,7 @@ def render_report(result: Mapping[str, Any]) -> str:
         )
     else:
         parts.append("No breaker changed state.")
+    parts += _websocket(result.get("ws"))
     parts += ["", "## Actions", ""]
     actions = result["actions"]
     if actions:
@@ -158,7 +159,50 @@ def render_report(result: Mapping[str, Any]) -> str:
 def _slo_value(value: float, unit: str, *, target: bool = False) -> str:
     if unit == "ratio":
         return f"{'≥ ' if target else ''}{value * 100:.2f}%"
+    if unit == "count":
+        return f"{'≤ ' if target else ''}{value:,.0f}"
     return f"{'≤ ' if target else ''}{value:,.1f} ms"
+
+
+def _websocket(ws: Mapping[str, Any] | None) -> list[str]:
+    if not ws:
+        return []
+    rows = [
+        ["subscribers", f"{ws['subscribers']:,}"],
+        ["heads received (all subscribers)", f"{ws['heads']:,}"],
+        ["gaps (missing blocks)", f"{ws['gaps']:,} ({ws['missing_blocks']:,})"],
+        ["duplicates", f"{ws['duplicates']:,}"],
+        ["reorgs", f"{ws['reorgs']:,}"],
+        ["broken links", f"{ws['broken_links']:,}"],
+        ["longest stall between heads", f"{ws['max_stall_ms']:,.0f} ms"],
+        ["subscriber reconnects", f"{ws['reconnects']:,}"],
+        ["gateway upstream switches", f"{ws['upstream_switches']:,}"],
+    ]
+    parts = [
+        "",
+        "## WebSocket continuity",
+        "",
+        "Every subscriber checks each `newHeads` notification: a hash seen before is a"
+        " duplicate, a skipped number a gap, a new hash at an old number on a known parent a"
+        " reorg, a parent that does not match a broken link.",
+        "",
+        _table(["measure", "value"], rows),
+    ]
+    feed = [e for e in ws.get("feed", []) if e["kind"] != "subscribed" or e["offset"] > 0.5]
+    if feed:
+        parts += [
+            "",
+            "### Gateway subscription",
+            "",
+            _table(
+                ["at", "event", "provider", "detail"],
+                [
+                    [_offset(e["offset"]), e["kind"], e["provider"] or "—", e["detail"]]
+                    for e in feed[:50]
+                ],
+            ),
+        ]
+    return parts
 
 
 def _errors(errors: Mapping[str, int]) -> str:

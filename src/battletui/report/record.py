@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from battletui.metrics import IntervalSummary, LatencyStats
+from battletui.metrics import IntervalSummary, LatencyStats, WsView
 from battletui.scenario import Scenario
 
 
@@ -30,6 +30,8 @@ class SessionRecord:
     health_changes: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     actions: list[dict[str, Any]] = field(default_factory=list)
     series: list[IntervalSummary] = field(default_factory=list)
+    ws: WsView | None = None
+    ws_feed: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def success_rate(self) -> float | None:

@@ -16,7 +16,10 @@ SCHEMA_VERSION = 1
 
 def slo_results(record: SessionRecord) -> tuple[SloResult, ...]:
     return evaluate_slos(
-        record.scenario.slo, success_rate=record.success_rate, latency=record.latency_corrected
+        record.scenario.slo,
+        success_rate=record.success_rate,
+        latency=record.latency_corrected,
+        ws=record.ws,
     )
 
 
@@ -33,6 +36,27 @@ def _latency(stats: LatencyStats) -> dict[str, float | int]:
         "p99": round(stats.p99, 3),
         "p999": round(stats.p999, 3),
         "max": round(stats.max, 3),
+    }
+
+
+def _ws(record: SessionRecord) -> dict[str, Any] | None:
+    ws = record.ws
+    if ws is None:
+        return None
+    switches = [e for e in record.ws_feed if e["kind"] == "switch"]
+    return {
+        "subscribers": ws.subscribers,
+        "heads": ws.heads,
+        "head": ws.head,
+        "gaps": ws.gaps,
+        "missing_blocks": ws.missing_blocks,
+        "duplicates": ws.duplicates,
+        "reorgs": ws.reorgs,
+        "broken_links": ws.broken_links,
+        "max_stall_ms": round(ws.max_stall_ms, 3),
+        "reconnects": ws.reconnects,
+        "upstream_switches": len(switches),
+        "feed": record.ws_feed,
     }
 
 
@@ -82,6 +106,7 @@ def build_result(record: SessionRecord) -> dict[str, Any]:
             },
         },
         "gateway": {"strategy": record.scenario.gateway.strategy},
+        "ws": _ws(record),
         "providers": providers,
         "actions": record.actions,
         "series": [
