@@ -12,6 +12,7 @@ from battletui.metrics import (
     ProviderView,
     SloStatus,
     Snapshot,
+    WsView,
 )
 from battletui.metrics.latency import BAR_EDGES_MS
 from battletui.scenario import Action
@@ -31,7 +32,16 @@ def frozen_snapshot() -> Snapshot:
                 1, "alpha", "http://127.0.0.1:40001", "DOWN", "OPEN", 0.0, 2_050, None, 0.0
             ),
             ProviderView(
-                2, "beta", "http://127.0.0.1:40002", "UP", "CLOSED", 0.71, 1_420, 51.2, 0.0
+                2,
+                "beta",
+                "http://127.0.0.1:40002",
+                "UP",
+                "CLOSED",
+                0.71,
+                1_420,
+                51.2,
+                0.0,
+                serving_ws=True,
             ),
             ProviderView(
                 3, "gamma", "http://127.0.0.1:40003", "SLOW", "HALF-OPEN", 0.29, 530, 312.0, 200.0
@@ -58,6 +68,21 @@ def frozen_snapshot() -> Snapshot:
             ),
             Event(30.0, "degrade gamma +200ms ✓ now +200ms; /health answered in 291ms", "warn"),
             Event(30.5, "gamma SLOW (312ms)", "warn"),
+        ),
+        ws=WsView(
+            subscribers=4,
+            connected=4,
+            head=1041,
+            heads=164,
+            gaps=0,
+            missing_blocks=0,
+            duplicates=2,
+            reorgs=0,
+            broken_links=0,
+            max_stall_ms=1240.0,
+            current_stall_ms=420.0,
+            reconnects=0,
+            serving="beta",
         ),
         slos=(
             SloStatus("success_rate", ">= 99.00%", "99.75%", True),

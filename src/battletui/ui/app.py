@@ -22,7 +22,14 @@ from battletui.engine import SessionLink
 from battletui.metrics import Snapshot
 from battletui.scenario import Action
 from battletui.ui import keys
-from battletui.ui.widgets import EventsPanel, LatencyPanel, ProvidersPanel, StatusBar, TrendsPanel
+from battletui.ui.widgets import (
+    EventsPanel,
+    LatencyPanel,
+    ProvidersPanel,
+    StatusBar,
+    TrendsPanel,
+    WebSocketPanel,
+)
 
 REFRESH_HZ = 8
 
@@ -36,6 +43,7 @@ class BattleApp(App[Path | None]):
         Binding("k", "kill", "kill"),
         Binding("f", "flap", "flap"),
         Binding("d", "degrade", "degrade +100ms"),
+        Binding("w", "ws_drop", "ws-drop"),
         Binding("r", "restore", "restore"),
         Binding("up", "select(-1)", "select", show=False),
         Binding("down", "select(1)", "select", show=False),
@@ -61,6 +69,7 @@ class BattleApp(App[Path | None]):
             with Vertical(id="right"):
                 yield LatencyPanel()
                 yield TrendsPanel()
+        yield WebSocketPanel()
         yield EventsPanel()
         yield Footer()
 
@@ -92,6 +101,7 @@ class BattleApp(App[Path | None]):
             self.query_one(ProvidersPanel).show(snap, self.selected)
             self.query_one(LatencyPanel).show(snap)
             self.query_one(TrendsPanel).show(snap)
+            self.query_one(WebSocketPanel).show(snap)
             self.query_one(EventsPanel).show(snap)
 
     # -- selection -------------------------------------------------------------------------
@@ -141,6 +151,9 @@ class BattleApp(App[Path | None]):
 
     def action_flap(self) -> None:
         self._send(keys.flap)
+
+    def action_ws_drop(self) -> None:
+        self._send(keys.ws_drop)
 
     # -- ending ----------------------------------------------------------------------------
 

@@ -29,3 +29,7 @@ def degrade(target: str) -> Action:
 
 def flap(target: str) -> Action:
     return Action("flap", target, {"down": FLAP_DOWN, "up": FLAP_UP, "cycles": 0})
+
+
+def ws_drop(target: str) -> Action:
+    return Action("ws-drop", target)

@@ -37,6 +37,8 @@ class ProvidersPanel(Static):
         table.add_row(*(Text(title, style="dim") for title, _, _ in columns))
         for view in snap.providers:
             faults = []
+            if view.serving_ws:
+                faults.append("⇄ws")
             if view.flapping:
                 faults.append("flapping")
             if view.added_latency_ms:
@@ -54,15 +56,21 @@ class ProvidersPanel(Static):
                     Text(f"{view.served:,}"),
                     Text("—" if view.probe_ms is None else f"{ms(view.probe_ms)}ms"),
                 ]
-            cells.append(Text(" ".join(faults) or "—", style="yellow" if faults else "dim"))
+            fault_text = Text()
+            for index, fault in enumerate(faults):
+                fault_text.append(
+                    ("" if index == 0 else " ") + fault,
+                    style="cyan" if fault == "⇄ws" else "yellow",
+                )
+            cells.append(fault_text if faults else Text("—", style="dim"))
             table.add_row(*cells, style="on #2a2f45" if view.key == selected else "")
         if not snap.providers:
             table.add_row("", Text("waiting for the lab…", style="dim"))
             self.update(table)
             return
         chosen = snap.providers[min(selected, len(snap.providers)) - 1]
-        detail = Text()
+        detail = Text(no_wrap=True, overflow="ellipsis")
         detail.append(f"\n{chosen.id} ", style="bold")
         detail.append(f"{chosen.url}  ", style="underline")
-        detail.append("keys act on it: k kill · f flap · d +100ms · r restore", style="dim")
+        detail.append("k kill · f flap · d +100ms · w ws-drop · r restore", style="dim")
         self.update(Group(table, detail))
