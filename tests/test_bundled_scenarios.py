@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from conftest import REPO
 
-LONG_SCENARIOS = ["failover.yaml", "degradation.yaml"]
+LONG_SCENARIOS = ["failover.yaml", "degradation.yaml", "ws-failover.yaml"]
 
 
 @pytest.mark.slow
