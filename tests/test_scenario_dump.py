@@ -51,10 +51,18 @@ FAILOVER = Scenario(
         TimelineEntry(25.0, Action("restore", "alpha")),
         TimelineEntry(30.0, Action("flap", "beta", {"down": 2.0, "up": 5.0, "cycles": 3})),
         TimelineEntry(
-            45.0, Action("degrade", "gamma", {"latency": 0.25, "jitter": 0.02, "relative": True})
+            45.0,
+            Action(
+                "degrade",
+                "gamma",
+                {"latency": 0.25, "jitter": 0.02, "relative": True, "method": ""},
+            ),
         ),
         TimelineEntry(
-            48.0, Action("degrade", "gamma", {"latency": 0.1, "jitter": 0.0, "relative": False})
+            48.0,
+            Action(
+                "degrade", "gamma", {"latency": 0.1, "jitter": 0.0, "relative": False, "method": ""}
+            ),
         ),
         TimelineEntry(50.0, Action("mark", None, {"label": "gateway recovered"})),
     ),
@@ -78,7 +86,16 @@ gateway:
   attempt_timeout: 1s
   ws_stall_timeout: 3s
   ws_backfill_limit: 128
-  breaker: {failures: 3, open_for: 2.5s, half_open_probes: 2, successes: 1}
+  lag_blocks: 3
+  breaker:
+    failures: 3
+    window: 20
+    failure_rate: 0.5
+    min_calls: 10
+    open_for: 2.5s
+    max_open_for: 60s
+    half_open_probes: 2
+    successes: 1
 
 workload:
   http:
@@ -210,7 +227,10 @@ AWKWARD = Scenario(
         TimelineEntry(0.0, Action("mark", None, {"label": "at: 5s, kill: no # not a comment"})),
         TimelineEntry(0.0005, Action("kill", "no")),
         TimelineEntry(
-            1 / 7, Action("degrade", "on", {"latency": 0.0, "jitter": 0.0, "relative": True})
+            1 / 7,
+            Action(
+                "degrade", "on", {"latency": 0.0, "jitter": 0.0, "relative": True, "method": ""}
+            ),
         ),
         TimelineEntry(2.0, Action("flap", "null", {"down": 1e-4, "up": 7.0, "cycles": 0})),
         TimelineEntry(3600.123, Action("restore", "true")),
@@ -244,6 +264,7 @@ def _random_scenario(rng: random.Random) -> Scenario:
                 "latency": seconds(),
                 "jitter": rng.choice([0.0, seconds()]),
                 "relative": rng.random() < 0.5,
+                "method": rng.choice(["", "eth_getLogs"]),
             }
         elif kind == "flap":
             params = {"down": seconds(0.01), "up": seconds(0.01), "cycles": rng.randint(0, 5)}

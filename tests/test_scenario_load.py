@@ -156,12 +156,20 @@ EXPECTED = Scenario(
     timeline=(
         TimelineEntry(10.0, Action("kill", "alpha")),
         TimelineEntry(
-            10.0, Action("degrade", "beta", {"latency": 1.5, "jitter": 0.0, "relative": False})
+            10.0,
+            Action(
+                "degrade", "beta", {"latency": 1.5, "jitter": 0.0, "relative": False, "method": ""}
+            ),
         ),
         TimelineEntry(25.0, Action("restore", "alpha")),
         TimelineEntry(30.0, Action("flap", "beta", {"down": 2.0, "up": 5.0, "cycles": 3})),
         TimelineEntry(
-            45.0, Action("degrade", "gamma", {"latency": 0.25, "jitter": 0.02, "relative": True})
+            45.0,
+            Action(
+                "degrade",
+                "gamma",
+                {"latency": 0.25, "jitter": 0.02, "relative": True, "method": ""},
+            ),
         ),
         TimelineEntry(50.0, Action("mark", None, {"label": "gateway recovered"})),
     ),
@@ -216,7 +224,12 @@ def test_action_params_are_all_filled(fmt: Format) -> None:
     scenario = loads_scenario(MINIMAL[fmt] + text, path="s", fmt=fmt)
     flap, degrade = (entry.action for entry in scenario.timeline)
     assert dict(flap.params) == {"down": 2.0, "up": 3.0, "cycles": 0}
-    assert dict(degrade.params) == {"latency": 0.005, "jitter": 0.0, "relative": False}
+    assert dict(degrade.params) == {
+        "latency": 0.005,
+        "jitter": 0.0,
+        "relative": False,
+        "method": "",
+    }
     assert flap.params == Action("flap", "solo", {"down": 2.0, "up": 3.0, "cycles": 0}).params
     assert isinstance(flap.params["cycles"], int)
     assert isinstance(degrade.params["relative"], bool)
@@ -272,7 +285,8 @@ YAML_CASES = [
      "gateway, workload, slo, timeline)"),
     ("unknown-nested", Y + "gateway:\n  breaker:\n    failures: 5\n    failurs: 5\n",
      "s.yaml:10: gateway.breaker.failurs: unknown key "
-     "(known: failures, open_for, half_open_probes, successes)"),
+     "(known: failures, window, failure_rate, min_calls, open_for, max_open_for, "
+     "half_open_probes, successes)"),
     ("unknown-provider-key", "name: d\nduration: 1s\nproviders:\n  - {id: a, latncy: 5ms}\n",
      "s.yaml:4: providers[0].latncy: unknown key (known: id, latency, jitter, error_rate)"),
     ("unknown-provider", Y + "timeline:\n  - {at: 1s, kill: alpha}\n  - {at: 2s, kill: alfa}\n",
@@ -292,10 +306,11 @@ YAML_CASES = [
      "use one entry per action"),
     ("no-action", Y + "timeline:\n  - {at: 1s}\n",
      "s.yaml:8: timeline[0]: no action (expected one of: kill, restore, degrade, flap, "
-     "ws-drop, mark)"),
+     "ws-drop, errors, hang, lag, reorg, strategy, mark)"),
     ("no-action-typo", Y + "timeline:\n  - at: 1s\n    kil: alpha\n",
      "s.yaml:9: timeline[0].kil: unknown key (known: at, kill, restore, degrade, flap, "
-     "ws-drop, mark, cycles, down, jitter, latency, up)"),
+     "ws-drop, errors, hang, lag, reorg, strategy, mark, code, cycles, down, jitter, kind, "
+     "latency, method, rate, retry_after, up)"),
     ("param-of-other-kind", Y + "timeline:\n  - {at: 1s, kill: alpha, latency: 5ms}\n",
      "s.yaml:8: timeline[0].latency: unknown key (known: at, kill)"),
     ("missing-at", Y + "timeline:\n  - {kill: alpha}\n",
@@ -337,14 +352,16 @@ YAML_CASES = [
     ("error-rate", "name: d\nduration: 60s\nproviders:\n  - {id: a, error_rate: 1.5}\n",
      "s.yaml:4: providers[0].error_rate: must be between 0 and 1, got 1.5"),
     ("unknown-strategy", Y + "gateway:\n  strategy: fastst\n",
-     "s.yaml:8: gateway.strategy: unknown strategy 'fastst' (known: fastest, round-robin)"),
+     "s.yaml:8: gateway.strategy: unknown strategy 'fastst' (known: fastest, priority, "
+     "round-robin, latency-weighted)"),
     ("breaker-zero", Y + "gateway: {breaker: {successes: 0}}\n",
      "s.yaml:7: gateway.breaker.successes: must be 1 or more, got 0"),
     ("chain-id", Y + "chain:\n  id: 0\n", "s.yaml:8: chain.id: must be 1 or more, got 0"),
     ("unknown-method", Y + "workload:\n  http:\n    mix:\n      eth_blockNumber: 1\n"
      "      eth_call: 1\n",
      "s.yaml:11: workload.http.mix.eth_call: unknown method (known: eth_blockNumber, "
-     "eth_getBlockByNumber, eth_getBlockByHash, eth_chainId, net_version, web3_clientVersion)"),
+     "eth_getBlockByNumber, eth_getBlockByHash, eth_getLogs, eth_chainId, net_version, "
+     "web3_clientVersion)"),
     ("mix-zero", Y + "workload:\n  http:\n    mix: {eth_chainId: 0}\n",
      "s.yaml:9: workload.http.mix: weights must add up to more than 0"),
     ("mix-weight-type", Y + "workload:\n  http:\n    mix: {eth_chainId: 0.5}\n",
@@ -405,14 +422,17 @@ TOML_CASES = [
     ("unknown-nested", T + "\n[gateway]\ntimeout = 1\n\n[gateway.breaker]\nfailures = 5\n"
      "failurs = 5\n",
      "s.toml:18: gateway.breaker.failurs: unknown key "
-     "(known: failures, open_for, half_open_probes, successes)"),
+     "(known: failures, window, failure_rate, min_calls, open_for, max_open_for, "
+     "half_open_probes, successes)"),
     ("unknown-nested-dotted", T + "\n[gateway]\nbreaker.failurs = 5\n",
      "s.toml:14: gateway.breaker.failurs: unknown key "
-     "(known: failures, open_for, half_open_probes, successes)"),
+     "(known: failures, window, failure_rate, min_calls, open_for, max_open_for, "
+     "half_open_probes, successes)"),
     ("unknown-nested-inline", T + '\n[gateway]\nstrategy = "fastest"\n'
      "breaker = { failures = 5, failurs = 5 }\n",
      "s.toml:15: gateway.breaker.failurs: unknown key "
-     "(known: failures, open_for, half_open_probes, successes)"),
+     "(known: failures, window, failure_rate, min_calls, open_for, max_open_for, "
+     "half_open_probes, successes)"),
     ("unknown-provider", T + '\n[[timeline]]\nat = 1\nkill = "alpha"\n\n'
      '[[timeline]]\nat = "2s"\n# the typo:\nkill = "alfa"\n',
      "s.toml:20: timeline[1].kill: unknown provider 'alfa' (known: alpha, beta, gamma)"),
@@ -449,11 +469,13 @@ TOML_CASES = [
      + ", ".join(f'{{id = "p{i}"}}' for i in range(10)) + "]\n",
      "s.toml:3: providers[9]: too many providers (at most 9)"),
     ("unknown-strategy", T + '\n[gateway]\nstrategy = "fastst"\n',
-     "s.toml:14: gateway.strategy: unknown strategy 'fastst' (known: fastest, round-robin)"),
+     "s.toml:14: gateway.strategy: unknown strategy 'fastst' (known: fastest, priority, "
+     "round-robin, latency-weighted)"),
     ("unknown-method", T + "\n[workload.http]\nrate = 5\n\n[workload.http.mix]\n"
      "eth_blockNumber = 1\n'eth_call' = 1\n",
      "s.toml:18: workload.http.mix.eth_call: unknown method (known: eth_blockNumber, "
-     "eth_getBlockByNumber, eth_getBlockByHash, eth_chainId, net_version, web3_clientVersion)"),
+     "eth_getBlockByNumber, eth_getBlockByHash, eth_getLogs, eth_chainId, net_version, "
+     "web3_clientVersion)"),
     ("degrade-sign", T + '\n[[timeline]]\nat = 1\ndegrade = "beta"\nlatency = "5ms"\n'
      'jitter = "+1ms"\n',
      "s.toml:17: timeline[0].jitter: latency and jitter must both start with '+' "
@@ -465,7 +487,7 @@ TOML_CASES = [
      "(a step on top) or neither"),
     ("no-action", T + '\n[[timeline]]\nat = 1\nkill = "alpha"\n\n[[timeline]]\nat = 2\n',
      "s.toml:17: timeline[1]: no action (expected one of: kill, restore, degrade, flap, "
-     "ws-drop, mark)"),
+     "ws-drop, errors, hang, lag, reorg, strategy, mark)"),
     ("bad-duration-inline", 'name = "d"\nduration = 60\n'
      'providers = [{id = "a", latency = "5ms", jitter = "x"}]\n',
      "s.toml:3: providers[0].jitter: expected a duration like '250ms' or '10s', got 'x'"),

@@ -9,6 +9,7 @@ from battletui.scenario.errors import ScenarioError
 from battletui.scenario.load import load_scenario, loads_scenario
 from battletui.scenario.model import (
     ACTION_KINDS,
+    ERROR_KINDS,
     HTTP_METHODS,
     MAX_PROVIDERS,
     STRATEGIES,
@@ -29,6 +30,7 @@ from battletui.scenario.model import (
 
 __all__ = [
     "ACTION_KINDS",
+    "ERROR_KINDS",
     "HTTP_METHODS",
     "MAX_PROVIDERS",
     "STRATEGIES",

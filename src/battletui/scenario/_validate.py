@@ -15,6 +15,7 @@ from typing import Literal, TypeVar
 from battletui.scenario.durations import DurationError, format_duration, parse_duration
 from battletui.scenario.model import (
     ACTION_KINDS,
+    ERROR_KINDS,
     HTTP_METHODS,
     MAX_PROVIDERS,
     STRATEGIES,
@@ -61,9 +62,19 @@ GATEWAY_KEYS = (
     "attempt_timeout",
     "ws_stall_timeout",
     "ws_backfill_limit",
+    "lag_blocks",
     "breaker",
 )
-BREAKER_KEYS = ("failures", "open_for", "half_open_probes", "successes")
+BREAKER_KEYS = (
+    "failures",
+    "window",
+    "failure_rate",
+    "min_calls",
+    "open_for",
+    "max_open_for",
+    "half_open_probes",
+    "successes",
+)
 WORKLOAD_KEYS = ("http", "ws")
 WS_KEYS = ("subscribers", "subscription")
 MAX_WS_SUBSCRIBERS = 1_000
@@ -73,12 +84,23 @@ LATENCY_SLO_KEYS = ("p50", "p95", "p99", "max", "ws_max_stall")
 ACTION_PARAMS: Mapping[str, tuple[str, ...]] = {
     "kill": (),
     "restore": (),
-    "degrade": ("latency", "jitter"),
+    "degrade": ("latency", "jitter", "method"),
     "flap": ("down", "up", "cycles"),
     "ws-drop": (),
+    "errors": ("rate", "kind", "code", "retry_after"),
+    "hang": (),
+    "lag": (),
+    "reorg": (),
+    "strategy": (),
     "mark": (),
 }
 """Keys each action kind takes besides ``at`` and its own kind key (its target)."""
+
+UNTARGETED = ("mark", "reorg", "strategy")
+"""Action kinds whose value is not a provider id."""
+MAX_REORG_DEPTH = 64
+METHOD_NAME = re.compile(r"[a-z0-9]+_[A-Za-z0-9]+")
+RPC_ERROR_CODES = "-32603 or -32000..-32099"
 
 FLAP_DOWN = 2.0
 FLAP_UP = 3.0
@@ -316,6 +338,7 @@ def read_gateway(value: object, path: Path) -> GatewaySpec:
         ws_backfill_limit=optional(
             mapping, path, "ws_backfill_limit", read_backfill, GatewaySpec.ws_backfill_limit
         ),
+        lag_blocks=optional(mapping, path, "lag_blocks", read_backfill, GatewaySpec.lag_blocks),
         breaker=optional(mapping, path, "breaker", read_breaker, BreakerSpec()),
     )
 
@@ -329,10 +352,27 @@ def read_breaker(value: object, path: Path) -> BreakerSpec:
     counts = present(
         mapping,
         path,
-        {"failures": read_count, "half_open_probes": read_count, "successes": read_count},
+        {
+            "failures": read_count,
+            "half_open_probes": read_count,
+            "successes": read_count,
+            "window": read_count,
+            "min_calls": read_count,
+        },
     )
     open_for = optional(mapping, path, "open_for", read_positive, BreakerSpec.open_for)
-    return BreakerSpec(open_for=open_for, **counts)
+    max_open_for = optional(
+        mapping, path, "max_open_for", read_positive, max(BreakerSpec.max_open_for, open_for)
+    )
+    if max_open_for < open_for:
+        raise Invalid(
+            (*path, "max_open_for"),
+            f"must be at least open_for ({format_duration(open_for)})",
+        )
+    failure_rate = optional(mapping, path, "failure_rate", read_fraction, BreakerSpec.failure_rate)
+    return BreakerSpec(
+        open_for=open_for, max_open_for=max_open_for, failure_rate=failure_rate, **counts
+    )
 
 
 def read_workload(value: object, path: Path) -> WorkloadSpec:
@@ -446,6 +486,13 @@ def read_entry(value: object, path: Path, ids: Sequence[str], duration: float) -
 def read_action(mapping: Mapping[str, object], path: Path, kind: str, ids: Sequence[str]) -> Action:
     if kind == "mark":
         return Action("mark", None, {"label": read_name(mapping["mark"], (*path, "mark"))})
+    if kind == "reorg":
+        depth = read_int(mapping["reorg"], (*path, "reorg"), minimum=1)
+        if depth > MAX_REORG_DEPTH:
+            raise Invalid((*path, "reorg"), f"depth at most {MAX_REORG_DEPTH}, got {depth}")
+        return Action("reorg", None, {"depth": depth})
+    if kind == "strategy":
+        return Action("strategy", None, {"name": read_strategy(mapping[kind], (*path, kind))})
     target = read_str(mapping[kind], (*path, kind))
     if target not in ids:
         raise Invalid((*path, kind), f"unknown provider {target!r} (known: {', '.join(ids)})")
@@ -464,14 +511,43 @@ def read_action(mapping: Mapping[str, object], path: Path, kind: str, ids: Seque
                     (*path, "jitter"),
                     "latency and jitter must both start with '+' (a step on top) or neither",
                 )
-        params = {"latency": latency, "jitter": jitter, "relative": relative}
+        method = optional(mapping, path, "method", read_method, "")
+        params = {"latency": latency, "jitter": jitter, "relative": relative, "method": method}
     elif kind == "flap":
         params = {
             "down": optional(mapping, path, "down", read_positive, FLAP_DOWN),
             "up": optional(mapping, path, "up", read_positive, FLAP_UP),
             "cycles": optional(mapping, path, "cycles", read_cycles, 0),
         }
+    elif kind == "errors":
+        params = {
+            "rate": read_fraction(required(mapping, path, "rate"), (*path, "rate")),
+            "kind": optional(mapping, path, "kind", read_error_kind, "server-error"),
+            "code": optional(mapping, path, "code", read_rpc_code, -32603),
+            "retry_after": optional(mapping, path, "retry_after", read_seconds, 1.0),
+        }
     return Action(kind, target, params)
+
+
+def read_method(value: object, path: Path) -> str:
+    method = read_str(value, path)
+    if not METHOD_NAME.fullmatch(method):
+        raise Invalid(path, f"expected a JSON-RPC method name like 'eth_getLogs', got {method!r}")
+    return method
+
+
+def read_error_kind(value: object, path: Path) -> str:
+    kind = read_str(value, path)
+    if kind not in ERROR_KINDS:
+        raise Invalid(path, f"unknown error kind {kind!r} (known: {', '.join(ERROR_KINDS)})")
+    return kind
+
+
+def read_rpc_code(value: object, path: Path) -> int:
+    code = read_int(value, path)
+    if code != -32603 and not -32099 <= code <= -32000:
+        raise Invalid(path, f"expected a server error code ({RPC_ERROR_CODES}), got {code}")
+    return code
 
 
 def read_cycles(value: object, path: Path) -> int:

@@ -87,9 +87,14 @@ def _gateway(s: Scenario) -> Tree:
         "attempt_timeout": duration_text(g.attempt_timeout),
         "ws_stall_timeout": duration_text(g.ws_stall_timeout),
         "ws_backfill_limit": g.ws_backfill_limit,
+        "lag_blocks": g.lag_blocks,
         "breaker": {
             "failures": b.failures,
+            "window": b.window,
+            "failure_rate": _number(b.failure_rate),
+            "min_calls": b.min_calls,
             "open_for": duration_text(b.open_for),
+            "max_open_for": duration_text(b.max_open_for),
             "half_open_probes": b.half_open_probes,
             "successes": b.successes,
         },
@@ -143,6 +148,12 @@ def _entry(entry: TimelineEntry) -> Tree:
     if action.kind == "mark":
         out["mark"] = str(params.get("label", ""))
         return out
+    if action.kind == "reorg":
+        out["reorg"] = int(params.get("depth", 1))
+        return out
+    if action.kind == "strategy":
+        out["strategy"] = str(params.get("name", ""))
+        return out
     out[action.kind] = action.target
     if action.kind == "degrade":
         relative = bool(params.get("relative", False))
@@ -150,10 +161,19 @@ def _entry(entry: TimelineEntry) -> Tree:
         jitter = float(params.get("jitter", 0.0))
         if jitter:
             out["jitter"] = duration_text(jitter, relative)
+        if params.get("method"):
+            out["method"] = str(params["method"])
     elif action.kind == "flap":
         out["down"] = duration_text(float(params.get("down", FLAP_DOWN)))
         out["up"] = duration_text(float(params.get("up", FLAP_UP)))
         out["cycles"] = int(params.get("cycles", 0))
+    elif action.kind == "errors":
+        out["rate"] = _number(float(params.get("rate", 0.0)))
+        out["kind"] = str(params.get("kind", "server-error"))
+        if out["kind"] == "rpc-error":
+            out["code"] = int(params.get("code", -32603))
+        if out["kind"] == "rate-limit":
+            out["retry_after"] = duration_text(float(params.get("retry_after", 1.0)))
     return out
 
 
@@ -191,7 +211,6 @@ def _yaml_block(tree: Tree) -> str:
 
 def _yaml(s: Scenario) -> str:
     gateway = _gateway(s)
-    gateway["breaker"] = _Flow(gateway["breaker"])
     http = _http(s)
     http["mix"] = _Flow(http["mix"])
     sections: list[Tree] = [

@@ -14,19 +14,41 @@ from typing import Final
 ParamValue = str | int | float | bool
 """A parameter of an action: durations are float seconds, counts are ints, labels are str."""
 
-ACTION_KINDS: Final = ("kill", "restore", "degrade", "flap", "ws-drop", "mark")
-"""Action kinds this version knows. ``mark`` is an operator note and has no target."""
+ACTION_KINDS: Final = (
+    "kill",
+    "restore",
+    "degrade",
+    "flap",
+    "ws-drop",
+    "errors",
+    "hang",
+    "lag",
+    "reorg",
+    "strategy",
+    "mark",
+)
+"""Action kinds this version knows.
+
+Provider faults name a provider as their target. ``reorg`` acts on the shared mock chain
+(its value is the depth), ``strategy`` on the gateway (its value is the strategy name) and
+``mark`` is an operator note (its value is the label); those have no target.
+"""
+
+ERROR_KINDS: Final = ("server-error", "rate-limit", "rpc-error")
+"""``errors`` fault kinds: HTTP 5xx; HTTP 429 with Retry-After and an Infura-style -32005
+body; a JSON-RPC error inside HTTP 200."""
 
 SUBSCRIPTIONS: Final = ("newHeads",)
 """WebSocket subscription kinds the workload can open."""
 
-STRATEGIES: Final = ("fastest", "round-robin")
+STRATEGIES: Final = ("fastest", "priority", "round-robin", "latency-weighted")
 """Gateway selection strategies this version implements."""
 
 HTTP_METHODS: Final = (
     "eth_blockNumber",
     "eth_getBlockByNumber",
     "eth_getBlockByHash",
+    "eth_getLogs",
     "eth_chainId",
     "net_version",
     "web3_clientVersion",
@@ -46,11 +68,16 @@ class Action:
     """One thing done to a session: a keypress, a timeline entry and an API call are all this.
 
     ``params`` per kind (durations in seconds):
-      kill / restore / ws-drop: none.
+      kill / restore / ws-drop / hang / lag: none (restore clears every fault).
       degrade: ``latency`` (added latency), ``jitter`` (optional), ``relative`` (True when
-        ``latency``/``jitter`` are steps on top of what is already added, written "+100ms").
+        ``latency``/``jitter`` are steps on top of what is already added, written "+100ms"),
+        ``method`` (only that JSON-RPC method is slowed; "" = every method).
       flap: ``down``, ``up`` (phase lengths), ``cycles`` (0 = until restored).
-      mark: ``label``.
+      errors: ``rate`` (0-1; 0 clears), ``kind`` (one of ERROR_KINDS), ``code`` (the
+        JSON-RPC code for rpc-error: -32603 or -32000), ``retry_after`` (seconds, rate-limit).
+      reorg (no target): ``depth`` (blocks replaced at the head of the mock chain).
+      strategy (no target): ``name`` (one of STRATEGIES).
+      mark (no target): ``label``.
     """
 
     kind: str
@@ -64,23 +91,41 @@ class Action:
         """Short human text for logs and reports, e.g. ``degrade gamma +100ms``."""
         from battletui.scenario.durations import format_duration
 
-        parts = [self.kind]
-        if self.target:
-            parts.append(self.target)
-        for key, value in self.params.items():
-            if key == "relative":
-                continue
-            if isinstance(value, float) and key in ("latency", "jitter", "down", "up"):
-                rel = bool(self.params.get("relative")) and key in ("latency", "jitter")
-                text = format_duration(value, relative=rel)
-                parts.append(text if key == "latency" else f"{key} {text}")
-            elif key == "label":
-                parts.append(repr(value))
-            elif key == "cycles":
-                parts.append("until restored" if value == 0 else f"{value} cycles")
-            else:
-                parts.append(f"{key} {value}")
-        return " ".join(parts)
+        p = self.params
+        head = " ".join(part for part in (self.kind, self.target or "") if part)
+        if self.kind == "mark":
+            return f"mark {p.get('label', '')!r}"
+        if self.kind == "reorg":
+            return f"reorg depth {p.get('depth', 1)}"
+        if self.kind == "strategy":
+            return f"strategy {p.get('name', '')}"
+        if self.kind == "degrade":
+            rel = bool(p.get("relative"))
+            text = f"{head} {format_duration(float(p.get('latency', 0.0)), relative=rel)}"
+            if p.get("jitter"):
+                text += f" jitter {format_duration(float(p['jitter']), relative=rel)}"
+            if p.get("method"):
+                text += f" on {p['method']}"
+            return text
+        if self.kind == "flap":
+            cycles = int(p.get("cycles", 0))
+            return (
+                f"{head} down {format_duration(float(p.get('down', 2.0)))}"
+                f" up {format_duration(float(p.get('up', 3.0)))}"
+                f" {'until restored' if cycles == 0 else f'{cycles} cycles'}"
+            )
+        if self.kind == "errors":
+            rate = float(p.get("rate", 0.0))
+            if rate == 0:
+                return f"{head} off"
+            kind = str(p.get("kind", "server-error"))
+            extra = ""
+            if kind == "rpc-error":
+                extra = f" {p.get('code', -32603)}"
+            elif kind == "rate-limit":
+                extra = f" retry-after {format_duration(float(p.get('retry_after', 1.0)))}"
+            return f"{head} {rate * 100:g}% {kind}{extra}"
+        return head
 
 
 @dataclass(frozen=True)
@@ -119,6 +164,18 @@ class BreakerSpec:
     """Requests allowed through at once while half-open."""
     successes: int = 2
     """Consecutive successful probes that close a half-open breaker."""
+    window: int = 20
+    """Calls in the sliding window judged by ``failure_rate``."""
+    failure_rate: float = 0.5
+    """Failure share over the window that opens the breaker (0-1)."""
+    min_calls: int = 10
+    """Calls the window must hold before ``failure_rate`` is judged."""
+    max_open_for: float = 60.0
+    """Cap of the open time as it doubles on repeated opens (exponential backoff)."""
+
+    def __post_init__(self) -> None:
+        if self.max_open_for < self.open_for:  # the cap can never be below the first wait
+            object.__setattr__(self, "max_open_for", self.open_for)
 
 
 @dataclass(frozen=True)
@@ -133,6 +190,8 @@ class GatewaySpec:
     """Seconds without a new head before the gateway moves its subscription elsewhere."""
     ws_backfill_limit: int = 128
     """Most heads the gateway fetches over HTTP to fill a gap after a switch."""
+    lag_blocks: int = 3
+    """A provider whose head is more than this many blocks behind the best is demoted."""
 
 
 @dataclass(frozen=True)
