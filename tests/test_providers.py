@@ -161,7 +161,13 @@ async def test_every_method_answers(
 async def test_health(provider: MockProvider, session: aiohttp.ClientSession) -> None:
     async with session.get(provider.url + "/health") as resp:
         assert resp.status == 200
-        assert await resp.json() == {"status": "ok", "id": "alpha", "head": 1000}
+        assert await resp.json() == {
+            "status": "ok",
+            "id": "alpha",
+            "head": 1000,
+            "lagging": False,
+            "faults": {},
+        }
     assert provider.served == 1
 
 

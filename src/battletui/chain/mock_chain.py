@@ -1,7 +1,16 @@
-"""The mock chain: one block per ``block_time`` from construction, every byte from the seed."""
+"""The mock chain: one block per ``block_time`` from construction, every byte from the seed.
+
+Reorgs: ``reorg(depth)`` replaces the last ``depth`` blocks. Every block from the fork point
+on (the replaced ones and every later one) moves to a new *generation*, and a block's bytes
+are derived from ``(seed, chain id, number, generation)``. The generation of block ``n`` is
+the number of reorgs whose fork point is at or below ``n``, so the chain needs only the
+sorted list of fork points (one int per reorg) to be a pure function again: two chains with
+the same seed that apply the same reorgs at the same heads have the same hashes.
+"""
 
 from __future__ import annotations
 
+import bisect
 import math
 import time
 from collections import OrderedDict
@@ -11,6 +20,7 @@ from typing import Final
 from battletui.chain.block import ZERO_HASH, Block
 from battletui.chain.derive import derive, derive_int
 from battletui.chain.hexutil import data
+from battletui.chain.logs import Log, block_logs, contracts
 
 CACHE_SIZE: Final = 2048
 """Blocks kept built (and findable by hash); bounded so an hour-long session stays flat."""
@@ -18,13 +28,23 @@ CACHE_SIZE: Final = 2048
 HASH_SCAN_DEPTH: Final = 256
 """How far below the head ``block_by_hash`` recomputes hashes on a cache miss."""
 
+MAX_REORG_DEPTH: Final = 256
+"""Deepest reorg ``reorg()`` accepts (as deep as ``block_by_hash`` looks)."""
+
+Replaced = list[tuple[int, str, str]]
+"""``(number, old hash, new hash)`` per replaced block, in ascending number order."""
+
+ReorgListener = Callable[[Replaced], None]
+"""Called synchronously by ``reorg()`` once the new branch is in place."""
+
 
 class MockChain:
-    """A deterministic chain: block hashes depend only on ``(seed, chain_id, number)``.
+    """A deterministic chain: block hashes depend only on ``(seed, chain_id, number)`` and
+    the reorgs applied so far.
 
     Blocks ``0..head`` exist; the head is ``first_block`` at construction and advances by one
     every ``block_time`` seconds of ``clock``. Everything else is derived on demand, so the
-    chain itself holds no history, only a bounded cache.
+    chain itself holds no history, only a bounded cache and the fork points of its reorgs.
     """
 
     def __init__(
@@ -52,6 +72,11 @@ class MockChain:
         self._t0 = clock()
         self._blocks: OrderedDict[int, Block] = OrderedDict()
         self._numbers_by_hash: dict[str, int] = {}
+        self._forks: list[int] = []
+        self._listeners: list[ReorgListener] = []
+        self._contracts = contracts(seed, chain_id)
+
+    # -- the head --------------------------------------------------------------------------
 
     def head_number(self) -> int:
         """The current head: ``first_block`` plus whole block times elapsed."""
@@ -74,6 +99,8 @@ class MockChain:
         assert block is not None  # the head always exists
         return block
 
+    # -- blocks ----------------------------------------------------------------------------
+
     def block(self, number: int) -> Block | None:
         """Block ``number``, or None below 0 or above the current head."""
         if number < 0 or number > self.head_number():
@@ -81,7 +108,8 @@ class MockChain:
         return self._build(number)
 
     def block_by_hash(self, hash_hex: str) -> Block | None:
-        """The block with this hash among recent blocks (cache, then a bounded scan)."""
+        """The block with this hash among recent canonical blocks (cache, then a bounded
+        scan); None for unknown, future and orphaned (reorged-out) hashes."""
         wanted = hash_hex.lower()
         number = self._numbers_by_hash.get(wanted)
         head = self.head_number()
@@ -93,15 +121,85 @@ class MockChain:
         return None
 
     def hash_of(self, number: int) -> str:
-        """The hash of block ``number`` (pure; no head check)."""
+        """The hash of block ``number`` on the current branch (pure; no head check)."""
         if number < 0:
             return ZERO_HASH
-        return data(derive(self.seed, self.chain_id, "hash", number))
+        return data(derive(self.seed, self.chain_id, self._label("hash", number), number))
 
     def timestamp_of(self, number: int) -> int:
         """Unix seconds of block ``number``: genesis time plus block times since ``first_block``."""
         offset = (number - self.first_block) * self.block_time
         return max(0, math.floor(self.genesis_timestamp + offset))
+
+    def logs(self, number: int) -> tuple[Log, ...]:
+        """The mock logs of block ``number`` (0-3, from its current hash); none above the
+        head or below 0."""
+        if number < 0 or number > self.head_number():
+            return ()
+        return block_logs(number, self.hash_of(number), self._contracts)
+
+    @property
+    def contracts(self) -> tuple[str, ...]:
+        """Addresses of the mock contracts that emit the logs."""
+        return self._contracts
+
+    # -- reorgs ----------------------------------------------------------------------------
+
+    @property
+    def reorg_count(self) -> int:
+        """Reorgs applied so far."""
+        return len(self._forks)
+
+    def generation(self, number: int) -> int:
+        """How many reorgs have replaced block ``number`` (0 for the original block)."""
+        return bisect.bisect_right(self._forks, number)
+
+    def reorg(self, depth: int) -> Replaced:
+        """Replace the last ``depth`` blocks (``head - depth + 1`` .. ``head``) with a new
+        branch; later blocks build on it. Returns ``(number, old hash, new hash)`` per
+        replaced block and tells every listener before returning.
+
+        Block ``head - depth + 1`` keeps its parent (the unchanged block below the fork).
+        Orphaned hashes are not found by ``block_by_hash`` any more.
+        """
+        if not 1 <= depth <= MAX_REORG_DEPTH:
+            raise ValueError(f"reorg depth must be 1..{MAX_REORG_DEPTH}, got {depth}")
+        head = self.head_number()
+        if depth > head:
+            raise ValueError(f"reorg depth {depth} would replace the genesis block")
+        fork = head - depth + 1
+        old = [(n, self.hash_of(n)) for n in range(fork, head + 1)]
+        bisect.insort(self._forks, fork)
+        self._drop_from(fork)
+        replaced = [(n, old_hash, self.hash_of(n)) for n, old_hash in old]
+        for listener in list(self._listeners):
+            listener(replaced)
+        return replaced
+
+    def on_reorg(self, listener: ReorgListener) -> Callable[[], None]:
+        """Call ``listener`` after every reorg; returns the function that unregisters it."""
+        self._listeners.append(listener)
+
+        def remove() -> None:
+            if listener in self._listeners:
+                self._listeners.remove(listener)
+
+        return remove
+
+    # -- internals -------------------------------------------------------------------------
+
+    def _label(self, base: str, number: int) -> str:
+        """Derivation label of a field of block ``number`` in its current generation
+        (generation 0 keeps the plain label: a chain without reorgs is unchanged)."""
+        generation = self.generation(number)
+        return base if generation == 0 else f"{base}/g{generation}"
+
+    def _drop_from(self, fork: int) -> None:
+        """Forget cached blocks at or above ``fork``: they belong to the old branch."""
+        stale = [n for n in self._blocks if n >= fork]
+        for number in stale:
+            block = self._blocks.pop(number)
+            self._numbers_by_hash.pop(block.hash, None)
 
     def _build(self, number: int) -> Block:
         cached = self._blocks.get(number)
@@ -118,16 +216,25 @@ class MockChain:
 
     def _make(self, number: int) -> Block:
         seed, chain_id = self.seed, self.chain_id
+
+        def field(base: str) -> bytes:
+            return derive(seed, chain_id, self._label(base, number), number)
+
         return Block(
             number=number,
             hash=self.hash_of(number),
             parent_hash=self.hash_of(number - 1),
             timestamp=self.timestamp_of(number),
-            state_root=data(derive(seed, chain_id, "state", number)),
-            mix_hash=data(derive(seed, chain_id, "randao", number)),
-            parent_beacon_block_root=data(derive(seed, chain_id, "beacon", number)),
-            miner=data(derive(seed, chain_id, "miner", number)[:20]),
+            state_root=data(field("state")),
+            mix_hash=data(field("randao")),
+            parent_beacon_block_root=data(field("beacon")),
+            miner=data(field("miner")[:20]),
             base_fee_per_gas=derive_int(
-                seed, chain_id, "basefee", number, 1_000_000_000, 30_000_000_000
+                seed,
+                chain_id,
+                self._label("basefee", number),
+                number,
+                1_000_000_000,
+                30_000_000_000,
             ),
         )

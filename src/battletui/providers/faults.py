@@ -2,18 +2,95 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+
+def _no_methods() -> Mapping[str, float]:
+    return MappingProxyType({})
+
+
+@dataclass(frozen=True)
+class ErrorFault:
+    """The ``errors`` fault: which share of JSON-RPC requests fail, and how.
+
+    ``kind`` is one of ``scenario.ERROR_KINDS``; ``code`` is the JSON-RPC code of the error
+    objects sent (-32603 for ``server-error``, -32005 for ``rate-limit``, the caller's code
+    for ``rpc-error``); ``retry_after`` is the ``rate-limit`` back-off in seconds.
+    """
+
+    rate: float
+    kind: str
+    code: int
+    retry_after: float
 
 
 @dataclass(frozen=True)
 class FaultState:
-    """A provider's faults at one instant.
+    """A provider's faults at one instant (all seconds; defaults = no fault).
 
-    ``killed`` is the current listening state (it follows the phase while flapping);
-    ``added_latency`` / ``added_jitter`` are the degrade on top of the spec, in seconds.
+    * ``killed`` is the current listening state (it follows the phase while flapping);
+      ``flapping`` is true while a flap runs.
+    * ``added_latency`` / ``added_jitter``: the ``degrade`` of every request.
+    * ``method_latency`` / ``method_jitter``: per JSON-RPC method ``degrade``, on top of the
+      global one (method name -> seconds; only degraded methods appear).
+    * ``error_rate`` / ``error_kind`` / ``error_code`` / ``retry_after``: the ``errors``
+      fault (rate 0 and the others None when off).
+    * ``hung``: accepting connections and answering nothing.
+    * ``lagging`` / ``lag_head``: the provider's head frozen at ``lag_head``.
+
+    The two mappings are read-only, compared by ``==`` and left out of the hash.
     """
 
     killed: bool = False
     flapping: bool = False
     added_latency: float = 0.0
     added_jitter: float = 0.0
+    method_latency: Mapping[str, float] = field(default_factory=_no_methods, hash=False)
+    method_jitter: Mapping[str, float] = field(default_factory=_no_methods, hash=False)
+    error_rate: float = 0.0
+    error_kind: str | None = None
+    error_code: int | None = None
+    retry_after: float | None = None
+    hung: bool = False
+    lagging: bool = False
+    lag_head: int | None = None
+
+    @property
+    def active(self) -> bool:
+        """True when any fault is applied."""
+        return self != FaultState()
+
+    def summary(self) -> dict[str, object]:
+        """The active faults as a short JSON-able dict (what ``GET /health`` shows)."""
+        out: dict[str, object] = {}
+        if self.killed:
+            out["killed"] = True
+        if self.flapping:
+            out["flapping"] = True
+        if self.added_latency or self.added_jitter:
+            out["degrade"] = {"latency": self.added_latency, "jitter": self.added_jitter}
+        if self.method_latency or self.method_jitter:
+            names = sorted(set(self.method_latency) | set(self.method_jitter))
+            out["degrade_methods"] = {
+                name: {
+                    "latency": self.method_latency.get(name, 0.0),
+                    "jitter": self.method_jitter.get(name, 0.0),
+                }
+                for name in names
+            }
+        if self.error_rate > 0:
+            errors: dict[str, object] = {
+                "rate": self.error_rate,
+                "kind": self.error_kind,
+                "code": self.error_code,
+            }
+            if self.error_kind == "rate-limit":
+                errors["retry_after"] = self.retry_after
+            out["errors"] = errors
+        if self.hung:
+            out["hung"] = True
+        if self.lagging:
+            out["lag"] = {"head": self.lag_head}
+        return out

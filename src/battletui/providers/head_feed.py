@@ -3,6 +3,24 @@
 The watcher sleeps until the chain's next block boundary (it never polls), then sends every
 block it has not sent yet, in order, to every subscription. A subscription only gets blocks
 above the head at the moment it was made, as geth does: no replay of old heads.
+
+Faults:
+
+* **hang** (``pause``/``resume``): nothing is sent while paused; on resume every block
+  missed is sent, in order (a stopped process that is continued).
+* **lag** (the view's frozen head): nothing is sent while lagging (the blocks up to the
+  frozen head were sent when the lag began); when the lag ends the provider catches up and
+  sends every block after the frozen one, in order, like a node syncing.
+* **reorg**: the chain calls back synchronously; if the fork point is at or below the last
+  block sent, the replacement blocks (fork .. head, new hashes) are sent at once, in order,
+  to every subscription, then the feed goes on with the next block. While paused or lagging
+  the resend is remembered and happens on resume / catch-up, from the lowest fork point
+  (for a lagging provider that is only the blocks at or below its frozen head that it had
+  announced; blocks above it are announced on the new branch anyway).
+
+While paused or lagging the watcher waits on an event (woken by ``wake``), not on the clock.
+A catch-up sends the missed blocks in one burst: a connection whose subscriptions miss more
+than its send-queue bound (``ws_app.QUEUE_LIMIT`` messages) is dropped as too slow (1008).
 """
 
 from __future__ import annotations
@@ -15,7 +33,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
-from battletui.chain import MockChain
+from battletui.chain import MockChain, Replaced
+from battletui.providers.view import ChainView
 
 MIN_WAKE: Final = 0.001
 """Shortest sleep between two looks at the head, so a clock that sits on a block boundary
@@ -39,7 +58,7 @@ class SubscriptionIds:
 class _Subscription:
     id: str
     after: int
-    """Head number when subscribed: only blocks above it are sent."""
+    """Head number when subscribed: only blocks above it are sent (reorg resends aside)."""
     deliver: Deliver
 
 
@@ -54,12 +73,19 @@ def notification(subscription: str, result_json: str) -> str:
 class HeadFeed:
     """The provider-wide head watcher and the registry of its ``newHeads`` subscriptions."""
 
-    def __init__(self, chain: MockChain, seed: int, provider_id: str) -> None:
+    def __init__(
+        self, chain: MockChain, seed: int, provider_id: str, view: ChainView | None = None
+    ) -> None:
         self._chain = chain
+        self._view = view if view is not None else ChainView(chain)
         self._ids = SubscriptionIds(seed, provider_id)
         self._name = f"heads-{provider_id}"
         self._subscriptions: dict[str, _Subscription] = {}
-        self._sent = chain.head_number()
+        self._sent = self._view.head_number()
+        self._resend_from: int | None = None
+        self._paused = False
+        self._wake = asyncio.Event()
+        self._unlisten: Callable[[], None] | None = None
         self._task: asyncio.Task[None] | None = None
 
     @property
@@ -67,12 +93,18 @@ class HeadFeed:
         """Active subscriptions."""
         return len(self._subscriptions)
 
+    @property
+    def sent(self) -> int:
+        """The highest block number sent (or skipped for want of subscribers)."""
+        return self._sent
+
     def subscribe(self, deliver: Deliver) -> str:
-        """A new subscription; its first notification is the block after the current head."""
+        """A new subscription; its first notification is the block after the current head
+        (the provider's head: the frozen one while lagging)."""
         sid = self._ids.new()
         while sid in self._subscriptions:  # 128 random bits: never in practice
             sid = self._ids.new()
-        self._subscriptions[sid] = _Subscription(sid, self._chain.head_number(), deliver)
+        self._subscriptions[sid] = _Subscription(sid, self._view.head_number(), deliver)
         return sid
 
     def unsubscribe(self, sid: str) -> bool:
@@ -80,40 +112,92 @@ class HeadFeed:
         return self._subscriptions.pop(sid, None) is not None
 
     def start(self) -> None:
-        """Start watching from the current head. Idempotent."""
+        """Start watching from the current head and listening for reorgs. Idempotent."""
         if self._task is None:
-            self._sent = self._chain.head_number()
+            self._sent = self._view.head_number()
+            self._resend_from = None
+            self._unlisten = self._chain.on_reorg(self._on_reorg)
             self._task = asyncio.create_task(self._run(), name=self._name)
 
     async def stop(self) -> None:
         """Stop watching and wait for the watcher to end. Idempotent."""
+        unlisten, self._unlisten = self._unlisten, None
+        if unlisten is not None:
+            unlisten()
         task, self._task = self._task, None
         if task is not None:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
-    def catch_up(self) -> None:
-        """Send every block above the last one sent, up to the head, in order."""
-        head = self._chain.head_number()
-        if head <= self._sent:
+    # -- faults --------------------------------------------------------------------------
+
+    def pause(self) -> None:
+        """Send nothing until ``resume`` (hang)."""
+        self._paused = True
+
+    def resume(self) -> None:
+        """Send again, starting with every block missed while paused."""
+        self._paused = False
+        self.wake()
+
+    def wake(self) -> None:
+        """Look at the head now: after a pause, or when the view stopped lagging."""
+        self._wake.set()
+        self.catch_up()
+
+    @property
+    def _blocked(self) -> bool:
+        return self._paused or self._view.lagging
+
+    def _on_reorg(self, replaced: Replaced) -> None:
+        if not replaced:
             return
-        first, self._sent = self._sent + 1, head
+        fork = replaced[0][0]
+        if fork <= self._sent:
+            pending = self._resend_from
+            self._resend_from = fork if pending is None else min(pending, fork)
+        self.catch_up()
+
+    # -- sending -------------------------------------------------------------------------
+
+    def catch_up(self) -> None:
+        """Send every block above the last one sent, up to the head, in order; after a
+        reorg, first every replaced block from the fork point. Nothing while paused or
+        lagging."""
+        if self._blocked:
+            return
+        head = self._view.head_number()
+        first = self._sent + 1
+        resending = self._resend_from is not None and self._resend_from <= head
+        if resending:
+            assert self._resend_from is not None
+            first = self._resend_from
+        self._resend_from = None
+        if head < first:
+            return
+        self._sent = max(self._sent, head)
         subscriptions = list(self._subscriptions.values())
         if not subscriptions:
             return
-        first = max(first, min(s.after for s in subscriptions) + 1)
+        if not resending:
+            first = max(first, min(s.after for s in subscriptions) + 1)
         for number in range(first, head + 1):
             block = self._chain.block(number)
             assert block is not None  # at or below the head
             header = json.dumps(block.header_json(), separators=(",", ":"))
             for sub in subscriptions:
                 # A delivery can end another subscription (a slow reader being dropped).
-                if sub.after < number and self._subscriptions.get(sub.id) is sub:
+                wanted = resending or sub.after < number
+                if wanted and self._subscriptions.get(sub.id) is sub:
                     sub.deliver(notification(sub.id, header))
 
     async def _run(self) -> None:
         while True:
-            wait = self._chain.seconds_until(self._sent + 1)
-            await asyncio.sleep(max(wait, MIN_WAKE))
+            if self._blocked:
+                self._wake.clear()
+                await self._wake.wait()
+            else:
+                wait = self._chain.seconds_until(self._sent + 1)
+                await asyncio.sleep(max(wait, MIN_WAKE))
             self.catch_up()

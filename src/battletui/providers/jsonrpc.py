@@ -59,16 +59,35 @@ def parse(body: bytes) -> object:
         raise RpcError(PARSE_ERROR, "parse error") from exc
 
 
+def is_valid_request(message: object) -> bool:
+    """True when ``message`` is a well-formed request or notification object."""
+    return (
+        isinstance(message, dict)
+        and message.get("jsonrpc") == "2.0"
+        and isinstance(message.get("method"), str)
+        and ("id" not in message or _valid_id(message["id"]))
+        and isinstance(message.get("params", []), list | dict)
+    )
+
+
+def is_notification(message: object) -> bool:
+    """True for a valid request without an id: the spec says it gets no answer."""
+    return is_valid_request(message) and isinstance(message, dict) and "id" not in message
+
+
+def method_names(payload: object) -> list[str]:
+    """The method names of a decoded body (one request or a batch); junk is skipped."""
+    members = payload if isinstance(payload, list) else [payload]
+    return [
+        m["method"] for m in members if isinstance(m, dict) and isinstance(m.get("method"), str)
+    ]
+
+
 def handle_one(message: object, call: Method) -> dict[str, object] | None:
     """Answer one request object; None for a (valid) notification."""
-    if (
-        not isinstance(message, dict)
-        or message.get("jsonrpc") != "2.0"
-        or not isinstance(message.get("method"), str)
-        or ("id" in message and not _valid_id(message["id"]))
-        or not isinstance(message.get("params", []), list | dict)
-    ):
+    if not is_valid_request(message):
         return error_response(request_id(message), INVALID_REQUEST, "invalid request")
+    assert isinstance(message, dict)
     is_notification = "id" not in message
     params: Params = message.get("params")
     try:

@@ -1,17 +1,18 @@
-"""The Ethereum methods a mock provider answers, read straight off the shared mock chain."""
+"""The Ethereum methods a mock provider answers, read off the shared mock chain through the
+provider's view of it (capped at a frozen head while the provider lags)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Final
 
-from battletui.chain import MockChain, parse_quantity, quantity
+from battletui.chain import MockChain, quantity
+from battletui.providers.get_logs import get_logs, resolve_block
 from battletui.providers.jsonrpc import INVALID_PARAMS, METHOD_NOT_FOUND, Params, RpcError
+from battletui.providers.view import ChainView
 
 CLIENT_VERSION: Final = "Geth/v1.14.12-stable/linux-amd64/go1.23.4 battletui-mock/{id}"
 PEER_COUNT: Final = 25
-SAFE_DEPTH: Final = 32
-FINALIZED_DEPTH: Final = 64
 
 SUBSCRIPTION_METHODS: Final = frozenset({"eth_subscribe", "eth_unsubscribe"})
 """Answered on WebSockets only; over HTTP they fail the way geth fails them."""
@@ -43,11 +44,16 @@ def _full_flag(args: list[object]) -> bool:
 class EthApi:
     """Dispatches JSON-RPC method names to answers from ``chain``.
 
-    Stateless apart from the chain, so every provider on one chain agrees on every answer.
+    Stateless apart from the chain and ``view`` (the provider's view of it, which a lagging
+    provider caps at its frozen head; by default the whole chain), so every provider on one
+    chain agrees on every answer unless one lags.
     """
 
-    def __init__(self, chain: MockChain, provider_id: str) -> None:
+    def __init__(
+        self, chain: MockChain, provider_id: str, *, view: ChainView | None = None
+    ) -> None:
         self._chain = chain
+        self._view = view if view is not None else ChainView(chain)
         self._client_version = CLIENT_VERSION.format(id=provider_id)
         self._methods: dict[str, Callable[[Params], object]] = {
             "eth_chainId": self._chain_id,
@@ -55,6 +61,7 @@ class EthApi:
             "eth_blockNumber": self._block_number,
             "eth_getBlockByNumber": self._block_by_number,
             "eth_getBlockByHash": self._block_by_hash,
+            "eth_getLogs": self._get_logs,
             "web3_clientVersion": self._web3_client_version,
             "eth_syncing": self._syncing,
             "net_peerCount": self._peer_count,
@@ -84,7 +91,7 @@ class EthApi:
 
     def _block_number(self, params: Params) -> object:
         _args(params, 0, 0)
-        return quantity(self._chain.head_number())
+        return quantity(self._view.head_number())
 
     def _web3_client_version(self, params: Params) -> object:
         _args(params, 0, 0)
@@ -101,7 +108,7 @@ class EthApi:
     def _block_by_number(self, params: Params) -> object:
         args = _args(params, 1, 2)
         full = _full_flag(args)
-        block = self._chain.block(self._resolve_tag(args[0]))
+        block = self._view.block(resolve_block(args[0], self._view.head_number()))
         return None if block is None else block.to_json(full)
 
     def _block_by_hash(self, params: Params) -> object:
@@ -110,29 +117,11 @@ class EthApi:
         wanted = args[0]
         if not (isinstance(wanted, str) and _is_hash(wanted)):
             raise RpcError(INVALID_PARAMS, "invalid argument 0: hex string of 32 bytes expected")
-        block = self._chain.block_by_hash(wanted)
+        block = self._view.block_by_hash(wanted)
         return None if block is None else block.to_json(full)
 
-    def _resolve_tag(self, tag: object) -> int:
-        """A block number for a tag or hex quantity (earliest is block 0)."""
-        if not isinstance(tag, str):
-            raise RpcError(INVALID_PARAMS, "invalid argument 0: block number or tag expected")
-        head = self._chain.head_number()
-        named = {
-            "latest": head,
-            "pending": head,
-            "earliest": 0,
-            "safe": max(0, head - SAFE_DEPTH),
-            "finalized": max(0, head - FINALIZED_DEPTH),
-        }
-        if tag in named:
-            return named[tag]
-        try:
-            return parse_quantity(tag)
-        except ValueError:
-            raise RpcError(
-                INVALID_PARAMS, f"invalid argument 0: bad block number {tag!r}"
-            ) from None
+    def _get_logs(self, params: Params) -> object:
+        return get_logs(self._view, params)
 
 
 def _is_hash(text: str) -> bool:

@@ -1,22 +1,26 @@
 """One mock provider: a real HTTP + WebSocket server on 127.0.0.1 whose faults are real
-socket events."""
+socket events (or real silences)."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable
+from types import MappingProxyType
 from typing import Final
 
 from aiohttp import WSCloseCode, web
 
 from battletui.chain import MockChain
-from battletui.providers.faults import FaultState
+from battletui.providers.faults import ErrorFault, FaultState
 from battletui.providers.gate import Gate
 from battletui.providers.head_feed import HeadFeed
 from battletui.providers.http_app import RpcHttpApp
+from battletui.providers.injected import check_code, fault_code
 from battletui.providers.listener import Listener
 from battletui.providers.resets import ResetProtocol, reset_transport, socket_closed
+from battletui.providers.view import ChainView
 from battletui.providers.ws_app import QUEUE_LIMIT, RpcWsEndpoint
-from battletui.scenario import ProviderSpec
+from battletui.scenario import ERROR_KINDS, ProviderSpec
 
 RESET_TIMEOUT: Final = 1.0
 """Upper bound for aborted sockets to close; they close on the next loop iteration."""
@@ -26,16 +30,20 @@ SHUTDOWN_TIMEOUT: Final = 1.0
 
 
 class MockProvider:
-    """A JSON-RPC provider serving ``chain`` on ``host:port``, with kill/restore/flap/degrade
-    and ws-drop.
+    """A JSON-RPC provider serving ``chain`` on ``host:port``, with the fault palette: kill,
+    restore, flap, degrade (global or per method), errors, hang, lag and ws-drop; it follows
+    the chain's reorgs.
 
     HTTP JSON-RPC is ``POST /``; a ``GET /`` with ``Upgrade: websocket`` on the same port is
     JSON-RPC over WebSocket, with ``eth_subscribe`` ``newHeads`` (see ``ws_app``).
 
     Every fault method returns once the fault is in effect locally: after ``kill()`` the
     port refuses connections and every open connection, WebSockets included, has been reset
-    (RST). ``ws_queue_limit`` bounds each WebSocket's send queue (a subscriber that stops
-    reading is closed with 1008 beyond it).
+    (RST). ``restore()`` clears every fault at once. Faults are independent: a provider can
+    be degraded, erroring and lagging together; ``kill``/``flap`` only govern listening (a
+    hung or lagging provider that is killed is still hung or lagging after a flap's up
+    phase, until ``restore``). ``ws_queue_limit`` bounds each WebSocket's send queue (a
+    subscriber that stops reading is closed with 1008 beyond it).
     """
 
     def __init__(
@@ -51,9 +59,12 @@ class MockProvider:
         self._spec = spec
         self._chain = chain
         self._gate = Gate(spec, seed)
-        self._http = RpcHttpApp(spec.id, chain, self._gate)
-        self._feed = HeadFeed(chain, seed, spec.id)
-        self._ws = RpcWsEndpoint(spec.id, chain, self._gate, self._feed, ws_queue_limit)
+        self._view = ChainView(chain)
+        self._http = RpcHttpApp(spec.id, self._view, self._gate, lambda: self.faults)
+        self._feed = HeadFeed(chain, seed, spec.id, self._view)
+        self._ws = RpcWsEndpoint(
+            spec.id, chain, self._gate, self._feed, ws_queue_limit, view=self._view
+        )
         self._http.app.router.add_get("/", self._ws.handle)
         self._listener = Listener(self._make_protocol, host, port)
         self._host = host
@@ -106,12 +117,28 @@ class MockProvider:
         return self._http.in_flight
 
     @property
+    def head(self) -> int:
+        """The provider's head: the chain's, or the frozen one while lagging."""
+        return self._view.head_number()
+
+    @property
     def faults(self) -> FaultState:
+        gate = self._gate
+        errors = gate.error_fault
         return FaultState(
-            killed=self._runner is not None and self._gate.down,
+            killed=self._runner is not None and gate.down,
             flapping=self._flap_task is not None,
-            added_latency=self._gate.added_latency,
-            added_jitter=self._gate.added_jitter,
+            added_latency=gate.added_latency,
+            added_jitter=gate.added_jitter,
+            method_latency=MappingProxyType(dict(gate.method_latency)),
+            method_jitter=MappingProxyType(dict(gate.method_jitter)),
+            error_rate=errors.rate if errors is not None else 0.0,
+            error_kind=errors.kind if errors is not None else None,
+            error_code=errors.code if errors is not None else None,
+            retry_after=errors.retry_after if errors is not None else None,
+            hung=gate.hung,
+            lagging=self._view.lagging,
+            lag_head=self._view.lag_head,
         )
 
     # -- lifecycle -----------------------------------------------------------------------
@@ -137,13 +164,16 @@ class MockProvider:
         self._feed.start()
 
     async def stop(self) -> None:
-        """Stop flapping, close WebSockets (1001), reset every other connection, release the
-        port, stop the head watcher. Idempotent."""
+        """Stop flapping, close WebSockets (1001), reset every other connection (requests
+        held by a hang included), release the port, stop the head watcher. Ends a hang; the
+        other faults stay for the next ``start()``. Idempotent."""
         await self._cancel_flap()
         runner = self._runner
         if runner is None:
             return
         await self._transition(up=False, graceful=True)
+        await self._await_closed(self._gate.release())
+        self._feed.resume()
         await self._feed.stop()
         self._runner = None
         await runner.cleanup()
@@ -157,19 +187,99 @@ class MockProvider:
         await self._transition(up=False)
 
     async def restore(self) -> None:
-        """Clear every fault and listen again on the same port. Idempotent."""
+        """Clear every fault (kill, flap, degrade incl. per method, errors, hang, lag) and
+        listen again on the same port. Idempotent.
+
+        Requests held by a hang are reset (RST) before this returns; WebSocket traffic held
+        by it flows again. A lagging provider catches up: its subscribers get every block
+        after the frozen one, in order (replacements first if a reorg reached below it).
+        """
         self._require_started()
         await self._cancel_flap()
-        self._gate.added_latency = 0.0
-        self._gate.added_jitter = 0.0
+        gate = self._gate
+        gate.added_latency = 0.0
+        gate.added_jitter = 0.0
+        gate.method_latency.clear()
+        gate.method_jitter.clear()
+        gate.error_fault = None
+        await self._await_closed(gate.release())
+        self._view.unfreeze()
+        self._feed.resume()
         await self._transition(up=True)
 
-    async def degrade(self, latency: float, jitter: float = 0.0) -> None:
-        """Set the added latency and jitter in seconds (absolute; 0 clears)."""
+    async def degrade(
+        self, latency: float, jitter: float = 0.0, *, method: str | None = None
+    ) -> None:
+        """Set an added latency and jitter in seconds (absolute; 0 clears).
+
+        ``method=None`` slows every request (HTTP, WebSocket answers and notifications,
+        ``/health``). With a JSON-RPC method name only requests calling it are slowed, on
+        top of the global degrade; several methods may be degraded at once, and
+        ``degrade(0, method=m)`` clears ``m`` alone.
+        """
         if latency < 0 or jitter < 0:
             raise ValueError("added latency and jitter must be >= 0")
-        self._gate.added_latency = latency
-        self._gate.added_jitter = jitter
+        gate = self._gate
+        if method is None:
+            gate.added_latency = latency
+            gate.added_jitter = jitter
+        elif latency == 0 and jitter == 0:
+            gate.method_latency.pop(method, None)
+            gate.method_jitter.pop(method, None)
+        else:
+            gate.method_latency[method] = latency
+            gate.method_jitter[method] = jitter
+
+    async def errors(
+        self,
+        rate: float,
+        kind: str = "server-error",
+        *,
+        code: int = -32603,
+        retry_after: float = 1.0,
+    ) -> None:
+        """Fail ``rate`` (0-1) of JSON-RPC requests with ``kind``; rate 0 clears.
+
+        Drawn from the provider's seeded RNG once per HTTP request (a batch is one) or
+        WebSocket frame. ``server-error``: HTTP 503 + -32603; ``rate-limit``: HTTP 429 +
+        ``Retry-After`` (``retry_after`` rounded up, at least 1 s) + Infura's -32005 body;
+        ``rpc-error``: HTTP 200 + the JSON-RPC error ``code`` (-32603 or -32099..-32000).
+        See ``injected`` for the exact bodies. Replaces an ``errors`` fault already set.
+        """
+        if not 0.0 <= rate <= 1.0:
+            raise ValueError(f"error rate must be within 0..1, got {rate}")
+        if kind not in ERROR_KINDS:
+            raise ValueError(f"unknown error kind {kind!r} (known: {', '.join(ERROR_KINDS)})")
+        if kind == "rpc-error":
+            check_code(code)
+        if retry_after < 0:
+            raise ValueError(f"retry_after must be >= 0, got {retry_after}")
+        self._gate.error_fault = (
+            None if rate == 0 else ErrorFault(rate, kind, fault_code(kind, code), retry_after)
+        )
+
+    async def hang(self) -> None:
+        """Accept connections and answer nothing until ``restore()`` (or ``stop()``).
+
+        HTTP requests and ``/health`` are held open without a response (then reset by
+        ``restore``); WebSocket handshakes are not completed; open WebSockets get no
+        answers and no notifications (they resume, in order, after ``restore``).
+        Idempotent.
+        """
+        self._require_started()
+        self._gate.hang()
+        self._feed.pause()
+
+    async def lag(self) -> int:
+        """Freeze this provider's head at the chain's current head while the chain goes
+        on; returns the frozen number (kept if already lagging).
+
+        ``eth_blockNumber`` answers it, ``latest``/``pending`` are its block, newer blocks
+        are null (by number and by hash), ``eth_getLogs`` stops at it, ``/health`` shows it
+        with ``"lagging": true``, and no newHeads are sent. ``restore()`` catches up.
+        """
+        self._feed.catch_up()  # announce up to the frozen head first, then nothing
+        return self._view.freeze()
 
     async def flap(self, down: float, up: float, cycles: int = 0) -> None:
         """Cycle down ``down`` s / up ``up`` s, ``cycles`` times (0 = until restore or stop).
@@ -281,7 +391,13 @@ class MockProvider:
                     aborted.append(transport)
             if sweep < 2:
                 await asyncio.sleep(0)
+        await self._await_closed(aborted)
+
+    @staticmethod
+    async def _await_closed(transports: Iterable[asyncio.BaseTransport]) -> None:
+        """Wait (bounded) until the sockets of reset transports are closed."""
+        pending = list(transports)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + RESET_TIMEOUT
-        while not all(socket_closed(t) for t in aborted) and loop.time() < deadline:
+        while not all(socket_closed(t) for t in pending) and loop.time() < deadline:
             await asyncio.sleep(0.001)

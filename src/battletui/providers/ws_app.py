@@ -15,6 +15,19 @@ Subscriptions (geth's ``eth`` namespace):
   only)``; missing or non-string params and extra arguments fail with -32602 too.
 * ``eth_unsubscribe [id]`` answers true when this connection had it, else false.
 
+Faults: every answer is delayed by the modelled latency. An answer to a frame calling a
+method degraded on its own (a batch: its slowest member) first waits out that delay and then
+joins the queue, so it does not hold up the answers and heads behind it; such answers may
+overtake earlier ones (JSON-RPC answers are matched by id), they count against the queue
+bound while they wait. The ``errors`` fault is drawn once per frame,
+like the spec's ``error_rate``: the answer becomes the fault's error object(s) with no HTTP
+status (-32005 with Infura's data for ``rate-limit``, -32603 "upstream unavailable (injected
+503)" for ``server-error``, the chosen code for ``rpc-error``); notifications are not
+affected. While the provider hangs, new handshakes are held (``Gate.enter``) and nothing is
+sent on open connections: frames are still read and answered into the queue (which bounds
+them by back-pressure as usual) and everything queued leaves, in order, when the hang ends.
+aiohttp still answers pings while hung.
+
 The queue is bounded by ``queue_limit`` messages. Requests get back-pressure: while the
 queue is full the connection stops reading frames. Notifications cannot wait, so a
 notification that finds the queue full (a subscriber that stopped reading) drops the
@@ -33,9 +46,19 @@ from battletui.chain import MockChain
 from battletui.providers.gate import Gate
 from battletui.providers.head_feed import HeadFeed
 from battletui.providers.http_app import injected_error
-from battletui.providers.jsonrpc import INVALID_PARAMS, Params, RpcError, handle_body
+from battletui.providers.injected import UNPARSEABLE, error_object, failed_answer
+from battletui.providers.jsonrpc import (
+    INVALID_PARAMS,
+    Params,
+    RpcError,
+    handle_body,
+    handle_payload,
+    method_names,
+    parse,
+)
 from battletui.providers.methods import EthApi
 from battletui.providers.resets import reset_transport, socket_closed
+from battletui.providers.view import ChainView
 
 QUEUE_LIMIT: Final = 1024
 """Messages a connection may have waiting to be sent before it is dropped as too slow."""
@@ -74,6 +97,8 @@ class WsConnection:
         self._subscriptions: set[str] = set()
         self._sender: asyncio.Task[None] | None = None
         self._closer: asyncio.Task[None] | None = None
+        self._delayed: set[asyncio.TimerHandle] = set()
+        """Answers waiting out a per-method degrade before they join the queue."""
         self._loop = asyncio.get_running_loop()
 
     @property
@@ -107,6 +132,9 @@ class WsConnection:
     async def finish(self) -> None:
         """Release everything once the reader loop has ended (however it ended)."""
         self._drop_subscriptions()
+        for handle in self._delayed:
+            handle.cancel()
+        self._delayed.clear()
         await self._stop_sender()
         if self._closer is not None:
             await asyncio.wait([self._closer])
@@ -115,7 +143,10 @@ class WsConnection:
 
     async def _wait_for_room(self) -> None:
         """Back-pressure on requests: no new frame is read while the send queue is full."""
-        while self._queue.qsize() >= self._endpoint.queue_limit and not self.closing:
+        while (
+            self._queue.qsize() + len(self._delayed) >= self._endpoint.queue_limit
+            and not self.closing
+        ):
             self._room.clear()
             await self._room.wait()
 
@@ -124,9 +155,39 @@ class WsConnection:
             return
         arrived = self._loop.time()
         gate = self._endpoint.gate
-        answer = injected_error(body) if gate.should_fail() else handle_body(body, self._call)
-        if answer is not None:
+        gate.meter.hit()
+        try:
+            payload: object = parse(body)
+        except RpcError:
+            payload = UNPARSEABLE
+        methods = method_names(payload) if payload is not UNPARSEABLE else []
+        answer: object | None
+        if gate.should_fail():
+            answer = injected_error(body)
+        elif (fault := gate.draw_error()) is not None:
+            answer = failed_answer(payload, error_object(fault, gate.meter.rate()))
+        elif payload is UNPARSEABLE:
+            answer = handle_body(body, self._call)
+        else:
+            answer = handle_payload(payload, self._call)
+        if answer is None:
+            return
+        extra = gate.method_delay(methods)
+        if extra <= 0:
             self._enqueue(_json(answer), arrived + gate.delay())
+            return
+        # A degraded method must not hold up the answers and heads behind it: its answer
+        # joins the queue only once its own delay has passed (answers are matched by id).
+        handle: asyncio.TimerHandle | None = None
+
+        def join(text: str = _json(answer)) -> None:
+            assert handle is not None
+            self._delayed.discard(handle)
+            self._room.set()
+            self._enqueue(text, self._loop.time() + gate.delay())
+
+        handle = self._loop.call_at(arrived + extra, join)
+        self._delayed.add(handle)
 
     def _call(self, method: str, params: Params) -> object:
         if method == "eth_subscribe":
@@ -189,6 +250,7 @@ class WsConnection:
             while True:
                 due, text = await self._queue.get()
                 self._room.set()
+                await self._endpoint.gate.resumed()  # nothing leaves while hung
                 wait = due - self._loop.time()
                 if wait > 0:
                     await asyncio.sleep(wait)
@@ -233,10 +295,11 @@ class RpcWsEndpoint:
         gate: Gate,
         feed: HeadFeed,
         queue_limit: int = QUEUE_LIMIT,
+        view: ChainView | None = None,
     ) -> None:
         if queue_limit < 1:
             raise ValueError("queue_limit must be >= 1")
-        self.api = EthApi(chain, provider_id)
+        self.api = EthApi(chain, provider_id, view=view)
         self.gate = gate
         self.feed = feed
         self.queue_limit = queue_limit
