@@ -94,6 +94,8 @@ class FakeNode:
         """Keep sockets open but send no heads (a stalled upstream)."""
         self.http_status = 200
         self.http_delay = 0.0
+        self.behind = 0
+        """Blocks its ``eth_blockNumber`` answer lags behind the chain."""
         self.drop_on_subscribe = False
         """Accept each subscription, then close the socket with 1001 at once."""
         self.subscribes = 0
@@ -164,7 +166,7 @@ class FakeNode:
         params = item.get("params") or [] if isinstance(item, dict) else []
         result: Any
         if method == "eth_blockNumber":
-            result = hex(self.chain.head)
+            result = hex(self.chain.head - self.behind)
         elif method == "eth_chainId":
             result = "0x1"
         elif method == "eth_getBlockByNumber":
@@ -573,6 +575,18 @@ async def test_an_open_breaker_moves_the_subscription(lab: Lab) -> None:
     await heads_past(lab, [listener], 3)
     assert_whole(lab, listener)
     assert lab.kinds("switch")[0].detail == "alpha → beta: breaker open"
+
+
+async def test_the_feed_does_not_pick_a_lagging_upstream(lab: Lab) -> None:
+    alpha, beta = await lab.node("alpha"), await lab.node("beta")
+    alpha.behind = 10  # first in priority, but its head is ten blocks old
+    gateway = await lab.gateway([alpha, beta], strategy="priority", health_interval=0.05)
+    await wait_for(lambda: gateway.lagging == {"alpha"}, what="alpha lagging")
+    listener = await lab.listener(gateway)
+    await wait_for(lambda: len(listener.heads) >= 2)
+    assert gateway.ws_upstream == "beta"
+    assert alpha.subscribes == 0
+    assert_whole(lab, listener)
 
 
 # -- the client socket -------------------------------------------------------------------------

@@ -8,6 +8,7 @@ HTTP and WebSocket, never through their memory.
 
 from battletui.gateway.app import Gateway
 from battletui.gateway.breaker import BreakerState, BreakerTransition, CircuitBreaker
+from battletui.gateway.events import FailoverEvent, GatewayEvent
 from battletui.gateway.head_feed import WsFeedEvent
 from battletui.gateway.pool import UpstreamStats
 from battletui.gateway.upstream_client import Upstream
@@ -16,7 +17,9 @@ __all__ = [
     "BreakerState",
     "BreakerTransition",
     "CircuitBreaker",
+    "FailoverEvent",
     "Gateway",
+    "GatewayEvent",
     "Upstream",
     "UpstreamStats",
     "WsFeedEvent",

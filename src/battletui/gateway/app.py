@@ -20,6 +20,7 @@ from aiohttp import ClientSession, web
 
 from battletui.gateway.backfill import Post
 from battletui.gateway.breaker import BreakerTransition, CircuitBreaker
+from battletui.gateway.events import FailoverEvent, GatewayEvent, notify
 from battletui.gateway.head_feed import HeadFeed, WsFeedEvent
 from battletui.gateway.head_sequencer import Head
 from battletui.gateway.health import HealthProber, health_report, run_ticker
@@ -27,7 +28,7 @@ from battletui.gateway.jsonrpc import PARSE_ERROR, error_reply
 from battletui.gateway.outcome import Verdict
 from battletui.gateway.pool import UpstreamPool, UpstreamStats
 from battletui.gateway.router import Router
-from battletui.gateway.selection import make_selector
+from battletui.gateway.selection import Strategy
 from battletui.gateway.upstream_client import Upstream, UpstreamClient, new_session
 from battletui.gateway.ws_endpoint import WsEndpoint
 from battletui.scenario import GatewaySpec
@@ -42,10 +43,13 @@ _SHUTDOWN_TIMEOUT: Final = 0.5
 class Gateway:
     """JSON-RPC load balancer with per-provider breakers and failover.
 
-    ``clock`` drives the breakers (and so the times on their transitions) and stamps the
-    WebSocket feed's events; request deadlines and latencies use the event loop's real time.
-    ``health_interval <= 0`` turns probes off. ``on_ws_event`` hears what the shared upstream
-    ``newHeads`` subscription does (subscribed, switch, backfill, gap, stalled).
+    ``clock`` drives the breakers (and so the times on their transitions) and stamps every
+    event; request deadlines and latencies use the event loop's real time. ``health_interval
+    <= 0`` turns probes off. Listeners (plain callbacks, never allowed to break routing):
+    ``on_transition`` every breaker transition; ``on_ws_event`` what the shared upstream
+    ``newHeads`` subscription does (subscribed, switch, backfill, gap, stalled);
+    ``on_failover`` every request that needed more than one attempt (or got no answer);
+    ``on_health_event`` lagging / caught-up / rate-limited / strategy changes.
     """
 
     def __init__(
@@ -60,14 +64,36 @@ class Gateway:
         port: int = 0,
         health_interval: float = 0.5,
         on_ws_event: Callable[[WsFeedEvent], None] | None = None,
+        on_failover: Callable[[FailoverEvent], None] | None = None,
+        on_health_event: Callable[[GatewayEvent], None] | None = None,
     ) -> None:
         self._spec = spec
         self._clock = clock
         self._seed = seed
         self._on_ws_event = on_ws_event
-        self._pool = UpstreamPool(upstreams, spec.breaker, clock=clock, on_transition=on_transition)
-        self._selector = make_selector(
-            spec.strategy, self._pool.ids, self._pool.latency_ms, random.Random(seed)
+        self._on_failover = on_failover
+        self._on_health_event = on_health_event
+        self._pool = UpstreamPool(
+            upstreams,
+            spec.breaker,
+            clock=clock,
+            on_transition=on_transition,
+            lag_blocks=spec.lag_blocks,
+            seed=seed,
+            on_event=on_health_event,
+        )
+        self._selector = Strategy(
+            spec.strategy, self._pool.ids, self._pool.estimate_ms, random.Random(seed)
+        )
+        # Its own selector: choosing the subscription's upstream must not disturb the
+        # rotation (or the seeded tie-breaks) of HTTP traffic. A subscription is long-lived:
+        # measured providers go before unmeasured ones.
+        self._ws_selector = Strategy(
+            spec.strategy,
+            self._pool.ids,
+            self._pool.estimate_ms,
+            random.Random(f"gateway-ws-{seed}"),
+            explore=False,
         )
         self._host = host
         self._requested_port = port
@@ -88,7 +114,14 @@ class Gateway:
             raise RuntimeError("gateway already started")
         self._session = new_session()
         client = UpstreamClient(self._session)
-        self._router = Router(self._spec, self._pool, self._selector, client)
+        self._router = Router(
+            self._spec,
+            self._pool,
+            self._selector,
+            client,
+            clock=self._clock,
+            on_failover=self._on_failover,
+        )
         self._feed = self._new_feed(self._session, client, self._router)
         feed = self._feed
         self._endpoint = WsEndpoint(
@@ -122,17 +155,6 @@ class Gateway:
             self._tasks.append(asyncio.create_task(prober.run(), name="gateway-health"))
 
     def _new_feed(self, session: ClientSession, client: UpstreamClient, router: Router) -> HeadFeed:
-        # Its own selector: choosing the subscription's upstream must not disturb the
-        # rotation (or the seeded tie-breaks) of HTTP traffic. A subscription is long-lived:
-        # measured providers go before unmeasured ones.
-        selector = make_selector(
-            self._spec.strategy,
-            self._pool.ids,
-            self._pool.latency_ms,
-            random.Random(f"gateway-ws-{self._seed}"),
-            explore=False,
-        )
-
         async def route(body: bytes, parsed: Any) -> tuple[int, bytes, str | None]:
             reply = await router.route(body, parsed)
             return reply.status, reply.body, reply.upstream
@@ -155,18 +177,20 @@ class Gateway:
         return HeadFeed(
             self._spec,
             self._pool,
-            selector,
+            self._ws_selector,
             session,
             route=route,
             direct=direct,
             deliver=deliver,
             clock=self._clock,
             on_event=self._on_ws_event,
-            # Health probes measure everyone within one attempt; without them, nobody waits.
-            measure_wait=self._spec.attempt_timeout
-            if self._health_interval > 0 and self._spec.strategy == "fastest"
-            else 0.0,
+            measure_wait=self._measure_wait,
         )
+
+    def _measure_wait(self) -> float:
+        # Health probes measure everyone within one attempt; without them, nobody waits.
+        by_latency = self._ws_selector.name in ("fastest", "latency-weighted")
+        return self._spec.attempt_timeout if self._health_interval > 0 and by_latency else 0.0
 
     async def _forward(self, body: bytes, parsed: Any) -> tuple[int, bytes]:
         if self._router is None:  # pragma: no cover - sockets only run while started
@@ -254,6 +278,41 @@ class Gateway:
     def stats(self) -> Mapping[str, UpstreamStats]:
         return self._pool.stats()
 
+    @property
+    def strategy(self) -> str:
+        """The selection strategy in use (see :data:`battletui.scenario.STRATEGIES`)."""
+        return self._selector.name
+
+    def set_strategy(self, name: str) -> None:
+        """Switch the selection strategy from the next request on (HTTP and the choice of the
+        WebSocket feed's next upstream; a serving subscription stays where it is).
+
+        Raises ValueError for an unknown name. Emits a ``strategy`` health event on a change.
+        """
+        old = self._selector.name
+        self._selector.switch(name)
+        self._ws_selector.switch(name)
+        if name != old:
+            notify(
+                self._on_health_event,
+                GatewayEvent(self._clock(), "strategy", None, f"{old} → {name}"),
+            )
+
+    def lag(self, provider_id: str) -> int | None:
+        """Blocks ``provider_id`` is behind the best head of the providers whose breaker is not
+        OPEN, as seen by the health probes (and ``eth_blockNumber`` answers); None if unknown
+        (no head seen yet, or its own breaker is OPEN). KeyError for an unknown provider."""
+        return self._pool.lag(provider_id)
+
+    @property
+    def lagging(self) -> frozenset[str]:
+        """Providers more than ``spec.lag_blocks`` behind: demoted below the others."""
+        return self._pool.lagging
+
+    def rate_limited_for(self, provider_id: str) -> float:
+        """Seconds left of the Retry-After ``provider_id`` answered with (0 when none)."""
+        return self._pool.rate_limited_for(provider_id)
+
     # -- endpoints ---------------------------------------------------------------------------
 
     async def _handle_rpc(self, request: web.Request) -> web.Response:
@@ -270,6 +329,8 @@ class Gateway:
             raise web.HTTPServiceUnavailable()
         reply = await self._router.route(body, parsed)
         headers = {"X-Failovers": str(reply.failovers)}
+        if reply.failovers:
+            headers["X-Failover-Cost-Ms"] = str(round(reply.cost * 1000))
         if reply.upstream is not None:
             headers["X-Upstream"] = reply.upstream
         return web.Response(
@@ -277,7 +338,7 @@ class Gateway:
         )
 
     async def _handle_health(self, request: web.Request) -> web.Response:
-        report = dict(health_report(self._pool))
+        report = dict(health_report(self._pool, self.strategy))
         report["websocket"] = {
             "upstream": self.ws_upstream,
             "clients": self.ws_clients,

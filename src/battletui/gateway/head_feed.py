@@ -2,10 +2,11 @@
 
 It runs while at least one client subscription exists (started by the first, stopped when the
 last one goes; the stream state is forgotten then, so a later subscriber starts at the next
-block like on any node). It picks its upstream like HTTP traffic does (strategy order, CLOSED
-breakers first, then HALF-OPEN, OPEN skipped) and moves elsewhere when the socket closes or
-breaks, when no head arrives within ``ws_stall_timeout``, or when the serving upstream's breaker
-turns OPEN. Once subscribed it stays (no move back to a "better" upstream while it serves).
+block like on any node). It picks its upstream like HTTP traffic does (strategy order within
+the health tiers of :func:`~battletui.gateway.selection.tiered`: a lagging provider only when
+no healthy one is there, OPEN skipped) and moves elsewhere when the socket closes or breaks,
+when no head arrives within ``ws_stall_timeout``, or when the serving upstream's breaker turns
+OPEN. Once subscribed it stays (no move back to a "better" upstream while it serves).
 
 Breakers: a subscription that could not be set up, broke, closed or stalled counts as one
 failure for its upstream ("websocket reset", "websocket closed (1001)", "no head for 3.0s");
@@ -97,7 +98,7 @@ class HeadFeed:
         deliver: Callable[[Head], None],
         clock: Callable[[], float],
         on_event: Callable[[WsFeedEvent], None] | None = None,
-        measure_wait: float = 0.0,
+        measure_wait: float | Callable[[], float] = 0.0,
     ) -> None:
         self._spec = spec
         self._measure_wait = measure_wait
@@ -247,7 +248,8 @@ class HeadFeed:
         subscription that then stays for good: wait (at most ``measure_wait``) until the health
         probes have measured every upstream whose breaker is not OPEN."""
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + self._measure_wait
+        wait = self._measure_wait
+        deadline = loop.time() + (wait() if callable(wait) else wait)
         breakers = self._pool.breakers
         while loop.time() < deadline and any(
             self._pool.latency_ms(uid) is None and breakers[uid].state is not BreakerState.OPEN
@@ -261,14 +263,16 @@ class HeadFeed:
         """Try the candidates in order: the subscription and whether it holds a breaker
         permit (settled by its first head), or why nobody could serve."""
         breakers = self._pool.breakers
-        candidates, skipped = tiered(self._selector.order(), breakers)
+        tiers = tiered(self._selector.order(), self._pool)
+        candidates, skipped = tiers.candidates, list(tiers.skipped)
         if lost in candidates:
             candidates.remove(lost)
-            if sticky and breakers[lost].state is BreakerState.CLOSED:
+            best = min(tiers.tiers.values())
+            if sticky and tiers.tiers[lost] == best and breakers[lost].state is BreakerState.CLOSED:
                 candidates.insert(0, lost)
-            else:  # it just failed: everyone else first
+            else:  # it just failed (or others are healthier): everyone else first
                 candidates.append(lost)
-        causes = dict.fromkeys(skipped, "breaker open")
+        causes = dict(tiers.skipped)
         attempts = [(uid, True) for uid in candidates]
         if last_resort:
             attempts += [(uid, False) for uid in skipped]

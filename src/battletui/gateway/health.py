@@ -15,29 +15,35 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 from battletui.gateway.breaker import BreakerState
+from battletui.gateway.jsonrpc import head_from
+from battletui.gateway.outcome import Verdict
 from battletui.gateway.pool import UpstreamPool
 from battletui.gateway.upstream_client import UpstreamClient
 
-__all__ = ["TICK_INTERVAL", "HealthProber", "health_report", "run_ticker"]
+__all__ = ["PROBE_METHOD", "TICK_INTERVAL", "HealthProber", "health_report", "run_ticker"]
 
 _log = logging.getLogger(__name__)
 
+PROBE_METHOD: Final = "eth_blockNumber"
 TICK_INTERVAL: Final = 0.1
 """How often breakers re-check their timers, so HALF-OPEN shows up on time without traffic."""
 
 
 async def run_ticker(pool: UpstreamPool, interval: float = TICK_INTERVAL) -> None:
-    """Poll every breaker forever (until cancelled)."""
+    """Poll every breaker and re-judge lag forever (until cancelled): an OPEN breaker no longer
+    sets the best head, so who lags may change without a new head being seen."""
     while True:
         for breaker in pool.breakers.values():
             breaker.poll()
+        pool.update_lag()
         await asyncio.sleep(interval)
 
 
 class HealthProber:
     """One probe loop per upstream: ``eth_blockNumber`` every ``interval`` seconds.
 
-    A loop never overlaps itself: a slow probe delays the next one instead of piling up.
+    A loop never overlaps itself: a slow probe delays the next one instead of piling up. The
+    head each answer names goes to the pool, which judges who is lagging.
     """
 
     def __init__(
@@ -58,7 +64,7 @@ class HealthProber:
         probe = {
             "jsonrpc": "2.0",
             "id": f"health-{next(self._ids)}",
-            "method": "eth_blockNumber",
+            "method": PROBE_METHOD,
             "params": [],
         }
         return json.dumps(probe).encode()
@@ -75,7 +81,11 @@ class HealthProber:
         except BaseException:
             breaker.release()
             raise
-        self._pool.settle(uid, attempt, traffic=False)
+        self._pool.settle(uid, attempt, traffic=False, method=PROBE_METHOD)
+        if attempt.verdict is Verdict.ANSWER:
+            head = head_from(attempt.body)
+            if head is not None:
+                self._pool.note_head(uid, head)
         return True
 
     async def run(self) -> None:
@@ -100,8 +110,8 @@ class HealthProber:
             await asyncio.sleep(due - now)
 
 
-def health_report(pool: UpstreamPool) -> Mapping[str, Any]:
-    """``GET /health`` body: overall status and each upstream's breaker and numbers."""
+def health_report(pool: UpstreamPool, strategy: str | None = None) -> Mapping[str, Any]:
+    """``GET /health`` body: overall status, the strategy, each upstream's breaker and numbers."""
     stats = pool.stats()
     upstreams: dict[str, Any] = {}
     states: set[BreakerState] = set()
@@ -111,9 +121,14 @@ def health_report(pool: UpstreamPool) -> Mapping[str, Any]:
         s = stats[uid]
         upstreams[uid] = {
             "breaker": str(state),
+            "open_remaining": round(breaker.open_remaining, 3),
             "served": s.served,
             "failures": s.failures,
             "latency_ewma_ms": None if s.latency_ewma_ms is None else round(s.latency_ewma_ms, 3),
+            "rate_limited_for": round(s.rate_limited_for, 3),
+            "head": s.head,
+            "lag": s.lag,
+            "lagging": s.lagging,
         }
     if BreakerState.CLOSED in states:
         status = "ok"
@@ -121,4 +136,8 @@ def health_report(pool: UpstreamPool) -> Mapping[str, Any]:
         status = "degraded"
     else:
         status = "down"
-    return {"status": status, "upstreams": upstreams}
+    report: dict[str, Any] = {"status": status}
+    if strategy is not None:
+        report["strategy"] = strategy
+    report["upstreams"] = upstreams
+    return report

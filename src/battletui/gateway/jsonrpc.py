@@ -11,6 +11,7 @@ __all__ = [
     "PARSE_ERROR",
     "error_reply",
     "expects_reply",
+    "head_from",
     "is_batch",
     "is_provider_error",
 ]
@@ -63,3 +64,18 @@ def error_reply(request: Any, code: int, message: str) -> bytes:
             return json.dumps([_error(i, code, message) for i in ids]).encode()
         return json.dumps(_error(None, code, message)).encode()
     return json.dumps(_error(_id(request), code, message)).encode()
+
+
+def head_from(body: bytes) -> int | None:
+    """The block number an ``eth_blockNumber`` answer names (``{"result": "0x..."}``), if any."""
+    try:
+        answer = json.loads(body)
+    except (ValueError, RecursionError, UnicodeDecodeError):
+        return None
+    result = answer.get("result") if isinstance(answer, dict) else None
+    if isinstance(result, str) and result.startswith(("0x", "0X")):
+        try:
+            return int(result, 16)
+        except ValueError:
+            return None
+    return None

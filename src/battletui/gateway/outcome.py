@@ -19,6 +19,8 @@ import aiohttp
 from battletui.gateway.jsonrpc import is_provider_error
 
 __all__ = [
+    "DEFAULT_RETRY_AFTER",
+    "MAX_RETRY_AFTER",
     "Attempt",
     "Verdict",
     "describe_error",
@@ -29,6 +31,8 @@ __all__ = [
 
 MAX_RETRY_AFTER: Final = 60.0
 """A provider cannot bench itself for longer than this with one Retry-After."""
+DEFAULT_RETRY_AFTER: Final = 1.0
+"""Bench time for an HTTP 429 without a usable Retry-After."""
 
 
 class Verdict(StrEnum):
@@ -85,11 +89,17 @@ def judge_response(
 ) -> tuple[Verdict, str]:
     """Verdict and reason for an HTTP response from an upstream.
 
+    * HTTP 429 (whatever the body, e.g. an Infura-style -32005): rate-limited, not a failure;
+    * HTTP >= 500, 1xx/3xx, a non-JSON or (when a reply is due) empty body: failure;
+    * a JSON-RPC error in the server range (-32603, -32000..-32099): failure;
+    * anything else, JSON-RPC client errors (-32700, -32600..-32602) included: the answer,
+      relayed to the client as is and a success for the breaker.
+
     A batch is judged by HTTP status and body shape only: one failed member does not make the
     provider unhealthy, and the client gets every member's answer.
     """
     if status == 429:
-        return Verdict.RATE_LIMITED, "rate limited (HTTP 429)"
+        return Verdict.RATE_LIMITED, "rate-limited (HTTP 429)"
     if status >= 500:
         return Verdict.FAILURE, f"HTTP {status}"
     if status < 200 or 300 <= status < 400:

@@ -1,27 +1,43 @@
 """Failover: try the candidates in order within the request's deadline.
 
 Each attempt takes a breaker permit just before it is sent (states can change while earlier
-candidates are being tried) and always settles it: success, failure, or released.
+candidates are being tried) and always settles it: success, failure, or released. An attempt
+is cut at ``attempt_timeout`` or at what is left of the request's ``timeout``, whichever comes
+first; a hung provider therefore costs one attempt timeout, counts as a failure, and the
+request moves on. Rate-limited providers are tried only when nobody else is available (see
+:func:`~battletui.gateway.selection.tiered`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
 from battletui.gateway.breaker import BreakerState
-from battletui.gateway.jsonrpc import NO_UPSTREAM, error_reply, expects_reply, is_batch
-from battletui.gateway.outcome import Verdict, format_seconds
+from battletui.gateway.events import FailoverEvent, notify
+from battletui.gateway.jsonrpc import (
+    NO_UPSTREAM,
+    error_reply,
+    expects_reply,
+    head_from,
+    is_batch,
+)
+from battletui.gateway.outcome import Verdict
 from battletui.gateway.pool import UpstreamPool
 from battletui.gateway.selection import Selector, tiered
 from battletui.gateway.upstream_client import UpstreamClient
 from battletui.scenario import GatewaySpec
 
-__all__ = ["Reply", "Router"]
+__all__ = ["BATCH", "Reply", "Router", "method_of"]
 
 _MIN_ATTEMPT: Final = 0.001
 """Less time than this left in the deadline is not worth an attempt."""
+BATCH: Final = "batch"
+"""The method name batches are measured and reported under."""
+_HEAD_METHOD: Final = "eth_blockNumber"
 
 
 @dataclass(frozen=True)
@@ -34,6 +50,18 @@ class Reply:
     """Who answered; ``None`` when the gateway answered itself."""
     failovers: int
     """Attempts that failed before the answer."""
+    cost: float = 0.0
+    """Seconds spent on those failed attempts (the whole request when none answered)."""
+    failed: tuple[tuple[str, str], ...] = ()
+    """(provider, reason) of each failed attempt, in order."""
+
+
+def method_of(request: Any) -> str:
+    """``eth_blockNumber``, ``batch``, or empty for a request that names no method."""
+    if is_batch(request):
+        return BATCH
+    method = request.get("method") if isinstance(request, dict) else None
+    return method if isinstance(method, str) else ""
 
 
 class Router:
@@ -43,39 +71,43 @@ class Router:
         pool: UpstreamPool,
         selector: Selector,
         client: UpstreamClient,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        on_failover: Callable[[FailoverEvent], None] | None = None,
     ) -> None:
         self._spec = spec
         self._pool = pool
         self._selector = selector
         self._client = client
+        self._clock = clock
+        self._on_failover = on_failover
 
     async def route(self, body: bytes, request: Any) -> Reply:
         """Forward ``body`` (the client's bytes; ``request`` is it parsed) to one upstream."""
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + self._spec.timeout
+        started = loop.time()
+        deadline = started + self._spec.timeout
         batch = is_batch(request)
         wants_reply = expects_reply(request)
+        method = method_of(request)
         breakers = self._pool.breakers
-        candidates, skipped = tiered(self._selector.order(), breakers)
-        causes = dict.fromkeys(skipped, "breaker open")
-        failovers = 0
-        for uid in candidates:
+        tiers = tiered(self._selector.order(method or None), self._pool)
+        causes = dict(tiers.skipped)
+        failed: list[tuple[str, str]] = []
+        for uid in tiers.candidates:
             left = deadline - loop.time()
             if left < _MIN_ATTEMPT:
                 causes[uid] = "not tried: deadline exceeded"
                 continue
-            cooldown = self._pool.cooling_down(uid)
-            if cooldown > 0:
-                causes[uid] = f"rate limited (retry after {format_seconds(cooldown)})"
-                continue
             breaker = breakers[uid]
             if not breaker.try_acquire():
                 causes[uid] = (
-                    "breaker open"
+                    f"breaker open ({breaker.open_remaining:.1f}s left)"
                     if breaker.state is BreakerState.OPEN
                     else "half-open probe in flight"
                 )
                 continue
+            attempt_started = loop.time()
             try:
                 attempt = await self._client.attempt(
                     self._pool.upstream(uid),
@@ -87,12 +119,30 @@ class Router:
             except BaseException:
                 breaker.release()
                 raise
-            self._pool.settle(uid, attempt, traffic=True)
+            self._pool.settle(uid, attempt, traffic=True, method=method or None)
             if attempt.verdict is Verdict.ANSWER:
-                return Reply(attempt.status, attempt.body, uid, failovers)
-            failovers += 1
+                if method == _HEAD_METHOD:
+                    head = head_from(attempt.body)
+                    if head is not None:
+                        self._pool.note_head(uid, head)
+                cost = attempt_started - started
+                self._report(method, failed, uid, cost)
+                return Reply(attempt.status, attempt.body, uid, len(failed), cost, tuple(failed))
+            failed.append((uid, attempt.reason))
             causes[uid] = attempt.reason
-        return Reply(503, error_reply(request, NO_UPSTREAM, self._message(causes)), None, failovers)
+        cost = loop.time() - started
+        self._report(method, failed, None, cost)
+        message = self._message(causes)
+        return Reply(
+            503, error_reply(request, NO_UPSTREAM, message), None, len(failed), cost, tuple(failed)
+        )
+
+    def _report(
+        self, method: str, failed: list[tuple[str, str]], served_by: str | None, cost: float
+    ) -> None:
+        if failed:
+            event = FailoverEvent(self._clock(), method, tuple(failed), served_by, cost)
+            notify(self._on_failover, event)
 
     def _message(self, causes: dict[str, str]) -> str:
         if not causes:

@@ -14,9 +14,11 @@ from typing import Final
 import aiohttp
 
 from battletui.gateway.outcome import (
+    DEFAULT_RETRY_AFTER,
     Attempt,
     Verdict,
     describe_error,
+    format_seconds,
     judge_response,
     parse_retry_after,
 )
@@ -81,5 +83,7 @@ class UpstreamClient:
         verdict, reason = judge_response(status, payload, batch=batch, expects_reply=expects_reply)
         retry_after = None
         if verdict is Verdict.RATE_LIMITED:
-            retry_after = parse_retry_after(retry_after_header)
+            parsed = parse_retry_after(retry_after_header)
+            retry_after = DEFAULT_RETRY_AFTER if parsed is None else parsed
+            reason = f"rate-limited (HTTP 429, retry after {format_seconds(retry_after)})"
         return Attempt(verdict, status, payload, reason, latency, retry_after)

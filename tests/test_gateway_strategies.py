@@ -1,0 +1,313 @@
+"""Selection strategies of the reference gateway, against fake upstreams over real sockets.
+
+The fakes live here on purpose (never ``battletui.providers``): tiny aiohttp JSON-RPC endpoints
+on 127.0.0.1 with a delay per method and a switchable HTTP status.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import json
+import random
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp import web
+
+from battletui.gateway import FailoverEvent, Gateway, GatewayEvent, Upstream
+from battletui.gateway.selection import LatencyWeighted
+from battletui.scenario import BreakerSpec, GatewaySpec
+
+
+class Fake:
+    """Answers every method with ``0x10`` after ``delay`` (or ``delays[method]``) seconds.
+
+    ``slow_once`` adds that many seconds to the next client request only. ``hits`` counts
+    client requests per method (health probes have ids starting with ``health-``).
+    """
+
+    def __init__(
+        self, name: str, *, delay: float = 0.0, delays: Mapping[str, float] | None = None
+    ) -> None:
+        self.name = name
+        self.delay = delay
+        self.delays = dict(delays or {})
+        self.status = 200
+        self.slow_once = 0.0
+        self.hits: collections.Counter[str] = collections.Counter()
+        self.port = 0
+        self._runner: web.AppRunner | None = None
+
+    @property
+    def upstream(self) -> Upstream:
+        return Upstream(self.name, f"http://127.0.0.1:{self.port}/")
+
+    @property
+    def total(self) -> int:
+        return sum(self.hits.values())
+
+    async def start(self) -> None:
+        app = web.Application()
+        app.router.add_post("/", self._handle)
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.1)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
+        self.port = int(self._runner.addresses[0][1])
+
+    async def stop(self) -> None:
+        runner, self._runner = self._runner, None
+        if runner is not None:
+            await runner.cleanup()
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        parsed = json.loads(await request.read())
+        method = parsed.get("method", "") if isinstance(parsed, dict) else "batch"
+        if not str(parsed.get("id", "") if isinstance(parsed, dict) else "").startswith("health-"):
+            self.hits[method] += 1
+        delay = self.delays.get(method, self.delay) + self.slow_once
+        self.slow_once = 0.0
+        if delay:
+            await asyncio.sleep(delay)
+        if self.status != 200:
+            return web.Response(status=self.status, text="unavailable")
+        request_id = parsed.get("id") if isinstance(parsed, dict) else None
+        return web.json_response({"jsonrpc": "2.0", "id": request_id, "result": "0x10"})
+
+
+class Lab:
+    def __init__(self) -> None:
+        self.fakes: list[Fake] = []
+        self.gateways: list[Gateway] = []
+        self.failovers: list[FailoverEvent] = []
+        self.events: list[GatewayEvent] = []
+        self.client = aiohttp.ClientSession()
+
+    async def fake(self, name: str, **kwargs: Any) -> Fake:
+        fake = Fake(name, **kwargs)
+        await fake.start()
+        self.fakes.append(fake)
+        return fake
+
+    async def gateway(
+        self, fakes: list[Fake], strategy: str, *, failures: int = 50, seed: int = 7
+    ) -> Gateway:
+        spec = GatewaySpec(
+            strategy=strategy,
+            breaker=BreakerSpec(failures=failures, min_calls=1000, open_for=60.0),
+            timeout=2.0,
+            attempt_timeout=1.0,
+        )
+        gateway = Gateway(
+            spec,
+            [f.upstream for f in fakes],
+            health_interval=0.0,
+            seed=seed,
+            on_failover=self.failovers.append,
+            on_health_event=self.events.append,
+        )
+        await gateway.start()
+        self.gateways.append(gateway)
+        return gateway
+
+    async def call(
+        self, gateway: Gateway, method: str = "eth_blockNumber", request_id: int = 1
+    ) -> tuple[int, str | None, int]:
+        """(status, X-Upstream, X-Failovers)"""
+        payload = {"jsonrpc": "2.0", "id": request_id, "method": method, "params": []}
+        async with self.client.post(gateway.url, json=payload) as response:
+            await response.read()
+            return (
+                response.status,
+                response.headers.get("X-Upstream"),
+                int(response.headers["X-Failovers"]),
+            )
+
+    async def served_by(
+        self, gateway: Gateway, n: int, method: str = "eth_blockNumber"
+    ) -> list[str]:
+        served: list[str] = []
+        for i in range(n):
+            status, upstream, _ = await self.call(gateway, method, i)
+            assert status == 200 and upstream is not None
+            served.append(upstream)
+        return served
+
+    async def close(self) -> None:
+        for gateway in self.gateways:
+            await gateway.stop()
+        for fake in self.fakes:
+            await fake.stop()
+        await self.client.close()
+
+
+@pytest.fixture
+async def lab() -> AsyncIterator[Lab]:
+    lab = Lab()
+    try:
+        yield lab
+    finally:
+        await lab.close()
+
+
+# -- fastest -----------------------------------------------------------------------------------
+
+
+async def test_fastest_is_judged_per_method(lab: Lab) -> None:
+    # alpha is the fastest, except on eth_getLogs; beta is steady at 15 ms.
+    alpha = await lab.fake("alpha", delays={"eth_getLogs": 0.08})
+    beta = await lab.fake("beta", delay=0.015)
+    gateway = await lab.gateway([alpha, beta], "fastest")
+    first = await lab.served_by(gateway, 6)
+    assert sorted(first[:2]) == ["alpha", "beta"], "each unmeasured provider is measured first"
+    assert first[2:] == ["alpha"] * 4
+    logs = await lab.served_by(gateway, 8, "eth_getLogs")
+    assert logs[-5:] == ["beta"] * 5, logs
+    assert alpha.hits["eth_getLogs"] <= 2, "a slow method is measured, then left"
+    assert await lab.served_by(gateway, 5) == ["alpha"] * 5, "alpha keeps eth_blockNumber"
+    stats = gateway.stats()
+    assert stats["alpha"].method_latency_ms["eth_getLogs"] > 60
+    assert stats["beta"].method_latency_ms["eth_getLogs"] < 60
+    assert stats["alpha"].method_latency_ms["eth_blockNumber"] < 10
+
+
+async def test_one_slow_sample_does_not_flip_fastest(lab: Lab) -> None:
+    alpha = await lab.fake("alpha")
+    beta = await lab.fake("beta", delay=0.02)
+    gateway = await lab.gateway([alpha, beta], "fastest")
+    assert (await lab.served_by(gateway, 6))[2:] == ["alpha"] * 4
+    alpha.slow_once = 0.2  # one hiccup, ten times beta's latency
+    assert await lab.served_by(gateway, 1) == ["alpha"]
+    assert await lab.served_by(gateway, 5) == ["alpha"] * 5, "the median shrugs it off"
+    # A lasting slowdown does move the traffic, within a few requests.
+    alpha.delay = 0.06
+    served = await lab.served_by(gateway, 10)
+    assert served[-4:] == ["beta"] * 4, served
+
+
+# -- priority ----------------------------------------------------------------------------------
+
+
+async def test_priority_follows_the_list_and_fails_over_in_order(lab: Lab) -> None:
+    gamma = await lab.fake("gamma", delay=0.02)  # the slowest, but listed first
+    alpha = await lab.fake("alpha")
+    beta = await lab.fake("beta")
+    gateway = await lab.gateway([gamma, alpha, beta], "priority")
+    assert await lab.served_by(gateway, 5) == ["gamma"] * 5
+    gamma.status = 503
+    assert await lab.call(gateway) == (200, "alpha", 1)
+    alpha.status = 503
+    assert await lab.call(gateway) == (200, "beta", 2)
+    assert [e.failed for e in lab.failovers] == [
+        (("gamma", "HTTP 503"),),
+        (("gamma", "HTTP 503"), ("alpha", "HTTP 503")),
+    ]
+    assert [e.served_by for e in lab.failovers] == ["alpha", "beta"]
+    gamma.status = alpha.status = 200
+    assert await lab.served_by(gateway, 3) == ["gamma"] * 3
+
+
+# -- round-robin -------------------------------------------------------------------------------
+
+
+async def test_round_robin_spreads_evenly(lab: Lab) -> None:
+    fakes = [await lab.fake(name, delay=d) for name, d in (("a", 0.0), ("b", 0.01), ("c", 0.0))]
+    fakes.append(await lab.fake("d"))
+    gateway = await lab.gateway(fakes, "round-robin")
+    served = await lab.served_by(gateway, 40)
+    assert collections.Counter(served) == {"a": 10, "b": 10, "c": 10, "d": 10}
+    assert served[:4] == ["a", "b", "c", "d"]
+
+
+# -- latency-weighted --------------------------------------------------------------------------
+
+
+def test_latency_weighted_draws_by_inverse_square_latency() -> None:
+    latency = {"a": 10.0, "b": 20.0, "c": 40.0}
+
+    def estimate(uid: str, method: str | None) -> float | None:
+        return latency[uid]
+
+    selector = LatencyWeighted(("c", "a", "b"), estimate, random.Random(1))
+    orders = [selector.order("eth_blockNumber") for _ in range(20_000)]
+    firsts = collections.Counter(order[0] for order in orders)
+    weights = {uid: 1 / ms**2 for uid, ms in latency.items()}
+    total = sum(weights.values())
+    for uid, weight in weights.items():  # 76 %, 19 %, 5 %
+        assert firsts[uid] / len(orders) == pytest.approx(weight / total, abs=0.015)
+    for order in orders:
+        rest = order[1:]
+        assert sorted(order) == ["a", "b", "c"]
+        assert rest == sorted(rest, key=latency.__getitem__), "failover by latency"
+
+    def draws(seed: int) -> list[list[str]]:
+        chooser = LatencyWeighted(("a", "b", "c"), estimate, random.Random(seed))
+        return [chooser.order() for _ in range(200)]
+
+    assert draws(5) == draws(5), "same seed, same choices"
+    assert draws(5) != draws(6)
+
+
+def test_latency_weighted_measures_the_unmeasured_first() -> None:
+    latency: dict[str, float | None] = {"a": 5.0, "b": None, "c": 50.0}
+
+    def estimate(uid: str, method: str | None) -> float | None:
+        return latency[uid]
+
+    selector = LatencyWeighted(("a", "b", "c"), estimate, random.Random(1))
+    assert all(selector.order()[0] == "b" for _ in range(50))
+    latency["a"] = latency["c"] = None
+    assert selector.order() == ["a", "b", "c"]
+
+
+async def test_latency_weighted_spreads_real_traffic(lab: Lab) -> None:
+    alpha = await lab.fake("alpha", delay=0.01)
+    beta = await lab.fake("beta", delay=0.02)
+    gateway = await lab.gateway([alpha, beta], "latency-weighted")
+    await lab.served_by(gateway, 4)  # both measured
+    served: collections.Counter[str] = collections.Counter()
+    for start in range(0, 400, 20):
+        replies = await asyncio.gather(
+            *(lab.call(gateway, request_id=start + i) for i in range(20))
+        )
+        for status, upstream, _ in replies:
+            assert status == 200 and upstream is not None
+            served[upstream] += 1
+    # 1/latency²: about 4:1 (80 %) for 10 ms vs 20 ms; generous bounds for loopback noise.
+    share = served["alpha"] / 400
+    assert 0.6 <= share <= 0.95, served
+    assert served["beta"] >= 20, served
+
+
+# -- switching live ----------------------------------------------------------------------------
+
+
+async def test_set_strategy_switches_live(lab: Lab) -> None:
+    alpha = await lab.fake("alpha")
+    beta = await lab.fake("beta")
+    gateway = await lab.gateway([alpha, beta], "priority")
+    assert gateway.strategy == "priority"
+    assert await lab.served_by(gateway, 4) == ["alpha"] * 4
+    gateway.set_strategy("round-robin")
+    assert gateway.strategy == "round-robin"
+    assert collections.Counter(await lab.served_by(gateway, 6)) == {"alpha": 3, "beta": 3}
+    async with lab.client.get(gateway.url + "/health") as response:
+        assert (await response.json())["strategy"] == "round-robin"
+    with pytest.raises(ValueError, match="unknown strategy 'slowest'"):
+        gateway.set_strategy("slowest")
+    assert gateway.strategy == "round-robin"
+    gateway.set_strategy("round-robin")  # no change, no event
+    gateway.set_strategy("latency-weighted")
+    assert [(e.kind, e.provider, e.detail) for e in lab.events] == [
+        ("strategy", None, "priority \N{RIGHTWARDS ARROW} round-robin"),
+        ("strategy", None, "round-robin \N{RIGHTWARDS ARROW} latency-weighted"),
+    ]
+    served = await lab.served_by(gateway, 10)
+    assert set(served) <= {"alpha", "beta"}
+
+
+def test_unknown_strategy_in_the_spec_is_refused() -> None:
+    with pytest.raises(ValueError, match="unknown strategy"):
+        Gateway(GatewaySpec(strategy="slowest"), [Upstream("alpha", "http://127.0.0.1:1/")])
