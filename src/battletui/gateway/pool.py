@@ -57,6 +57,10 @@ def _empty() -> Mapping[str, float]:
     return MappingProxyType({})
 
 
+HEAD_FRESH_FOR = 2.5
+"""Seconds a reported head counts for lag (health probes report every 0.5 s by default)."""
+
+
 @dataclass(frozen=True)
 class UpstreamStats:
     """A snapshot of one upstream's counters."""
@@ -102,6 +106,7 @@ class _Entry:
         "breaker",
         "failures",
         "head",
+        "head_at",
         "lagging",
         "latency_ms",
         "methods",
@@ -121,6 +126,8 @@ class _Entry:
         self.methods: dict[str, LatencySamples] = {}
         self.rate_limited_until = 0.0
         self.head: int | None = None
+        self.head_at: float | None = None
+        """When ``head`` was last reported (``now`` clock); old samples say nothing."""
         self.lagging = False
 
 
@@ -229,24 +236,36 @@ class UpstreamPool:
 
     def note_head(self, uid: str, number: int) -> None:
         """The upstream says its latest block is ``number``: re-judge who is lagging."""
-        self._entries[uid].head = number
+        entry = self._entries[uid]
+        entry.head = number
+        entry.head_at = self._now()
         self.update_lag()
 
+    def _fresh_head(self, entry: _Entry) -> int | None:
+        """``entry``'s head if it was reported lately and its breaker is not OPEN.
+
+        A provider that has not been asked for a while (breaker open, benched after a 429)
+        has an unknown lag, not a large one: judging it on its last answer would call it
+        lagging just because time went on.
+        """
+        if entry.head is None or entry.head_at is None:
+            return None
+        if entry.breaker.state is BreakerState.OPEN:
+            return None
+        if self._now() - entry.head_at > HEAD_FRESH_FOR:
+            return None
+        return entry.head
+
     def _best_head(self) -> int | None:
-        heads = [
-            e.head
-            for e in self._entries.values()
-            if e.head is not None and e.breaker.state is not BreakerState.OPEN
-        ]
+        heads = [h for e in self._entries.values() if (h := self._fresh_head(e)) is not None]
         return max(heads) if heads else None
 
     def lag(self, uid: str) -> int | None:
         """Blocks ``uid`` is behind the best head of the non-OPEN upstreams; None if unknown
         (no head seen yet, or its breaker is OPEN: the head it last named is stale)."""
-        entry = self._entries[uid]
-        head = entry.head
+        head = self._fresh_head(self._entries[uid])
         best = self._best_head()
-        if head is None or best is None or entry.breaker.state is BreakerState.OPEN:
+        if head is None or best is None:
             return None
         return max(0, best - head)
 
@@ -264,20 +283,19 @@ class UpstreamPool:
         if best is None:
             return
         for uid, entry in self._entries.items():
-            if entry.head is None or entry.breaker.state is BreakerState.OPEN:
+            head = self._fresh_head(entry)
+            if head is None:
                 continue
-            behind = best - entry.head
+            behind = best - head
             lagging = behind > self._lag_blocks
             if lagging == entry.lagging:
                 continue
             entry.lagging = lagging
             if lagging:
                 noun = "block" if behind == 1 else "blocks"
-                self._emit(
-                    "lagging", uid, f"{behind} {noun} behind (head {entry.head}, best {best})"
-                )
+                self._emit("lagging", uid, f"{behind} {noun} behind (head {head}, best {best})")
             else:
-                self._emit("caught-up", uid, f"head {entry.head}, best {best}")
+                self._emit("caught-up", uid, f"head {head}, best {best}")
 
     # -- results -----------------------------------------------------------------------------
 
