@@ -1,7 +1,8 @@
 """Who is up: probes each provider's /health over a fresh connection a few times a second.
 
 DOWN = the port refuses; SLOW = answers slower than the provider's normal latency allows;
-UP otherwise. Changes are reported to the session, which logs and journals them.
+HUNG = accepts the connection but no answer comes within the probe timeout; UP otherwise.
+Changes are reported to the session, which logs and journals them.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ def classify(spec: ProviderSpec, result: ProbeResult) -> ProviderHealth:
     if result.outcome == "error":
         return "DOWN"
     if result.outcome == "timeout":
-        return "SLOW"
+        return "HUNG"
     threshold = spec.latency + spec.jitter + max(SLOW_MARGIN, spec.latency)
     return "SLOW" if result.rtt > threshold else "UP"
 

@@ -6,7 +6,14 @@ import time
 from collections.abc import Callable
 
 from battletui.chain import MockChain
-from battletui.gateway import BreakerTransition, Gateway, Upstream, WsFeedEvent
+from battletui.gateway import (
+    BreakerTransition,
+    FailoverEvent,
+    Gateway,
+    GatewayEvent,
+    Upstream,
+    WsFeedEvent,
+)
 from battletui.providers import MockProvider
 from battletui.scenario import Scenario
 
@@ -25,6 +32,8 @@ class Lab:
         base_port: int | None = None,
         on_transition: Callable[[BreakerTransition], None] | None = None,
         on_ws_event: Callable[[WsFeedEvent], None] | None = None,
+        on_failover: Callable[[FailoverEvent], None] | None = None,
+        on_gateway_event: Callable[[GatewayEvent], None] | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.scenario = scenario
@@ -38,6 +47,8 @@ class Lab:
             self.providers[spec.id] = MockProvider(spec, self.chain, seed=scenario.seed, port=port)
         self._on_transition = on_transition
         self._on_ws_event = on_ws_event
+        self._on_failover = on_failover
+        self._on_gateway_event = on_gateway_event
         self._clock = clock
         self.gateway: Gateway | None = None
 
@@ -51,6 +62,8 @@ class Lab:
                 clock=self._clock,
                 on_transition=self._on_transition,
                 on_ws_event=self._on_ws_event,
+                on_failover=self._on_failover,
+                on_health_event=self._on_gateway_event,
                 seed=self.scenario.seed,
                 port=0 if self._base_port is None else self._base_port,
             )

@@ -27,13 +27,15 @@ from battletui.engine.lab import Lab
 from battletui.engine.outcome import ActionOutcome, ActionSource
 from battletui.engine.probes import ProbeResult
 from battletui.engine.session_dir import make_session_dir
-from battletui.gateway import BreakerTransition, WsFeedEvent
+from battletui.gateway import BreakerTransition, FailoverEvent, GatewayEvent, WsFeedEvent
 from battletui.metrics import (
     Event,
     EventLevel,
     EventLog,
+    FailoverLog,
     HttpMetrics,
     IntervalSummary,
+    LatencyStats,
     ProviderHealth,
     ProviderView,
     SessionPhase,
@@ -47,6 +49,8 @@ from battletui.scenario import Action, Scenario, TimelineEntry, dump_scenario, d
 from battletui.workload import HeadVerdict, HttpLoad, WsLoad
 
 TICK = 1.0
+GATEWAY_NOTE_QUIET = 10.0
+"""Seconds before the same gateway note (kind, provider) is shown on screen again."""
 DRAIN = 0.5
 """Seconds the workload may finish requests in flight when the session ends."""
 
@@ -91,6 +95,9 @@ class Session:
         self.ws_metrics: WsMetrics | None = None
         self._ws_load: WsLoad | None = None
         self.ws_feed: list[dict[str, Any]] = []
+        self.failover_log = FailoverLog()
+        self._last_gateway_note: dict[tuple[str, str | None], float] = {}
+        self.gateway_events: list[dict[str, Any]] = []
         self._ws_anomaly_events = 0
         self._health: HealthMonitor | None = None
         self._journal: Journal | None = None
@@ -129,6 +136,8 @@ class Session:
             base_port=self._base_port,
             on_transition=self._on_transition,
             on_ws_event=self._on_ws_event,
+            on_failover=self._on_failover,
+            on_gateway_event=self._on_gateway_event,
         )
         try:
             await self.lab.start()
@@ -295,6 +304,7 @@ class Session:
             await asyncio.sleep(min(TICK, end - now))
             if self.metrics is not None:
                 self.metrics.tick()
+            self._report_failovers()
         self.request_finish("completed")
 
     def _on_interval(self, summary: IntervalSummary, histogram: HdrHistogram) -> None:
@@ -334,6 +344,56 @@ class Session:
             level,
         )
 
+    def _on_failover(self, event: FailoverEvent) -> None:
+        self.failover_log.record(event.failed, event.served_by, event.cost)
+
+    def _report_failovers(self) -> None:
+        """One event-log line per second for the failovers of that second."""
+        summary = self.failover_log.take_period()
+        if summary is None:
+            return
+        offset = self.elapsed
+        text = (
+            f"{summary.count} failover{'s' if summary.count != 1 else ''} away from"
+            f" {_counted(summary.away_from)} ({_counted(summary.reasons)})"
+            f" · cost p95 {summary.cost.p95:.0f}ms"
+        )
+        if self._journal is not None:
+            self._journal.write(
+                {
+                    "type": "failovers",
+                    "offset": round(offset, 3),
+                    "count": summary.count,
+                    "away_from": summary.away_from,
+                    "reasons": summary.reasons,
+                    "cost_p95_ms": round(summary.cost.p95, 3),
+                }
+            )
+        self._event(offset, text, "warn")
+
+    def _on_gateway_event(self, event: GatewayEvent) -> None:
+        offset = max(0.0, event.at - self.t0) if self.t0 else 0.0
+        entry = {
+            "offset": round(offset, 3),
+            "kind": event.kind,
+            "provider": event.provider,
+            "detail": event.detail,
+        }
+        if len(self.gateway_events) < 1000:
+            self.gateway_events.append(entry)
+        if self._journal is not None:
+            self._journal.write({"type": "gateway", **entry})
+        level: EventLevel = {"lagging": "warn", "rate-limited": "warn", "caught-up": "ok"}.get(
+            event.kind, "info"
+        )  # type: ignore[assignment]
+        key = (event.kind, event.provider)
+        last = self._last_gateway_note.get(key)
+        if last is not None and offset - last < GATEWAY_NOTE_QUIET:
+            return  # the same note again so soon: the journal has it, the screen need not
+        self._last_gateway_note[key] = offset
+        who = f"{event.provider} " if event.provider else ""
+        self._event(offset, f"gateway: {who}{event.kind} · {event.detail}", level)
+
     def _on_ws_event(self, event: WsFeedEvent) -> None:
         offset = max(0.0, event.at - self.t0) if self.t0 else 0.0
         entry = {
@@ -367,6 +427,10 @@ class Session:
                     "missing": verdict.missing,
                 }
             )
+        if verdict.kind == "reorg":  # expected chain behaviour: say it once, not per subscriber
+            if subscriber == 0:
+                self._event(offset, f"ws subscribers see a reorg at #{verdict.number}", "warn")
+            return
         self._ws_anomaly_events += 1
         if self._ws_anomaly_events <= 50:  # the journal keeps all; the screen a sample
             what = f"gap of {verdict.missing}" if verdict.kind == "gap" else verdict.kind
@@ -390,7 +454,9 @@ class Session:
             self._journal.write({"type": "health", "provider": provider, **entry})
         if old == "UNKNOWN" and new == "UP":
             return
-        level: EventLevel = {"DOWN": "error", "SLOW": "warn", "UP": "ok"}.get(new, "info")  # type: ignore[assignment]
+        level: EventLevel = {"DOWN": "error", "HUNG": "error", "SLOW": "warn", "UP": "ok"}.get(
+            new, "info"
+        )  # type: ignore[assignment]
         rtt = f" ({probe.rtt * 1000:.0f}ms)" if probe.outcome == "ok" else ""
         self._event(offset, f"{provider} {new}{rtt}", level)
 
@@ -447,6 +513,12 @@ class Session:
             series=list(self.metrics.series),
             ws=self.ws_view(),
             ws_feed=list(self.ws_feed),
+            failed_over=self.metrics.failed_over,
+            failover_latency=LatencyStats.of(self.metrics.failover_latency),
+            failover_cost=LatencyStats.of(self.failover_log.cost),
+            failovers_away=dict(self.failover_log.away_from),
+            gateway_events=list(self.gateway_events),
+            final_strategy=self.lab.gateway.strategy if self.lab and self.lab.gateway else None,
         )
 
     def snapshot(self) -> Snapshot:
@@ -457,7 +529,9 @@ class Session:
             elapsed=self.elapsed,
             duration=scenario.duration,
             target_rate=self._load.rate if self._load else scenario.workload.http.rate,
-            strategy=scenario.gateway.strategy,
+            strategy=self.lab.gateway.strategy
+            if self.lab and self.lab.gateway
+            else scenario.gateway.strategy,
             events=self.events.recent(50),
             session_dir=str(self.dir) if self.dir and self.phase == "ended" else None,
             message=self.message,
@@ -467,6 +541,7 @@ class Session:
         window = self.metrics.window()
         corrected, _ = self.metrics.totals_latency()
         breakers = self.lab.gateway.breakers
+        gateway_stats = self.lab.gateway.stats()
         ws = self.ws_view()
         providers = []
         for key, spec in enumerate(scenario.providers, start=1):
@@ -486,6 +561,13 @@ class Session:
                     added_latency_ms=faults.added_latency * 1000,
                     flapping=faults.flapping,
                     serving_ws=ws is not None and ws.serving == spec.id,
+                    faults=fault_words(faults),
+                    breaker_left=breaker_left(breakers[spec.id]),
+                    rate_limited_for=gateway_stats[spec.id].rate_limited_for,
+                    lag=self.lab.gateway.lag(spec.id),
+                    failovers_from=self.failover_log.away_from.get(spec.id, 0),
+                    error_rate=faults.error_rate,
+                    error_kind=faults.error_kind,
                 )
             )
         series = list(self.metrics.series)[-120:]
@@ -501,6 +583,8 @@ class Session:
             rate=window.rate,
             errors=dict(self.metrics.errors),
             failovers=self.metrics.failovers,
+            failed_over=self.metrics.failed_over,
+            failover_latency=LatencyStats.of(self.metrics.failover_latency),
             latency_window=window.latency,
             latency_total=corrected,
             bars=window.bars,
@@ -510,6 +594,38 @@ class Session:
             error_series=tuple(float(s.errors) for s in series),
             slos=tuple(SloStatus(s.name, s.target_text, s.actual_text, s.passed) for s in slos),
         )
+
+
+def _counted(counts: dict[str, int]) -> str:
+    """{'alpha': 30, 'beta': 7} -> 'alpha 30, beta 7'; a single entry needs no number."""
+    if len(counts) == 1:
+        return next(iter(counts))
+    return ", ".join(f"{name} {count}" for name, count in sorted(counts.items()))
+
+
+def fault_words(faults: Any) -> tuple[str, ...]:
+    """The provider's active faults in a few words each, for the screen."""
+    words: list[str] = []
+    if faults.hung:
+        words.append("hung")
+    if faults.lagging:
+        words.append(f"lag @#{faults.lag_head}" if faults.lag_head is not None else "lagging")
+    if faults.flapping:
+        words.append("flapping")
+    if faults.error_rate:
+        words.append(f"errors {faults.error_rate * 100:g}% {faults.error_kind}")
+    if faults.added_latency:
+        words.append(f"+{faults.added_latency * 1000:.0f}ms")
+    for method, added in sorted(faults.method_latency.items()):
+        words.append(f"{method} +{added * 1000:.0f}ms")
+    return tuple(words)
+
+
+def breaker_left(breaker: Any) -> float | None:
+    if str(breaker.state) != "OPEN":
+        return None
+    left: float | None = getattr(breaker, "open_remaining", None)
+    return left
 
 
 def _iso(wall: float) -> str:

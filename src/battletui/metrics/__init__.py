@@ -1,6 +1,7 @@
 """Measurement: HdrHistograms, counters, the event ring and the frozen ``Snapshot``."""
 
 from battletui.metrics.events import Event, EventLevel, EventLog
+from battletui.metrics.failovers import FailoverLog, FailoverSummary
 from battletui.metrics.http import HttpMetrics, HttpWindow, IntervalSummary, RequestResult
 from battletui.metrics.latency import (
     HistogramBars,
@@ -22,6 +23,8 @@ __all__ = [
     "Event",
     "EventLevel",
     "EventLog",
+    "FailoverLog",
+    "FailoverSummary",
     "HistogramBars",
     "HttpMetrics",
     "HttpWindow",

@@ -112,6 +112,10 @@ class HttpMetrics:
         self.upstreams: Counter[str] = Counter()
         self.corrected = new_histogram()
         self.uncorrected = new_histogram()
+        self.failed_over = 0
+        """Requests that were answered only after the gateway retried another provider."""
+        self.failover_latency = new_histogram()
+        """Corrected latency of those requests, as the client measured it."""
 
     # -- recording -------------------------------------------------------------------------
 
@@ -120,6 +124,9 @@ class HttpMetrics:
         interval.requests += 1
         self.requests += 1
         self.failovers += result.failovers
+        if result.failovers:
+            self.failed_over += 1
+            record_seconds(self.failover_latency, result.corrected)
         if result.ok:
             interval.ok += 1
             self.ok += 1

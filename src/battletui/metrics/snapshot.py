@@ -15,7 +15,7 @@ from battletui.metrics.events import Event
 from battletui.metrics.latency import HistogramBars, LatencyStats
 from battletui.metrics.ws import WsView
 
-ProviderHealth = Literal["UP", "DOWN", "SLOW", "UNKNOWN"]
+ProviderHealth = Literal["UP", "DOWN", "SLOW", "HUNG", "UNKNOWN"]
 SessionPhase = Literal["starting", "running", "ending", "ended"]
 
 
@@ -24,8 +24,9 @@ class ProviderView:
     """One provider as the screen shows it.
 
     ``health`` comes from the engine's own probes over the socket (refused = DOWN, slower than
-    its normal latency by a margin = SLOW); ``breaker`` from the gateway's breaker object that
-    routes traffic; ``share`` from the responses the workload received in the last seconds.
+    its normal latency by a margin = SLOW, accepted but unanswered = HUNG); ``breaker`` from
+    the gateway's breaker object that routes traffic; ``share`` from the responses the
+    workload received in the last seconds.
     """
 
     key: int
@@ -40,6 +41,18 @@ class ProviderView:
     flapping: bool = False
     serving_ws: bool = False
     """The gateway's upstream WebSocket subscription is on this provider."""
+    faults: tuple[str, ...] = ()
+    """Active faults in short words ("hung", "errors 50% rate-limit", "eth_getLogs +1s")."""
+    breaker_left: float | None = None
+    """Seconds until an open breaker lets probes through."""
+    rate_limited_for: float | None = None
+    """Seconds the gateway still avoids this provider after a 429."""
+    lag: int | None = None
+    """Blocks behind the best provider, as the gateway's probes see it."""
+    failovers_from: int = 0
+    """Requests the gateway had to take elsewhere after this provider failed them."""
+    error_rate: float = 0.0
+    error_kind: str | None = None
 
 
 @dataclass(frozen=True)
@@ -66,6 +79,10 @@ class Snapshot:
     rate: float = 0.0
     errors: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
     failovers: int = 0
+    failed_over: int = 0
+    """Requests answered only after a failover (client side)."""
+    failover_latency: LatencyStats = field(default_factory=LatencyStats)
+    """Their corrected latency as the client measured it."""
     latency_window: LatencyStats = field(default_factory=LatencyStats)
     latency_total: LatencyStats = field(default_factory=LatencyStats)
     bars: HistogramBars = field(default_factory=HistogramBars)

@@ -86,16 +86,18 @@ def render_report(result: Mapping[str, Any]) -> str:
         f" ({http['ok']:,} of {http['requests']:,})",
         f"- errors: {_errors(http['errors'])}",
         f"- failovers (a request retried on another provider): {http['failovers']:,}",
+        *_failovers(result.get("failovers")),
         "",
         "## Providers",
         "",
         _table(
-            ["provider", "requests served", "share", "breaker transitions"],
+            ["provider", "requests served", "share", "failed over away", "breaker transitions"],
             [
                 [
                     pid,
                     f"{p['requests']:,}",
                     f"{p['share'] * 100:.1f}%",
+                    f"{p.get('failovers_away', 0):,}",
                     str(len(p["transitions"])),
                 ]
                 for pid, p in result["providers"].items()
@@ -162,6 +164,20 @@ def _slo_value(value: float, unit: str, *, target: bool = False) -> str:
     if unit == "count":
         return f"{'≤ ' if target else ''}{value:,.0f}"
     return f"{'≤ ' if target else ''}{value:,.1f} ms"
+
+
+def _failovers(failovers: Mapping[str, Any] | None) -> list[str]:
+    if not failovers or not failovers.get("requests"):
+        return []
+    client = failovers["latency_ms"]
+    cost = failovers["cost_ms"]
+    return [
+        f"  - {failovers['requests']:,} requests were answered after a failover; as the client"
+        f" saw them: p50 {_ms(client['p50'])} · p95 {_ms(client['p95'])} ·"
+        f" p99 {_ms(client['p99'])} · max {_ms(client['max'])} ms",
+        f"  - time the gateway lost on the failed attempts first: p50 {_ms(cost['p50'])} ·"
+        f" p95 {_ms(cost['p95'])} · max {_ms(cost['max'])} ms",
+    ]
 
 
 def _websocket(ws: Mapping[str, Any] | None) -> list[str]:

@@ -32,6 +32,12 @@ class SessionRecord:
     series: list[IntervalSummary] = field(default_factory=list)
     ws: WsView | None = None
     ws_feed: list[dict[str, Any]] = field(default_factory=list)
+    failed_over: int = 0
+    failover_latency: LatencyStats = field(default_factory=LatencyStats)
+    failover_cost: LatencyStats = field(default_factory=LatencyStats)
+    failovers_away: dict[str, int] = field(default_factory=dict)
+    gateway_events: list[dict[str, Any]] = field(default_factory=list)
+    final_strategy: str | None = None
 
     @property
     def success_rate(self) -> float | None:

@@ -70,6 +70,7 @@ def build_result(record: SessionRecord) -> dict[str, Any]:
             "requests": served,
             "share": round(served / served_total, 4) if served_total else 0.0,
             "transitions": record.transitions.get(spec.id, []),
+            "failovers_away": record.failovers_away.get(spec.id, 0),
             "health": record.health_changes.get(spec.id, []),
         }
     duration = record.duration_s
@@ -105,7 +106,18 @@ def build_result(record: SessionRecord) -> dict[str, Any]:
                 "uncorrected": _latency(record.latency_uncorrected),
             },
         },
-        "gateway": {"strategy": record.scenario.gateway.strategy},
+        "gateway": {
+            "strategy": record.scenario.gateway.strategy,
+            "final_strategy": record.final_strategy or record.scenario.gateway.strategy,
+            "events": record.gateway_events,
+        },
+        "failovers": {
+            "count": record.failovers,
+            "requests": record.failed_over,
+            "latency_ms": _latency(record.failover_latency),
+            "cost_ms": _latency(record.failover_cost),
+            "away_from": dict(sorted(record.failovers_away.items())),
+        },
         "ws": _ws(record),
         "providers": providers,
         "actions": record.actions,

@@ -174,6 +174,11 @@ class HttpLoad:
         result = answer["result"]
         if isinstance(result, dict) and isinstance(result.get("hash"), str):
             self._factory.last_block_hash = result["hash"]
+        if isinstance(result, str) and result.startswith("0x") and len(result) <= 18:
+            with contextlib.suppress(ValueError):  # eth_blockNumber: remember the head
+                self._factory.last_block_number = max(
+                    self._factory.last_block_number, int(result, 16)
+                )
         return True, None
 
 

@@ -19,6 +19,8 @@ class RequestFactory:
         self._random = random.Random(f"workload-http-{seed}")
         self._next_id = 0
         self.last_block_hash: str | None = None
+        self.last_block_number = 0
+        """Newest block number seen in an answer; eth_getLogs asks for the ten up to it."""
 
     def next(self) -> tuple[str, dict[str, Any]]:
         method = self._random.choices(self._methods, self._weights)[0]
@@ -26,6 +28,15 @@ class RequestFactory:
         params: list[Any] = []
         if method == "eth_getBlockByNumber":
             params = ["latest", False]
+        elif method == "eth_getLogs":
+            params = [
+                {
+                    "fromBlock": hex(max(0, self.last_block_number - 9)),
+                    "toBlock": hex(self.last_block_number),
+                }
+                if self.last_block_number
+                else {"fromBlock": "latest", "toBlock": "latest"}
+            ]
         elif method == "eth_getBlockByHash":
             if self.last_block_hash is None:
                 method, params = "eth_getBlockByNumber", ["latest", False]

@@ -1,0 +1,43 @@
+"""Injected error answers: checked by probing until one comes back as promised."""
+
+from __future__ import annotations
+
+import aiohttp
+
+from battletui.engine.chaos.rpc import ChaosError, rpc
+from battletui.providers import MockProvider
+from battletui.scenario import Action
+
+ERROR_PROBES = 60
+"""Most requests sent to see an injected error (a 5% rate shows within 60 with ~95% odds)."""
+
+
+def matches(kind: str, code: int, status: int, answer: dict[str, object]) -> bool:
+    error = answer.get("error")
+    error_code = error.get("code") if isinstance(error, dict) else None
+    if kind == "server-error":
+        return status >= 500
+    if kind == "rate-limit":
+        return status == 429 and error_code == -32005
+    return status == 200 and error_code == code
+
+
+async def errors(provider: MockProvider, action: Action, http: aiohttp.ClientSession) -> str:
+    if provider.faults.killed:
+        raise ChaosError(f"errors {provider.id}: it is down; restore it first")
+    rate = float(action.params.get("rate", 0.0))
+    kind = str(action.params.get("kind", "server-error"))
+    code = int(action.params.get("code", -32603))
+    retry_after = float(action.params.get("retry_after", 1.0))
+    await provider.errors(rate, kind, code=code, retry_after=retry_after)
+    if rate == 0:
+        return "errors cleared"
+    for sent in range(1, ERROR_PROBES + 1):
+        try:
+            status, answer, _, headers = await rpc(http, provider.url, "eth_blockNumber")
+        except (aiohttp.ClientError, TimeoutError) as error:
+            raise ChaosError(f"errors {provider.id}: probe failed: {error}") from error
+        if matches(kind, code, status, answer):
+            extra = f" Retry-After {headers.get('Retry-After')}" if kind == "rate-limit" else ""
+            return f"probe {sent} answered HTTP {status}{extra} ({kind})"
+    raise ChaosError(f"errors {provider.id}: no {kind} in {ERROR_PROBES} probes at {rate * 100:g}%")

@@ -1,0 +1,72 @@
+"""The gateway's failovers as it reports them: who was failed away from, why, at what cost.
+
+Kept as counters and one HdrHistogram (fixed size), and folded into one line per second for
+the event log so a burst of failovers reads as a sentence, not a flood.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+from battletui.metrics.latency import LatencyStats, new_histogram, record_seconds
+
+
+@dataclass(frozen=True)
+class FailoverSummary:
+    """Failovers over one reporting period, for one event-log line."""
+
+    count: int
+    away_from: dict[str, int]
+    reasons: dict[str, int]
+    cost: LatencyStats
+
+
+class FailoverLog:
+    def __init__(self) -> None:
+        self.count = 0
+        self.away_from: Counter[str] = Counter()
+        self.served_by: Counter[str] = Counter()
+        self.unserved = 0
+        self.cost = new_histogram()
+        self._period_count = 0
+        self._period_from: Counter[str] = Counter()
+        self._period_reasons: Counter[str] = Counter()
+        self._period_cost = new_histogram()
+
+    def record(
+        self, failed: tuple[tuple[str, str], ...], served_by: str | None, cost: float
+    ) -> None:
+        self.count += 1
+        self._period_count += 1
+        for provider, reason in failed:
+            self.away_from[provider] += 1
+            self._period_from[provider] += 1
+            self._period_reasons[_short(reason)] += 1
+        if served_by is None:
+            self.unserved += 1
+        else:
+            self.served_by[served_by] += 1
+        record_seconds(self.cost, cost)
+        record_seconds(self._period_cost, cost)
+
+    def take_period(self) -> FailoverSummary | None:
+        """What happened since the last call (None if nothing), then start a new period."""
+        if not self._period_count:
+            return None
+        summary = FailoverSummary(
+            count=self._period_count,
+            away_from=dict(self._period_from),
+            reasons=dict(self._period_reasons),
+            cost=LatencyStats.of(self._period_cost),
+        )
+        self._period_count = 0
+        self._period_from.clear()
+        self._period_reasons.clear()
+        self._period_cost.reset()
+        return summary
+
+
+def _short(reason: str) -> str:
+    """'timeout after 1.0s' -> 'timeout'; 'HTTP 503' stays; keeps the log lines short."""
+    return reason.split(" after ")[0].split(" (")[0]
