@@ -29,7 +29,17 @@ def frozen_snapshot() -> Snapshot:
         strategy="fastest",
         providers=(
             ProviderView(
-                1, "alpha", "http://127.0.0.1:40001", "DOWN", "OPEN", 0.0, 2_050, None, 0.0
+                1,
+                "alpha",
+                "http://127.0.0.1:40001",
+                "DOWN",
+                "OPEN",
+                0.0,
+                2_050,
+                None,
+                0.0,
+                breaker_left=3.2,
+                failovers_from=37,
             ),
             ProviderView(
                 2,
@@ -42,9 +52,23 @@ def frozen_snapshot() -> Snapshot:
                 51.2,
                 0.0,
                 serving_ws=True,
+                faults=("errors 25% rate-limit",),
+                rate_limited_for=0.8,
+                error_rate=0.25,
+                error_kind="rate-limit",
             ),
             ProviderView(
-                3, "gamma", "http://127.0.0.1:40003", "SLOW", "HALF-OPEN", 0.29, 530, 312.0, 200.0
+                3,
+                "gamma",
+                "http://127.0.0.1:40003",
+                "SLOW",
+                "HALF-OPEN",
+                0.29,
+                530,
+                312.0,
+                200.0,
+                faults=("+200ms", "eth_getLogs +800ms"),
+                lag=4,
             ),
         ),
         requests=4_000,

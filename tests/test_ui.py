@@ -65,7 +65,7 @@ async def test_keys_become_actions_on_the_selected_provider() -> None:
     async with app.run_test(size=(160, 45)) as pilot:
         await pilot.press("2", "d", "d", "down", "f", "up", "up", "r", "k")
         await wait_until(lambda: len(link.applied) == 5, what="five actions")
-    step = {"latency": 0.1, "jitter": 0.02, "relative": True}
+    step = {"latency": 0.1, "jitter": 0.02, "relative": True, "method": ""}
     assert link.applied == [
         Action("degrade", "beta", step),
         Action("degrade", "beta", step),
@@ -92,3 +92,26 @@ def test_live_screen_snapshot(snap_compare: Any) -> None:
 
 def test_live_screen_snapshot_small_terminal(snap_compare: Any) -> None:
     assert snap_compare(BattleApp(FakeLink()), terminal_size=(100, 30), press=["3"])
+
+
+async def test_palette_keys_step_rates_cycle_kinds_and_act_on_chain_and_gateway() -> None:
+    link = FakeLink()  # beta already injects 25% rate-limit errors in the frozen snapshot
+    app = BattleApp(link)
+    async with app.run_test(size=(160, 45)) as pilot:
+        await pilot.press("1", "e", "E", "2", "e", "3", "e", "h", "l", "o", "s")
+        await wait_until(lambda: len(link.applied) == 7, what="seven actions")
+
+    def errors(target: str, rate: float, kind: str) -> Action:
+        return Action(
+            "errors", target, {"rate": rate, "kind": kind, "code": -32603, "retry_after": 1.0}
+        )
+
+    assert link.applied == [
+        errors("alpha", 0.25, "server-error"),
+        errors("beta", 0.5, "rate-limit"),  # stepped up from what beta already has
+        errors("gamma", 0.25, "rate-limit"),
+        Action("hang", "gamma"),
+        Action("lag", "gamma"),
+        Action("reorg", None, {"depth": 2}),
+        Action("strategy", None, {"name": "priority"}),  # the one after "fastest"
+    ]

@@ -19,7 +19,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Footer
 
 from battletui.engine import SessionLink
-from battletui.metrics import Snapshot
+from battletui.metrics import ProviderView, Snapshot
 from battletui.scenario import Action
 from battletui.ui import keys
 from battletui.ui.widgets import (
@@ -43,7 +43,13 @@ class BattleApp(App[Path | None]):
         Binding("k", "kill", "kill"),
         Binding("f", "flap", "flap"),
         Binding("d", "degrade", "degrade +100ms"),
+        Binding("e", "errors", "errors"),
+        Binding("E", "error_kind", "error kind", show=False),
+        Binding("h", "hang", "hang"),
+        Binding("l", "lag", "lag"),
         Binding("w", "ws_drop", "ws-drop"),
+        Binding("o", "reorg", "reorg"),
+        Binding("s", "strategy", "strategy"),
         Binding("r", "restore", "restore"),
         Binding("up", "select(-1)", "select", show=False),
         Binding("down", "select(1)", "select", show=False),
@@ -60,6 +66,8 @@ class BattleApp(App[Path | None]):
         self._snapshot: Snapshot | None = None
         self._quitting = False
         self.start_error: str | None = None
+        self.error_kind = "server-error"
+        """What ``e`` injects; ``E`` cycles it."""
 
     def compose(self) -> ComposeResult:
         yield StatusBar()
@@ -120,10 +128,19 @@ class BattleApp(App[Path | None]):
             self.selected = (self.selected - 1 + step) % count + 1
             self.refresh_view()
 
-    def _selected_id(self) -> str | None:
+    def _selected_view(self) -> ProviderView | None:
         if not self._snapshot or not self._snapshot.providers:
             return None
-        return self._snapshot.providers[self.selected - 1].id
+        return self._snapshot.providers[self.selected - 1]
+
+    def _selected_id(self) -> str | None:
+        view = self._selected_view()
+        return None if view is None else view.id
+
+    def _submit(self, action: Action) -> None:
+        """Send an action that targets the session as a whole (chain, gateway)."""
+        if not self._quitting and self._snapshot is not None and self._snapshot.phase == "running":
+            self.run_worker(self._apply(action), group="actions")
 
     # -- chaos -----------------------------------------------------------------------------
 
@@ -154,6 +171,31 @@ class BattleApp(App[Path | None]):
 
     def action_ws_drop(self) -> None:
         self._send(keys.ws_drop)
+
+    def action_hang(self) -> None:
+        self._send(keys.hang)
+
+    def action_lag(self) -> None:
+        self._send(keys.lag)
+
+    def action_errors(self) -> None:
+        view = self._selected_view()
+        if view is None:
+            return
+        current = view.error_rate if view.error_kind in (None, self.error_kind) else 0.0
+        rate = keys.next_error_rate(current)
+        self._send(lambda target: keys.errors(target, rate, self.error_kind))
+
+    def action_error_kind(self) -> None:
+        self.error_kind = keys.next_error_kind(self.error_kind)
+        self.notify(f"e now injects {self.error_kind}", title="error kind")
+
+    def action_reorg(self) -> None:
+        self._submit(keys.reorg())
+
+    def action_strategy(self) -> None:
+        if self._snapshot is not None:
+            self._submit(keys.next_strategy(self._snapshot.strategy))
 
     # -- ending ----------------------------------------------------------------------------
 

@@ -6,7 +6,13 @@ from collections.abc import Sequence
 
 SPARKS = "▁▂▃▄▅▆▇█"
 
-HEALTH_STYLE = {"UP": "bold green", "DOWN": "bold red", "SLOW": "bold yellow", "UNKNOWN": "dim"}
+HEALTH_STYLE = {
+    "UP": "bold green",
+    "DOWN": "bold red",
+    "SLOW": "bold yellow",
+    "HUNG": "bold magenta",
+    "UNKNOWN": "dim",
+}
 BREAKER_STYLE = {"CLOSED": "green", "OPEN": "bold red", "HALF-OPEN": "bold yellow"}
 LEVEL_STYLE = {"info": "", "ok": "green", "warn": "yellow", "error": "red"}
 

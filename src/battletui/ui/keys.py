@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from battletui.scenario import Action
+from battletui.scenario import ERROR_KINDS, STRATEGIES, Action
 
 DEGRADE_STEP = 0.100
 """Each press of ``d`` adds this much latency on top of what is already added."""
@@ -23,7 +23,7 @@ def degrade(target: str) -> Action:
     return Action(
         "degrade",
         target,
-        {"latency": DEGRADE_STEP, "jitter": DEGRADE_JITTER_STEP, "relative": True},
+        {"latency": DEGRADE_STEP, "jitter": DEGRADE_JITTER_STEP, "relative": True, "method": ""},
     )
 
 
@@ -33,3 +33,42 @@ def flap(target: str) -> Action:
 
 def ws_drop(target: str) -> Action:
     return Action("ws-drop", target)
+
+
+ERROR_RATES = (0.25, 0.5, 1.0, 0.0)
+"""What ``e`` steps through: each press moves to the next rate, then off."""
+REORG_DEPTH = 2
+
+
+def next_error_rate(current: float) -> float:
+    for rate in ERROR_RATES:
+        if rate > current:
+            return rate
+    return 0.0
+
+
+def next_error_kind(current: str) -> str:
+    return ERROR_KINDS[(ERROR_KINDS.index(current) + 1) % len(ERROR_KINDS)]
+
+
+def errors(target: str, rate: float, kind: str) -> Action:
+    return Action(
+        "errors", target, {"rate": rate, "kind": kind, "code": -32603, "retry_after": 1.0}
+    )
+
+
+def hang(target: str) -> Action:
+    return Action("hang", target)
+
+
+def lag(target: str) -> Action:
+    return Action("lag", target)
+
+
+def reorg() -> Action:
+    return Action("reorg", None, {"depth": REORG_DEPTH})
+
+
+def next_strategy(current: str) -> Action:
+    index = STRATEGIES.index(current) if current in STRATEGIES else -1
+    return Action("strategy", None, {"name": STRATEGIES[(index + 1) % len(STRATEGIES)]})

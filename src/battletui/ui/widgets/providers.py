@@ -1,14 +1,39 @@
-"""Who is up, what their breaker says, and how much traffic each carries."""
+"""Who is up, what their breaker says, how much traffic each carries, what is wrong with it.
+
+Laid out as fixed-width lines (not a table) so that a provider's active faults get a whole
+line of their own under it and are never cut to fit a column.
+"""
 
 from __future__ import annotations
 
 from rich.console import Group
-from rich.table import Table
 from rich.text import Text
 from textual.widgets import Static
 
-from battletui.metrics import Snapshot
+from battletui.metrics import ProviderView, Snapshot
 from battletui.ui.format import BREAKER_STYLE, HEALTH_STYLE, ms, share_bar
+
+COMPACT_BELOW = 74
+"""Panel width under which served / failed over / probe are left out."""
+
+
+def _cell(text: Text, value: str, width: int, style: str = "", *, right: bool = False) -> None:
+    shown = value[:width]
+    text.append(shown.rjust(width) if right else shown.ljust(width), style=style)
+    text.append(" ")
+
+
+def _notes(view: ProviderView) -> list[tuple[str, str]]:
+    """(text, style) for what is going on with this provider beyond its state."""
+    notes: list[tuple[str, str]] = []
+    if view.serving_ws:
+        notes.append(("⇄ carries the WebSocket subscription", "cyan"))
+    notes.extend((fault, "yellow") for fault in view.faults)
+    if view.rate_limited_for:
+        notes.append((f"gateway waits {view.rate_limited_for:.1f}s (429)", "yellow"))
+    if view.lag:
+        notes.append((f"{view.lag} blocks behind", "yellow"))
+    return notes
 
 
 class ProvidersPanel(Static):
@@ -20,57 +45,60 @@ class ProvidersPanel(Static):
         self.border_title = "providers"
 
     def show(self, snap: Snapshot, selected: int) -> None:
-        compact = (self.size.width or 80) < 74
-        columns = [
-            ("", "right", 2),
-            ("provider", "left", 5),
-            ("state", "left", 6),
-            ("breaker", "left", 9),
-            ("traffic (2 s)", "left", 10 if compact else 15),
-        ]
-        if not compact:
-            columns += [("served", "right", 6), ("probe", "right", 6)]
-        columns.append(("fault", "left", 4))
-        table = Table.grid(padding=(0, 1), expand=True)
-        for _, justify, width in columns:
-            table.add_column(justify=justify, no_wrap=True, min_width=width)  # type: ignore[arg-type]
-        table.add_row(*(Text(title, style="dim") for title, _, _ in columns))
+        compact = (self.size.width or 80) < COMPACT_BELOW
+        lines: list[Text] = [self._header(compact)]
         for view in snap.providers:
-            faults = []
-            if view.serving_ws:
-                faults.append("⇄ws")
-            if view.flapping:
-                faults.append("flapping")
-            if view.added_latency_ms:
-                faults.append(f"+{view.added_latency_ms:.0f}ms")
-            bar = share_bar(view.share, 5 if compact else 10)
-            cells = [
-                Text(f"{'▶' if view.key == selected else ' '}{view.key}", style="bold"),
-                Text(view.id, style="bold"),
-                Text(f"● {view.health}", style=HEALTH_STYLE.get(view.health, "")),
-                Text(view.breaker, style=BREAKER_STYLE.get(view.breaker, "")),
-                Text(f"{bar} {view.share * 100:3.0f}%"),
-            ]
-            if not compact:
-                cells += [
-                    Text(f"{view.served:,}"),
-                    Text("—" if view.probe_ms is None else f"{ms(view.probe_ms)}ms"),
-                ]
-            fault_text = Text()
-            for index, fault in enumerate(faults):
-                fault_text.append(
-                    ("" if index == 0 else " ") + fault,
-                    style="cyan" if fault == "⇄ws" else "yellow",
-                )
-            cells.append(fault_text if faults else Text("—", style="dim"))
-            table.add_row(*cells, style="on #2a2f45" if view.key == selected else "")
+            lines.append(self._row(view, selected, compact))
+            notes = _notes(view)
+            if notes:
+                note = Text("     ↳ ", style="dim", no_wrap=True, overflow="ellipsis")
+                for index, (words, style) in enumerate(notes):
+                    if index:
+                        note.append(" · ", style="dim")
+                    note.append(words, style=style)
+                lines.append(note)
         if not snap.providers:
-            table.add_row("", Text("waiting for the lab…", style="dim"))
-            self.update(table)
-            return
-        chosen = snap.providers[min(selected, len(snap.providers)) - 1]
-        detail = Text(no_wrap=True, overflow="ellipsis")
-        detail.append(f"\n{chosen.id} ", style="bold")
-        detail.append(f"{chosen.url}  ", style="underline")
-        detail.append("k kill · f flap · d +100ms · w ws-drop · r restore", style="dim")
-        self.update(Group(table, detail))
+            lines.append(Text("waiting for the lab…", style="dim"))
+        else:
+            chosen = snap.providers[min(selected, len(snap.providers)) - 1]
+            detail = Text(no_wrap=True, overflow="ellipsis")
+            detail.append(f"\n{chosen.id} ", style="bold")
+            detail.append(f"{chosen.url}", style="underline")
+            lines.append(detail)
+        self.update(Group(*lines))
+
+    def _header(self, compact: bool) -> Text:
+        header = Text(style="dim", no_wrap=True)
+        _cell(header, "", 3)
+        _cell(header, "provider", 8)
+        _cell(header, "state", 7)
+        _cell(header, "breaker", 13)
+        _cell(header, "traffic (2 s)", 11 if compact else 16)
+        if not compact:
+            _cell(header, "served", 7, right=True)
+            _cell(header, "failed", 6, right=True)
+            _cell(header, "probe", 7, right=True)
+        return header
+
+    def _row(self, view: ProviderView, selected: int, compact: bool) -> Text:
+        row = Text(no_wrap=True, overflow="ellipsis")
+        if view.key == selected:
+            row.stylize("on #2a2f45")
+        _cell(row, f"{'▶' if view.key == selected else ' '}{view.key}", 3, "bold")
+        _cell(row, view.id, 8, "bold")
+        _cell(row, f"● {view.health}", 7, HEALTH_STYLE.get(view.health, ""))
+        breaker = view.breaker
+        if view.breaker_left is not None:
+            breaker += f" {view.breaker_left:.0f}s"
+        _cell(row, breaker, 13, BREAKER_STYLE.get(view.breaker, ""))
+        bar = share_bar(view.share, 5 if compact else 10)
+        _cell(row, f"{bar} {view.share * 100:3.0f}%", 11 if compact else 16)
+        if not compact:
+            _cell(row, f"{view.served:,}", 7, right=True)
+            failed = f"{view.failovers_from:,}" if view.failovers_from else "—"
+            _cell(row, failed, 6, "yellow" if view.failovers_from else "dim", right=True)
+            probe = "—" if view.probe_ms is None else f"{ms(view.probe_ms)}ms"
+            _cell(row, probe, 7, right=True)
+        if view.key == selected:
+            row.stylize("on #2a2f45")
+        return row
