@@ -1,4 +1,4 @@
-"""Every bundled scenario passes its SLOs when replayed headlessly (slow: ~90 s in all)."""
+"""Every bundled scenario passes its SLOs when replayed headlessly (slow: ~5 minutes in all)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,17 @@ from pathlib import Path
 import pytest
 from conftest import REPO
 
-LONG_SCENARIOS = ["failover.yaml", "degradation.yaml", "ws-failover.yaml"]
+LONG_SCENARIOS = [
+    "failover.yaml",
+    "degradation.yaml",
+    "ws-failover.yaml",
+    "errors.yaml",
+    "rate-limit.yaml",
+    "hang.yaml",
+    "lag.yaml",
+    "reorg.yaml",
+    "slow-method.yaml",
+]
 
 
 @pytest.mark.slow

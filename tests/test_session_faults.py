@@ -120,6 +120,12 @@ async def test_strategy_switches_live_and_bad_names_are_refused(session: Session
     )
     refused = await session.apply(Action("strategy", None, {"name": "random"}))
     assert not refused.applied and session.snapshot().strategy == "round-robin"
+    assert (await session.apply(Action("strategy", None, {"name": "fastest"}))).applied
+    shown = [e.text for e in session.events.recent() if e.text.startswith("gateway: strategy")]
+    assert shown == [
+        "gateway: strategy · fastest → round-robin",
+        "gateway: strategy · round-robin → fastest",
+    ], "every switch reaches the event log"
 
 
 async def test_per_method_degrade_is_timed_on_that_method(session: Session) -> None:

@@ -50,7 +50,9 @@ from battletui.workload import HeadVerdict, HttpLoad, WsLoad
 
 TICK = 1.0
 GATEWAY_NOTE_QUIET = 10.0
-"""Seconds before the same gateway note (kind, provider) is shown on screen again."""
+"""Seconds before the same repetitive gateway note (kind, provider) is shown again."""
+QUIETED_NOTES = frozenset({"rate-limited"})
+"""Notes that repeat every time a Retry-After runs out; others are always shown."""
 DRAIN = 0.5
 """Seconds the workload may finish requests in flight when the session ends."""
 
@@ -388,7 +390,7 @@ class Session:
         )  # type: ignore[assignment]
         key = (event.kind, event.provider)
         last = self._last_gateway_note.get(key)
-        if last is not None and offset - last < GATEWAY_NOTE_QUIET:
+        if event.kind in QUIETED_NOTES and last is not None and offset - last < GATEWAY_NOTE_QUIET:
             return  # the same note again so soon: the journal has it, the screen need not
         self._last_gateway_note[key] = offset
         who = f"{event.provider} " if event.provider else ""
