@@ -7,9 +7,13 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TextIO
+
+from battletui.report.journal_reader import read_journal
+
+__all__ = ["JOURNAL_NAME", "Journal", "read_journal"]
 
 JOURNAL_NAME = "journal.jsonl"
 
@@ -30,18 +34,3 @@ class Journal:
         if self._file is not None:
             self._file.close()
             self._file = None
-
-
-def read_journal(path: Path) -> Iterator[dict[str, Any]]:
-    """Entries in order; a torn last line (the process died mid-write) is skipped."""
-    with path.open(encoding="utf-8") as handle:
-        for line in handle:
-            line = line.strip()
-            if not line:
-                continue
-            try:
-                entry = json.loads(line)
-            except ValueError:
-                continue
-            if isinstance(entry, dict):
-                yield entry

@@ -34,7 +34,7 @@ from battletui.metrics import (
     EventLog,
     FailoverLog,
     HttpMetrics,
-    IntervalSummary,
+    IntervalRecord,
     LatencyStats,
     ProviderHealth,
     ProviderView,
@@ -44,8 +44,8 @@ from battletui.metrics import (
     WsMetrics,
     WsView,
 )
-from battletui.report import SessionRecord, evaluate_slos, write_outputs
-from battletui.scenario import Action, Scenario, TimelineEntry, dump_scenario, dumps_scenario
+from battletui.report import SessionRecord, evaluate_slos, rebuild, recorded_scenario, write_outputs
+from battletui.scenario import Action, Scenario, dump_scenario, dumps_scenario
 from battletui.workload import HeadVerdict, HttpLoad, WsLoad
 
 TICK = 1.0
@@ -72,6 +72,7 @@ class Session:
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
         on_event: Callable[[Event], None] | None = None,
+        decorate: Callable[[dict[str, Any]], None] | None = None,
     ) -> None:
         self.scenario = scenario
         self._root = sessions_root
@@ -108,6 +109,10 @@ class Session:
         self._locks: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._pending: set[asyncio.Task[ActionOutcome]] = set()
         self._finished = asyncio.Event()
+        self.final_record: SessionRecord | None = None
+        self.result: dict[str, Any] | None = None
+        """result.json's content once the session has ended."""
+        self._decorate = decorate
         self._finishing: asyncio.Task[Path] | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -175,6 +180,7 @@ class Session:
         await self._load.start()
         if self._ws_load is not None:
             await self._ws_load.start()
+        self._journal.write({"type": "running", "wall": round(self._wall(), 3)})
         self.phase = "running"
         self._write_recording()
         self._event(0.0, f"session started · {len(self.scenario.providers)} providers", "ok")
@@ -218,8 +224,10 @@ class Session:
             await self._load.stop(drain=DRAIN)
         if self._ws_load is not None:
             await self._ws_load.stop()
+        self._report_failovers()
+        self._checkpoint_ws()
         if self.metrics is not None:
-            self.metrics.tick()
+            self.metrics.flush()
         if self._health is not None:
             await self._health.stop()
         if self._http is not None:
@@ -228,12 +236,11 @@ class Session:
             await self.lab.stop()
         offset = self._ended_at - self.t0
         self._event(offset, f"session ended ({reason})", "info")
-        record = self.record()
         assert self._journal is not None and self.dir is not None
         self._journal.write({"type": "end", "offset": round(offset, 3), "reason": reason})
         self._journal.close()
-        self._write_recording()
-        write_outputs(record, self.dir)
+        self.final_record = rebuild(self.dir / JOURNAL_NAME)
+        self.result = write_outputs(self.final_record, self.dir, decorate=self._decorate)
         self.phase = "ended"
         self._finished.set()
         return self.dir
@@ -307,20 +314,51 @@ class Session:
             if self.metrics is not None:
                 self.metrics.tick()
             self._report_failovers()
+            self._checkpoint_ws()
         self.request_finish("completed")
 
-    def _on_interval(self, summary: IntervalSummary, histogram: HdrHistogram) -> None:
+    def _on_interval(self, record: IntervalRecord) -> None:
+        """One second of HTTP measurements, complete: totals are the sum of these entries."""
         if self._journal is None:
             return
         self._journal.write(
             {
                 "type": "interval",
-                "index": summary.index,
-                "requests": summary.requests,
-                "ok": summary.ok,
-                "errors": summary.errors,
-                "p95_ms": round(summary.p95_ms, 3),
-                "histogram": histogram.encode().decode("ascii"),
+                "index": record.index,
+                "requests": record.requests,
+                "ok": record.ok,
+                "errors": record.errors,
+                "upstreams": record.upstreams,
+                "failovers": record.failovers,
+                "failed_over": record.failed_over,
+                "corrected": _encoded(record.corrected),
+                "uncorrected": _encoded(record.uncorrected),
+                "failover_latency": (
+                    None if record.failover_latency is None else _encoded(record.failover_latency)
+                ),
+            }
+        )
+
+    def _checkpoint_ws(self) -> None:
+        """The WebSocket counters so far (cumulative: the last entry is the state)."""
+        view = self.ws_view()
+        if view is None or self._journal is None:
+            return
+        self._journal.write(
+            {
+                "type": "ws",
+                "offset": round(self.elapsed, 3),
+                "subscribers": view.subscribers,
+                "connected": view.connected,
+                "head": view.head,
+                "heads": view.heads,
+                "gaps": view.gaps,
+                "missing_blocks": view.missing_blocks,
+                "duplicates": view.duplicates,
+                "reorgs": view.reorgs,
+                "broken_links": view.broken_links,
+                "max_stall_ms": round(view.max_stall_ms, 3),
+                "reconnects": view.reconnects,
             }
         )
 
@@ -369,6 +407,7 @@ class Session:
                     "away_from": summary.away_from,
                     "reasons": summary.reasons,
                     "cost_p95_ms": round(summary.cost.p95, 3),
+                    "cost": summary.cost_histogram,
                 }
             )
         self._event(offset, text, "warn")
@@ -471,17 +510,12 @@ class Session:
 
     def recorded_scenario(self) -> Scenario:
         """The setup plus the actions exactly as applied, at the offsets they were issued."""
-        timeline = tuple(
-            TimelineEntry(at=round(o.offset, 3), action=o.action)
-            for o in sorted(self.outcomes, key=lambda o: o.offset)
-            if o.applied
+        return recorded_scenario(
+            self.scenario,
+            [dict(o.to_json()) for o in self.outcomes],
+            end_reason=self.end_reason,
+            elapsed=self.elapsed,
         )
-        duration = self.scenario.duration
-        if self.end_reason is not None and self.end_reason != "completed":
-            duration = max(round(self.elapsed, 3), timeline[-1].at if timeline else 0.0, 0.001)
-        elif self.end_reason is None:
-            duration = max(self.scenario.duration, timeline[-1].at if timeline else 0.0)
-        return dataclasses.replace(self.scenario, duration=duration, timeline=timeline)
 
     def _write_recording(self) -> None:
         """Rewrite the replayable scenario now, so even a killed process leaves one behind."""
@@ -493,35 +527,11 @@ class Session:
         partial.replace(target)
 
     def record(self) -> SessionRecord:
-        assert self.metrics is not None and self.dir is not None
-        corrected, uncorrected = self.metrics.totals_latency()
-        return SessionRecord(
-            scenario=self.scenario,
-            recorded=self.recorded_scenario(),
-            scenario_file=f"scenario.{self._format}",
-            started_at=_iso(self.started_at),
-            duration_s=round(self.elapsed, 3),
-            end_reason=self.end_reason or "running",
-            requests=self.metrics.requests,
-            ok=self.metrics.ok,
-            errors=dict(self.metrics.errors),
-            failovers=self.metrics.failovers,
-            latency_corrected=corrected,
-            latency_uncorrected=uncorrected,
-            upstreams=dict(self.metrics.upstreams),
-            transitions={k: list(v) for k, v in self.transitions.items()},
-            health_changes={k: list(v) for k, v in self.health_changes.items()},
-            actions=[dict(o.to_json()) for o in self.outcomes],
-            series=list(self.metrics.series),
-            ws=self.ws_view(),
-            ws_feed=list(self.ws_feed),
-            failed_over=self.metrics.failed_over,
-            failover_latency=LatencyStats.of(self.metrics.failover_latency),
-            failover_cost=LatencyStats.of(self.failover_log.cost),
-            failovers_away=dict(self.failover_log.away_from),
-            gateway_events=list(self.gateway_events),
-            final_strategy=self.lab.gateway.strategy if self.lab and self.lab.gateway else None,
-        )
+        """What the session measured, rebuilt from its journal (final once it has ended)."""
+        if self.final_record is not None:
+            return self.final_record
+        assert self.dir is not None
+        return rebuild(self.dir / JOURNAL_NAME)
 
     def snapshot(self) -> Snapshot:
         scenario = self.scenario
@@ -628,6 +638,10 @@ def breaker_left(breaker: Any) -> float | None:
         return None
     left: float | None = getattr(breaker, "open_remaining", None)
     return left
+
+
+def _encoded(histogram: HdrHistogram) -> str:
+    return str(histogram.encode().decode("ascii"))
 
 
 def _iso(wall: float) -> str:

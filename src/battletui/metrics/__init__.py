@@ -2,7 +2,13 @@
 
 from battletui.metrics.events import Event, EventLevel, EventLog
 from battletui.metrics.failovers import FailoverLog, FailoverSummary
-from battletui.metrics.http import HttpMetrics, HttpWindow, IntervalSummary, RequestResult
+from battletui.metrics.http import (
+    HttpMetrics,
+    HttpWindow,
+    IntervalRecord,
+    IntervalSummary,
+    RequestResult,
+)
 from battletui.metrics.latency import (
     HistogramBars,
     LatencyStats,
@@ -28,6 +34,7 @@ __all__ = [
     "HistogramBars",
     "HttpMetrics",
     "HttpWindow",
+    "IntervalRecord",
     "IntervalSummary",
     "LatencyStats",
     "ProviderHealth",

@@ -20,6 +20,8 @@ class FailoverSummary:
     away_from: dict[str, int]
     reasons: dict[str, int]
     cost: LatencyStats
+    cost_histogram: str
+    """The period's cost HdrHistogram, encoded (for the journal: totals are rebuilt from it)."""
 
 
 class FailoverLog:
@@ -59,6 +61,7 @@ class FailoverLog:
             away_from=dict(self._period_from),
             reasons=dict(self._period_reasons),
             cost=LatencyStats.of(self._period_cost),
+            cost_histogram=self._period_cost.encode().decode("ascii"),
         )
         self._period_count = 0
         self._period_from.clear()

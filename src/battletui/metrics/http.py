@@ -56,7 +56,41 @@ class _Interval:
     ok: int = 0
     errors: Counter[str] = field(default_factory=Counter)
     upstreams: Counter[str] = field(default_factory=Counter)
+    failovers: int = 0
+    failed_over: int = 0
     histogram: HdrHistogram = field(default_factory=lambda: new_histogram(INTERVAL_FIGURES))
+    """Small and kept a few seconds, for the live window."""
+    exact: _Exact | None = field(default_factory=lambda: _Exact())
+    """Full-precision histograms of this second; handed over when it closes, then dropped."""
+    closed: bool = False
+
+
+class _Exact:
+    """The full-precision histograms of one open interval."""
+
+    def __init__(self) -> None:
+        self.corrected = new_histogram()
+        self.uncorrected = new_histogram()
+        self.failover_latency: HdrHistogram | None = None
+
+
+@dataclass(frozen=True)
+class IntervalRecord:
+    """A closed one-second interval with everything the journal keeps of it.
+
+    Totals are the sum of these, so a session can be rebuilt from its journal alone.
+    """
+
+    index: int
+    requests: int
+    ok: int
+    errors: dict[str, int]
+    upstreams: dict[str, int]
+    failovers: int
+    failed_over: int
+    corrected: HdrHistogram
+    uncorrected: HdrHistogram
+    failover_latency: HdrHistogram | None
 
 
 @dataclass(frozen=True)
@@ -96,7 +130,7 @@ class HttpMetrics:
         window_intervals: int = 5,
         share_intervals: int = 2,
         history: int = 600,
-        on_interval: Callable[[IntervalSummary, HdrHistogram], None] | None = None,
+        on_interval: Callable[[IntervalRecord], None] | None = None,
     ) -> None:
         self._clock = clock
         self.start = clock() if start is None else start
@@ -121,12 +155,18 @@ class HttpMetrics:
 
     def record(self, result: RequestResult) -> None:
         interval = self._interval_at(result.done)
+        exact = interval.exact or _Exact()  # after flush() nothing more is journaled
         interval.requests += 1
         self.requests += 1
         self.failovers += result.failovers
+        interval.failovers += result.failovers
         if result.failovers:
             self.failed_over += 1
+            interval.failed_over += 1
             record_seconds(self.failover_latency, result.corrected)
+            if exact.failover_latency is None:
+                exact.failover_latency = new_histogram()
+            record_seconds(exact.failover_latency, result.corrected)
         if result.ok:
             interval.ok += 1
             self.ok += 1
@@ -138,6 +178,8 @@ class HttpMetrics:
             interval.upstreams[result.upstream] += 1
             self.upstreams[result.upstream] += 1
         record_seconds(interval.histogram, result.corrected)
+        record_seconds(exact.corrected, result.corrected)
+        record_seconds(exact.uncorrected, result.uncorrected)
         record_seconds(self.corrected, result.corrected)
         record_seconds(self.uncorrected, result.uncorrected)
 
@@ -145,13 +187,17 @@ class HttpMetrics:
         """Close intervals that have ended even when no request completes (a full outage)."""
         self._interval_at(self._clock())
 
+    def flush(self) -> None:
+        """Close the interval in progress (the session is ending): nothing may stay unsaid."""
+        if self._ring and not self._ring[-1].closed:
+            self._close(self._ring[-1])
+
     def _interval_at(self, when: float) -> _Interval:
         index = max(0, int(when - self.start))
         if self._ring and self._ring[-1].index >= index:
-            for interval in reversed(self._ring):
-                if interval.index == index:
-                    return interval
-            return self._ring[-1]  # a straggler from a closed interval: count it in the newest
+            # A late answer from a second already handed over counts in the newest one, so
+            # that every request is in exactly one journaled interval.
+            return self._ring[-1]
         last = self._ring[-1].index if self._ring else index - 1
         for missing in range(last + 1, index + 1):
             if self._ring:
@@ -160,16 +206,34 @@ class HttpMetrics:
         return self._ring[-1]
 
     def _close(self, interval: _Interval) -> None:
+        if interval.closed:
+            return
+        interval.closed = True
+        exact = interval.exact or _Exact()
+        interval.exact = None
         summary = IntervalSummary(
             index=interval.index,
             requests=interval.requests,
             ok=interval.ok,
             errors=sum(interval.errors.values()),
-            p95_ms=LatencyStats.of(interval.histogram).p95,
+            p95_ms=LatencyStats.of(exact.corrected).p95,
         )
         self.series.append(summary)
         if self._on_interval is not None:
-            self._on_interval(summary, interval.histogram)
+            self._on_interval(
+                IntervalRecord(
+                    index=interval.index,
+                    requests=interval.requests,
+                    ok=interval.ok,
+                    errors=dict(interval.errors),
+                    upstreams=dict(interval.upstreams),
+                    failovers=interval.failovers,
+                    failed_over=interval.failed_over,
+                    corrected=exact.corrected,
+                    uncorrected=exact.uncorrected,
+                    failover_latency=exact.failover_latency,
+                )
+            )
 
     # -- reading ---------------------------------------------------------------------------
 
