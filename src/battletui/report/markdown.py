@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from battletui.report.baseline import BaselineComparison
+from battletui.report.baseline import render_markdown as render_baseline
 from battletui.report.charts import downsample, mermaid_line_chart, sparkline
 from battletui.scenario import Action, format_duration
 
@@ -33,10 +35,17 @@ def render_report(result: Mapping[str, Any]) -> str:
     passed = sum(1 for s in slos if s["passed"])
     icon = "✅ PASS" if verdict == "pass" else "❌ FAIL"
     success = http["success_rate"]
+    baseline = result.get("baseline")
+    regressions = len(baseline["regressions"]) if baseline else 0
+    against = ""
+    if baseline:
+        against = (
+            f"{regressions} regression{'s' if regressions != 1 else ''} against the baseline · "
+        )
     parts: list[str] = [
         f"# battletui · {result['scenario']}",
         "",
-        f"**Verdict: {icon}** — {passed} of {len(slos)} SLOs held · "
+        f"**Verdict: {icon}** — {passed} of {len(slos)} SLOs held · {against}"
         f"{format_duration(result['duration_s'])} · {http['requests']:,} requests · "
         f"ended: {result['end_reason']} · started {result['started_at']}",
         "",
@@ -60,6 +69,8 @@ def render_report(result: Mapping[str, Any]) -> str:
         )
     else:
         parts.append("No SLOs set in the scenario; the verdict is a pass by default.")
+    if baseline:
+        parts += ["", *render_baseline(BaselineComparison.from_json(baseline))]
     latency = http["latency_ms"]
     parts += [
         "",
@@ -78,6 +89,7 @@ def render_report(result: Mapping[str, Any]) -> str:
         "",
         "Corrected latency counts from when the open-model schedule meant to send each request,"
         " so a stall shows in the tail instead of hiding (coordinated omission).",
+        *_phases(result.get("phases") or []),
         "",
         "## Traffic",
         "",
@@ -122,6 +134,7 @@ def render_report(result: Mapping[str, Any]) -> str:
         )
     else:
         parts.append("No breaker changed state.")
+    parts += _impacts(result.get("fault_impacts") or [])
     parts += _websocket(result.get("ws"))
     parts += ["", "## Actions", ""]
     actions = result["actions"]
@@ -166,13 +179,94 @@ def _slo_value(value: float, unit: str, *, target: bool = False) -> str:
     return f"{'≤ ' if target else ''}{value:,.1f} ms"
 
 
+PERCENTILES = ("p50", "p95", "p99", "p999", "max")
+
+
+def _window(phase: Mapping[str, Any]) -> str:
+    return f"{_offset(phase['start_s'])} to {_offset(phase['end_s'])}"
+
+
+def _phase_rows(phases: Sequence[Mapping[str, Any]], key: str) -> list[list[str]]:
+    rows = []
+    for phase in phases:
+        latency = phase["latency_ms"][key]
+        success = phase["success_rate"]
+        cells = [_ms(latency[p]) for p in PERCENTILES] if latency["count"] else ["—"] * 5
+        rows.append(
+            [
+                phase["label"],
+                _window(phase),
+                f"{phase['requests']:,}",
+                "—" if success is None else f"{success * 100:.2f}%",
+                *cells,
+            ]
+        )
+    return rows
+
+
+def _phases(phases: Sequence[Mapping[str, Any]]) -> list[str]:
+    if len(phases) < 2:
+        return []
+    header = ["phase", "window", "requests", "ok", "p50", "p95", "p99", "p99.9", "max"]
+    return [
+        "",
+        "### Latency per phase (corrected, ms)",
+        "",
+        "The session cut at every action: what each fault cost, and how well it recovered."
+        " Measured in whole seconds: each second counts in the phase it mostly falls in.",
+        "",
+        _table(header, _phase_rows(phases, "corrected")),
+        "",
+        "<details><summary>Uncorrected (from the actual send), ms</summary>",
+        "",
+        _table(header, _phase_rows(phases, "uncorrected")),
+        "",
+        "</details>",
+    ]
+
+
+def _seconds(value: float | None, missing: str) -> str:
+    return missing if value is None else f"{value:.1f} s"
+
+
+def _impacts(impacts: Sequence[Mapping[str, Any]]) -> list[str]:
+    if not impacts:
+        return []
+    return [
+        "",
+        "### What each fault did to the breaker",
+        "",
+        _table(
+            ["fault", "at", "breaker opened after", "open for", "restored", "closed again after"],
+            [
+                [
+                    i["fault"],
+                    _offset(i["at"]),
+                    _seconds(i["opened_after_s"], "never opened"),
+                    _seconds(
+                        i["open_for_s"],
+                        "—" if i["opened_after_s"] is None else "still open at the end",
+                    ),
+                    "—" if i["restored_at"] is None else _offset(i["restored_at"]),
+                    _seconds(i["recovered_after_s"], "—"),
+                ]
+                for i in impacts
+            ],
+        ),
+    ]
+
+
+def _requests_were(count: int) -> str:
+    return "1 request was" if count == 1 else f"{count:,} requests were"
+
+
 def _failovers(failovers: Mapping[str, Any] | None) -> list[str]:
     if not failovers or not failovers.get("requests"):
         return []
     client = failovers["latency_ms"]
     cost = failovers["cost_ms"]
     return [
-        f"  - {failovers['requests']:,} requests were answered after a failover; as the client"
+        f"  - {_requests_were(failovers['requests'])} answered after a failover; as the client"
         f" saw them: p50 {_ms(client['p50'])} · p95 {_ms(client['p95'])} ·"
         f" p99 {_ms(client['p99'])} · max {_ms(client['max'])} ms",
         f"  - time the gateway lost on the failed attempts first: p50 {_ms(cost['p50'])} ·"

@@ -3,21 +3,41 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from battletui.report.hlog import HLOG_NAME, write_hlog
 from battletui.report.markdown import render_report
 from battletui.report.record import SessionRecord
 from battletui.report.result import build_result
+from battletui.scenario import dump_scenario
 
 RESULT_NAME = "result.json"
 REPORT_NAME = "report.md"
 
 
-def write_outputs(record: SessionRecord, session_dir: Path) -> dict[str, Any]:
+def write_outputs(
+    record: SessionRecord,
+    session_dir: Path,
+    *,
+    decorate: Callable[[dict[str, Any]], None] | None = None,
+) -> dict[str, Any]:
+    """Write result.json, report.md, latency.hlog and the replayable scenario.
+
+    ``decorate`` may add to the result before it is written (e.g. a baseline comparison).
+    """
     result = build_result(record)
+    if decorate is not None:
+        decorate(result)
     _write(session_dir / RESULT_NAME, json.dumps(result, indent=2) + "\n")
     _write(session_dir / REPORT_NAME, render_report(result))
+    partial_hlog = session_dir / f".{HLOG_NAME}.partial"
+    write_hlog(record, partial_hlog)
+    partial_hlog.replace(session_dir / HLOG_NAME)
+    partial_scenario = session_dir / f".scenario-partial.{record.scenario_file.rsplit('.', 1)[-1]}"
+    dump_scenario(record.recorded, partial_scenario)
+    partial_scenario.replace(session_dir / record.scenario_file)
     return result
 
 

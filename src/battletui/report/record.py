@@ -6,7 +6,21 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from battletui.metrics import IntervalSummary, LatencyStats, WsView
+from battletui.report.breaker_timeline import FaultImpact
 from battletui.scenario import Scenario
+
+
+@dataclass(frozen=True)
+class PhaseStats:
+    """Latency and success in one window of the session (see ``phases.py``)."""
+
+    start: float
+    end: float
+    label: str
+    requests: int
+    ok: int
+    corrected: LatencyStats
+    uncorrected: LatencyStats
 
 
 @dataclass(frozen=True)
@@ -38,6 +52,12 @@ class SessionRecord:
     failovers_away: dict[str, int] = field(default_factory=dict)
     gateway_events: list[dict[str, Any]] = field(default_factory=list)
     final_strategy: str | None = None
+    phases: list[PhaseStats] = field(default_factory=list)
+    impacts: list[FaultImpact] = field(default_factory=list)
+    interval_histograms: list[tuple[int, str]] = field(default_factory=list)
+    """(second, encoded corrected HdrHistogram) per interval, for ``latency.hlog``."""
+    running_wall: float = 0.0
+    """Wall-clock time (epoch seconds) of second 0 of the intervals."""
 
     @property
     def success_rate(self) -> float | None:

@@ -83,6 +83,7 @@ def build_result(record: SessionRecord) -> dict[str, Any]:
         "duration_s": duration,
         "end_reason": record.end_reason,
         "verdict": verdict_of(results),
+        "slo_verdict": verdict_of(results),
         "slos": [
             {
                 "name": r.name,
@@ -121,6 +122,21 @@ def build_result(record: SessionRecord) -> dict[str, Any]:
         "ws": _ws(record),
         "providers": providers,
         "actions": record.actions,
+        "phases": [
+            {
+                "label": phase.label,
+                "start_s": round(phase.start, 3),
+                "end_s": round(phase.end, 3),
+                "requests": phase.requests,
+                "success_rate": round(phase.ok / phase.requests, 6) if phase.requests else None,
+                "latency_ms": {
+                    "corrected": _latency(phase.corrected),
+                    "uncorrected": _latency(phase.uncorrected),
+                },
+            }
+            for phase in record.phases
+        ],
+        "fault_impacts": [impact.to_json() for impact in record.impacts],
         "series": [
             {
                 "t": s.index,

@@ -1,0 +1,43 @@
+"""latency.hlog round-trips through the hdrhistogram package's own log reader."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from hdrh.histogram import HdrHistogram
+from hdrh.log import HistogramLogReader
+
+from battletui.metrics.latency import HIGHEST_US, LOWEST_US, TOTAL_FIGURES
+from battletui.report import build_result, rebuild, write_hlog
+
+GOLDEN = Path(__file__).parent / "data" / "golden"
+
+
+def test_hlog_round_trips_through_the_standard_reader(tmp_path: Path) -> None:
+    record = rebuild(GOLDEN / "journal.jsonl")
+    result = build_result(record)
+    path = tmp_path / "latency.hlog"
+    write_hlog(record, path)
+
+    reference = HdrHistogram(LOWEST_US, HIGHEST_US, TOTAL_FIGURES)
+    reader = HistogramLogReader(str(path), reference)
+    intervals = []
+    while (histogram := reader.get_next_interval_histogram()) is not None:
+        intervals.append(histogram)
+    reader.close()
+
+    assert len(intervals) == len(record.interval_histograms) == len(result["series"])
+    assert reader.get_start_time_sec() == round(record.running_wall, 3)
+    merged = HdrHistogram(LOWEST_US, HIGHEST_US, TOTAL_FIGURES)
+    for histogram, summary in zip(intervals, result["series"], strict=True):
+        assert histogram.get_total_count() == summary["requests"]
+        merged.add(histogram)
+    latency = result["http"]["latency_ms"]["corrected"]
+    assert merged.get_total_count() == result["http"]["requests"] == latency["count"]
+    assert merged.get_value_at_percentile(95) / 1000 == latency["p95"]
+    assert merged.get_max_value() / 1000 == latency["max"]
+    text = path.read_text()
+    assert text.startswith("#[Histogram log format version 1.2]")
+    assert (
+        '"StartTimestamp","Interval_Length","Interval_Max","Interval_Compressed_Histogram"' in text
+    )
