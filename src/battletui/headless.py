@@ -1,4 +1,10 @@
-"""Headless replay: the same ``Session`` as the TUI, with progress printed as lines.
+"""Headless replay: the same ``Session`` as the TUI, with progress as lines or a live bar.
+
+On a terminal a rich progress bar shows the run; anywhere else (CI, pipes) plain lines, one
+status line per second plus each event (see ``battletui.progress``). Either way the summary
+follows and the session folder is the last line of stdout. After the session is written the
+replay can also write a JUnit XML file (``junit=``) and, inside GitHub Actions, append the
+report to the job summary (``GITHUB_STEP_SUMMARY``).
 
 Never imports Textual (a test checks this in a fresh interpreter), so CI needs no terminal.
 """
@@ -7,56 +13,27 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
 import sys
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from battletui.engine import LabError, Session
-from battletui.metrics import Event, Snapshot
-from battletui.report import build_result
+from battletui.progress import ProgressMode, ProgressPrinter, choose_mode, make_progress
+from battletui.report import REPORT_NAME, build_result
+from battletui.report.junit import write_junit
+from battletui.report.step_summary import append_step_summary, step_summary_path
 from battletui.scenario import Scenario
+
+__all__ = ["ProgressPrinter", "print_summary", "replay"]
 
 EXIT_PASS = 0
 EXIT_SLO_FAILED = 1
+EXIT_USAGE = 2
 EXIT_LAB_FAILED = 3
 EXIT_INTERRUPTED = 130
-
-
-class ProgressPrinter:
-    """One status line per second and every event as it happens, as plain lines."""
-
-    def __init__(self, out: TextIO) -> None:
-        self._out = out
-
-    def event(self, event: Event) -> None:
-        minutes, seconds = divmod(event.offset, 60)
-        self._line(f"  {int(minutes):02d}:{seconds:04.1f}  {event.text}")
-
-    def status(self, snap: Snapshot) -> None:
-        ok = "—" if snap.success_rate is None else f"{snap.success_rate * 100:.2f}%"
-        p95 = f"{snap.latency_total.p95:.1f}ms" if snap.latency_total.count else "—"
-        verdict = {None: "…", True: "pass", False: "FAIL"}[snap.verdict]
-        who = " ".join(f"{p.id}:{p.health}/{p.breaker}" for p in snap.providers)
-        ws = ""
-        if snap.ws is not None:
-            w = snap.ws
-            ws = (
-                f" · ws #{w.head if w.head is not None else '—'} via {w.serving or '—'}"
-                f" gaps {w.gaps} dups {w.duplicates}"
-            )
-        self._line(
-            f"[{_clock(snap.elapsed)}/{_clock(snap.duration)}] {snap.rate:6.0f} req/s"
-            f" · ok {ok} · p95 {p95}{ws} · SLO {verdict} · {who}"
-        )
-
-    def _line(self, text: str) -> None:
-        print(text, file=self._out, flush=True)
-
-
-def _clock(seconds: float) -> str:
-    minutes, rest = divmod(int(seconds), 60)
-    return f"{minutes:02d}:{rest:02d}"
 
 
 async def replay(
@@ -66,14 +43,27 @@ async def replay(
     scenario_format: str = "yaml",
     out: TextIO = sys.stdout,
     interval: float = 1.0,
+    junit: Path | None = None,
+    progress: ProgressMode = "auto",
+    decorate: Callable[[dict[str, Any]], None] | None = None,
 ) -> int:
-    """Run ``scenario`` to its end with no UI; print progress; return the exit code."""
-    printer = ProgressPrinter(out)
+    """Run ``scenario`` to its end with no UI; show progress; return the exit code.
+
+    ``progress``: ``"bar"`` a live rich bar, ``"plain"`` status lines every ``interval``
+    seconds, ``"auto"`` the bar when ``out`` is a terminal (and ``TERM`` is not ``dumb``).
+    ``junit``: also write the result as JUnit XML there once the session is written.
+    ``decorate``: adds to the result before it is written (a baseline comparison).
+    """
+    if junit is not None and (problem := _junit_problem(junit)):
+        print(f"battletui: --junit {junit}: {problem}", file=sys.stderr)
+        return EXIT_USAGE
+    printer = make_progress(choose_mode(progress, out), out, interval)
     session = Session(
         scenario,
         sessions_root=sessions_root,
         scenario_format=scenario_format,
         on_event=printer.event,
+        decorate=decorate,
     )
     print(
         f"replaying {scenario.name} · {scenario.duration:g}s · "
@@ -98,20 +88,62 @@ async def replay(
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, interrupt)
     waiter = asyncio.create_task(session.wait_finished())
-    while not waiter.done():
-        await asyncio.wait({waiter}, timeout=interval)
-        if not waiter.done():
-            printer.status(session.snapshot())
+    printer.start()
+    try:
+        while not waiter.done():
+            await asyncio.wait({waiter}, timeout=printer.interval)
+            if not waiter.done():
+                printer.status(session.snapshot())
+        printer.stop(session.snapshot)
+    finally:
+        printer.stop()  # hand the terminal back, whatever happened (idempotent)
     folder = waiter.result()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.remove_signal_handler(sig)
-    result = build_result(session.record())
+    result = session.result if session.result is not None else build_result(session.record())
     print_summary(result, out)
-    print(folder, file=out, flush=True)
+    code = EXIT_PASS if result["verdict"] == "pass" else EXIT_SLO_FAILED
     if interrupted:
-        return EXIT_INTERRUPTED
-    return EXIT_PASS if result["verdict"] == "pass" else EXIT_SLO_FAILED
+        code = EXIT_INTERRUPTED
+    if junit is not None and not _write_junit(result, junit) and code != EXIT_INTERRUPTED:
+        code = EXIT_USAGE
+    _append_step_summary(folder)
+    print(folder, file=out, flush=True)
+    return code
+
+
+def _junit_problem(path: Path) -> str | None:
+    """Why the JUnit file could not be written, checked before a long session runs."""
+    if path.is_dir():
+        return "is a directory"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        return error.strerror or str(error)
+    if not os.access(path.parent, os.W_OK):
+        return f"folder {path.parent} is not writable"
+    return None
+
+
+def _write_junit(result: Mapping[str, Any], path: Path) -> bool:
+    try:
+        write_junit(result, path)
+    except OSError as error:
+        print(f"battletui: cannot write JUnit XML to {path}: {error}", file=sys.stderr)
+        return False
+    return True
+
+
+def _append_step_summary(folder: Path) -> None:
+    """Inside GitHub Actions, add the report to the job summary; never fails the replay."""
+    summary = step_summary_path()
+    if summary is None:
+        return
+    try:
+        append_step_summary((folder / REPORT_NAME).read_text(encoding="utf-8"), summary)
+    except OSError as error:
+        print(f"battletui: warning: job summary {summary} not written: {error}", file=sys.stderr)
 
 
 def print_summary(result: dict[str, object], out: TextIO) -> None:
@@ -132,3 +164,13 @@ def print_summary(result: dict[str, object], out: TextIO) -> None:
             shown = "—" if actual is None else f"{actual:.1f}ms"
             target = f"<= {slo['target']:.1f}ms"
         print(f"  {mark}  {slo['name']:<13} {shown:>10}  (target {target})", file=out)
+    baseline = result.get("baseline")
+    if isinstance(baseline, dict):
+        regressions = baseline.get("regressions") or []
+        print(
+            f"baseline {baseline['file']} (tolerance {float(baseline['tolerance']) * 100:g}%):"
+            f" {len(regressions)} regression{'s' if len(regressions) != 1 else ''}",
+            file=out,
+        )
+        for regression in regressions:
+            print(f"  FAIL  {regression['why']}", file=out)

@@ -1,0 +1,212 @@
+"""JUnit XML from ``result.json``: one test case per SLO, so CI shows which objective broke.
+
+The shape is the common one CI systems read (Jenkins, GitLab, GitHub test-report actions,
+Azure DevOps): ``<testsuites>`` holding one ``<testsuite name="battletui.<scenario>">`` with
+its ``<properties>`` and one ``<testcase name="slo <name>">`` per objective; a broken
+objective carries ``<failure type="SLOFailure">`` whose message names the measured figure and
+the target. When the result was compared with a baseline, one more test case, ``baseline``,
+fails when that comparison found regressions.
+
+The suite's ``time`` is the session's duration. A test case's ``time`` is 0: every objective
+is judged over the whole session, and CI tools that add up case times would otherwise count
+the session once per SLO.
+"""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+SUITE_PREFIX = "battletui."
+SLO_FAILURE = "SLOFailure"
+REGRESSION_FAILURE = "BaselineRegression"
+
+# Characters XML 1.0 cannot carry at all, even escaped (C0 controls other than \t \n \r,
+# lone surrogates, U+FFFE/U+FFFF). ElementTree escapes markup but passes these through.
+_NOT_XML = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def junit_xml(result: Mapping[str, Any]) -> str:
+    """The JUnit XML document (with its UTF-8 declaration) for one session's result."""
+    scenario = _text(result.get("scenario", "session"))
+    classname = SUITE_PREFIX + scenario
+    cases: list[ET.Element] = []
+    for slo in result.get("slos") or ():
+        cases.append(_slo_case(classname, slo))
+    given = result.get("baseline")
+    baseline = (
+        given if isinstance(given, Mapping) and isinstance(given.get("regressions"), list) else None
+    )
+    if baseline is not None:
+        cases.append(_baseline_case(classname, baseline))
+    failures = sum(1 for case in cases if case.find("failure") is not None)
+
+    root = ET.Element(
+        "testsuites",
+        {
+            "name": "battletui",
+            "tests": str(len(cases)),
+            "failures": str(failures),
+            "errors": "0",
+            "time": _seconds(result.get("duration_s")),
+        },
+    )
+    suite_attributes = {
+        "name": classname,
+        "tests": str(len(cases)),
+        "failures": str(failures),
+        "errors": "0",
+        "skipped": "0",
+        "time": _seconds(result.get("duration_s")),
+    }
+    if result.get("started_at"):
+        suite_attributes["timestamp"] = _text(result["started_at"])
+    suite = ET.SubElement(root, "testsuite", suite_attributes)
+    properties = ET.SubElement(suite, "properties")
+    shown = {
+        name: result[name]
+        for name in ("scenario", "scenario_file", "seed", "verdict", "end_reason", "started_at")
+        if name in result
+    }
+    if baseline is not None:
+        shown["baseline_file"] = baseline.get("file")
+        shown["baseline_tolerance"] = baseline.get("tolerance")
+    for name, value in shown.items():
+        ET.SubElement(
+            properties, "property", {"name": name, "value": "" if value is None else _text(value)}
+        )
+    suite.extend(cases)
+    ET.indent(root, space="  ")
+    body = ET.tostring(root, encoding="unicode")
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + body + "\n"
+
+
+def write_junit(result: Mapping[str, Any], path: Path | str) -> None:
+    """Write :func:`junit_xml` to ``path`` in UTF-8, creating its folder if needed."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(junit_xml(result), encoding="utf-8")
+
+
+# -- test cases ------------------------------------------------------------------------------
+
+
+def _slo_case(classname: str, slo: Mapping[str, Any]) -> ET.Element:
+    name = _text(slo.get("name", "?"))
+    case = ET.Element("testcase", {"classname": classname, "name": f"slo {name}", "time": "0"})
+    unit = str(slo.get("unit", ""))
+    target = slo.get("target")
+    actual = slo.get("actual")
+    higher_is_better = unit == "ratio"
+    if actual is None or target is None:
+        shown_actual = "no data"
+        shown_target = "—" if target is None else _figure(float(target), unit)
+        judged = f"{name}: {shown_actual} (target {_bound(higher_is_better)} {shown_target})"
+    else:
+        shown_actual, shown_target = _figures(float(actual), float(target), unit)
+        if slo.get("passed"):
+            relation = ">=" if higher_is_better else "<="
+        else:
+            relation = "<" if higher_is_better else ">"
+        judged = f"{name} {shown_actual} {relation} target {shown_target}"
+    if slo.get("passed"):
+        ET.SubElement(case, "system-out").text = judged
+    else:
+        failure = ET.SubElement(case, "failure", {"message": judged, "type": SLO_FAILURE})
+        failure.text = (
+            f"SLO {name} failed: measured {shown_actual}, "
+            f"target {_bound(higher_is_better)} {shown_target}."
+        )
+    return case
+
+
+def _baseline_case(classname: str, baseline: Mapping[str, Any]) -> ET.Element:
+    case = ET.Element("testcase", {"classname": classname, "name": "baseline", "time": "0"})
+    regressions: Sequence[Any] = baseline["regressions"]
+    against = f" {_text(baseline['file'])}" if baseline.get("file") else " the baseline"
+    if not regressions:
+        ET.SubElement(case, "system-out").text = f"no regression against{against}"
+        return case
+    lines = [_regression(item) for item in regressions]
+    count = len(lines)
+    message = f"{count} regression{'s' if count != 1 else ''} against{against}: " + "; ".join(lines)
+    failure = ET.SubElement(case, "failure", {"message": message, "type": REGRESSION_FAILURE})
+    failure.text = "\n".join(
+        f"{line}: {_text(item['why'])}" if isinstance(item, Mapping) and item.get("why") else line
+        for line, item in zip(lines, regressions, strict=True)
+    )
+    return case
+
+
+def _regression(item: Any) -> str:
+    """``figure baseline → now (change)``, e.g. ``http.latency_ms.corrected.p95 84.0 ms →
+    120.5 ms (+43.5%)``; the change as ``change_text`` gives it, else the plain number."""
+    if not isinstance(item, Mapping):
+        return _text(item)
+    unit = str(item.get("unit", ""))
+    figure = _text(item.get("figure", "?"))
+    before = _value(item.get("baseline"), unit)
+    now = _value(item.get("now"), unit)
+    change = item.get("change_text") or item.get("change")
+    if isinstance(change, bool) or not isinstance(change, int | float):
+        shown_change = "" if change is None else _text(change)
+    else:
+        shown_change = f"{change:+g}"
+    return f"{figure} {before} → {now}" + (f" ({shown_change})" if shown_change else "")
+
+
+# -- figures ---------------------------------------------------------------------------------
+
+
+def _bound(higher_is_better: bool) -> str:
+    return ">=" if higher_is_better else "<="
+
+
+def _figure(value: float, unit: str, decimals: int | None = None) -> str:
+    """A figure as people read it: ratio as %, ms with " ms", count as an integer."""
+    if unit == "ratio":
+        return f"{value * 100:.{2 if decimals is None else decimals}f}%"
+    if unit == "ms":
+        return f"{value:.{1 if decimals is None else decimals}f} ms"
+    if unit == "count":
+        return f"{value:.0f}"
+    return f"{value:g}"
+
+
+def _figures(actual: float, target: float, unit: str) -> tuple[str, str]:
+    """Actual and target at one precision, fine enough that two different values never read
+    the same (99.996% against a 100.00% target must not print as "100.00% < 100.00%")."""
+    if unit not in ("ratio", "ms"):
+        return _figure(actual, unit), _figure(target, unit)
+    decimals = 2 if unit == "ratio" else 1
+    while True:
+        shown = _figure(actual, unit, decimals), _figure(target, unit, decimals)
+        if shown[0] != shown[1] or actual == target or decimals >= 6:
+            return shown
+        decimals += 1
+
+
+def _value(value: Any, unit: str) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return _text(value)
+    if unit in ("ratio", "ms", "count"):
+        return _figure(float(value), unit)
+    if unit == "req/s":
+        return f"{value:.1f} req/s"
+    return f"{value:g}"
+
+
+def _seconds(value: Any) -> str:
+    """Seconds as the JUnit schema's time pattern accepts them: plain decimal, never negative."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
+        return "0"
+    return f"{max(float(value), 0.0):.3f}"
+
+
+def _text(value: Any) -> str:
+    return _NOT_XML.sub("\ufffd", str(value))
