@@ -115,3 +115,20 @@ async def test_palette_keys_step_rates_cycle_kinds_and_act_on_chain_and_gateway(
         Action("reorg", None, {"depth": 2}),
         Action("strategy", None, {"name": "priority"}),  # the one after "fastest"
     ]
+
+
+async def test_m_asks_for_a_label_and_journals_a_mark() -> None:
+    link = FakeLink()
+    app = BattleApp(link)
+    async with app.run_test(size=(160, 45)) as pilot:
+        await pilot.press("m")
+        await pilot.pause()
+        await pilot.press(*"failover done", "enter")
+        await pilot.press("m", "enter")  # empty: the suggested label
+        await pilot.press("m", "escape")  # cancelled: nothing
+        await wait_until(lambda: len(link.applied) == 2, what="two marks")
+        await pilot.pause(0.2)
+    assert link.applied == [
+        Action("mark", None, {"label": "failover done"}),
+        Action("mark", None, {"label": "mark 2 at 00:41"}),
+    ]

@@ -25,12 +25,15 @@ EPILOG = """\
 exit codes:
   0    every SLO held
   1    an SLO failed
+  1    ... or, with --baseline, a figure regressed beyond the tolerance
   2    bad input or usage (a broken scenario names file, line and field)
   3    the lab (mock providers, gateway) could not start
   130  interrupted; the session is still written
 
 Sessions are written to ./sessions/<UTC stamp>-<name>/ (override with --sessions or
-BATTLETUI_SESSIONS); the folder's path is the last line printed.
+BATTLETUI_SESSIONS); the folder's path is the last line printed. Inside GitHub Actions
+(GITHUB_STEP_SUMMARY set) the report is also appended to the job summary. On a terminal
+replay shows a progress bar; piped, it prints one plain status line per second.
 """
 
 
@@ -79,10 +82,40 @@ def build_parser() -> argparse.ArgumentParser:
     )
     replay.add_argument("scenario", type=Path, help="scenario file (.yaml or .toml)")
     replay.add_argument("--ui", action="store_true", help="watch it in the TUI instead")
+    replay.add_argument(
+        "--baseline",
+        type=Path,
+        metavar="RESULT",
+        help="compare with an earlier result.json (or its session folder); a figure that "
+        "regresses beyond the tolerance fails the replay (exit 1) and the report says which",
+    )
+    replay.add_argument(
+        "--tolerance",
+        default="10%",
+        help="how much worse a figure may get against the baseline (default 10%%)",
+    )
     replay.add_argument("--sessions", help="where to write sessions (default ./sessions)")
+    replay.add_argument(
+        "--junit",
+        type=Path,
+        metavar="FILE",
+        help="also write the result as JUnit XML to FILE (one test case per SLO) once the "
+        "session is written; exit 2 if FILE cannot be written",
+    )
 
     validate = commands.add_parser("validate", help="check scenario files")
     validate.add_argument("files", type=Path, nargs="+")
+
+    report = commands.add_parser(
+        "report",
+        help="rebuild a session's scenario, report.md, result.json and latency.hlog from its "
+        "journal (also after a crash or SIGKILL)",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    report.add_argument("session", type=Path, help="a session folder (or its journal.jsonl)")
+    report.add_argument("--baseline", type=Path, metavar="RESULT")
+    report.add_argument("--tolerance", default="10%")
 
     lab = commands.add_parser(
         "lab", help="run a scenario's mock providers and gateway until Ctrl-C"
@@ -108,9 +141,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "replay":
             if args.ui:
                 return _live(args.scenario, args.sessions)
-            return _replay(args.scenario, args.sessions)
+            return _replay(args.scenario, args.sessions, args.junit, args.baseline, args.tolerance)
         if args.command == "validate":
             return _validate(args.files)
+        if args.command == "report":
+            return _report(args.session, args.baseline, args.tolerance)
         if args.command == "lab":
             return _lab(args.scenario, args.base_port)
     except ScenarioError as error:
@@ -136,14 +171,34 @@ def _validate(files: Sequence[Path]) -> int:
     return status
 
 
-def _replay(path: Path, sessions: str | None) -> int:
+def _replay(
+    path: Path,
+    sessions: str | None,
+    junit: Path | None = None,
+    baseline: Path | None = None,
+    tolerance: str = "10%",
+) -> int:
     from battletui.headless import replay
+    from battletui.report.baseline import against_baseline, load_baseline, parse_tolerance
 
     scenario = _load(path)
+    decorate = None
+    if baseline is not None:
+        try:
+            fraction = parse_tolerance(tolerance)
+            reference = load_baseline(baseline)
+        except ValueError as error:
+            print(f"battletui: {error}", file=sys.stderr)
+            return EXIT_USAGE
+        decorate = against_baseline(reference, tolerance=fraction, baseline_file=str(baseline))
     try:
         return asyncio.run(
             replay(
-                scenario, sessions_root=_sessions_root(sessions), scenario_format=_format_of(path)
+                scenario,
+                sessions_root=_sessions_root(sessions),
+                scenario_format=_format_of(path),
+                junit=junit,
+                decorate=decorate,
             )
         )
     except KeyboardInterrupt:
@@ -172,6 +227,23 @@ def _live(path: Path, sessions: str | None) -> int:
     from battletui.report import build_result
 
     return 0 if build_result(session.record())["verdict"] == "pass" else 1
+
+
+def _report(folder: Path, baseline: Path | None, tolerance: str) -> int:
+    from battletui.recover import report_session
+    from battletui.report.baseline import load_baseline, parse_tolerance
+
+    if baseline is None:
+        return report_session(folder)
+    try:
+        fraction = parse_tolerance(tolerance)
+        reference = load_baseline(baseline)
+    except ValueError as error:
+        print(f"battletui: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    return report_session(
+        folder, baseline=reference, baseline_file=str(baseline), tolerance=fraction
+    )
 
 
 def _lab(path: Path, base_port: int | None) -> int:

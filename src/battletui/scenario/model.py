@@ -109,10 +109,12 @@ class Action:
             return text
         if self.kind == "flap":
             cycles = int(p.get("cycles", 0))
+            repeat = "until restored" if cycles == 0 else f"{cycles} cycle"
+            if cycles > 1:
+                repeat += "s"
             return (
                 f"{head} down {format_duration(float(p.get('down', 2.0)))}"
-                f" up {format_duration(float(p.get('up', 3.0)))}"
-                f" {'until restored' if cycles == 0 else f'{cycles} cycles'}"
+                f" up {format_duration(float(p.get('up', 3.0)))} {repeat}"
             )
         if self.kind == "errors":
             rate = float(p.get("rate", 0.0))

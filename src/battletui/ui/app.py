@@ -22,6 +22,7 @@ from battletui.engine import SessionLink
 from battletui.metrics import ProviderView, Snapshot
 from battletui.scenario import Action
 from battletui.ui import keys
+from battletui.ui.mark_dialog import MarkDialog
 from battletui.ui.widgets import (
     EventsPanel,
     LatencyPanel,
@@ -50,6 +51,7 @@ class BattleApp(App[Path | None]):
         Binding("w", "ws_drop", "ws-drop"),
         Binding("o", "reorg", "reorg"),
         Binding("s", "strategy", "strategy"),
+        Binding("m", "mark", "mark"),
         Binding("r", "restore", "restore"),
         Binding("up", "select(-1)", "select", show=False),
         Binding("down", "select(1)", "select", show=False),
@@ -66,6 +68,7 @@ class BattleApp(App[Path | None]):
         self._snapshot: Snapshot | None = None
         self._quitting = False
         self.start_error: str | None = None
+        self._marks = 0
         self.error_kind = "server-error"
         """What ``e`` injects; ``E`` cycles it."""
 
@@ -192,6 +195,19 @@ class BattleApp(App[Path | None]):
 
     def action_reorg(self) -> None:
         self._submit(keys.reorg())
+
+    def action_mark(self) -> None:
+        if self._quitting or self._snapshot is None or self._snapshot.phase != "running":
+            return
+        self._marks += 1
+        elapsed = self._snapshot.elapsed
+        suggestion = f"mark {self._marks} at {int(elapsed // 60):02d}:{int(elapsed % 60):02d}"
+
+        def add(label: str | None) -> None:
+            if label:
+                self._submit(keys.mark(label))
+
+        self.push_screen(MarkDialog(suggestion), add)
 
     def action_strategy(self) -> None:
         if self._snapshot is not None:

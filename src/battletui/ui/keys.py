@@ -72,3 +72,7 @@ def reorg() -> Action:
 def next_strategy(current: str) -> Action:
     index = STRATEGIES.index(current) if current in STRATEGIES else -1
     return Action("strategy", None, {"name": STRATEGIES[(index + 1) % len(STRATEGIES)]})
+
+
+def mark(label: str) -> Action:
+    return Action("mark", None, {"label": label})
