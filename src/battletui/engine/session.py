@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import time
 from collections import defaultdict
 from collections.abc import Callable
@@ -27,6 +26,7 @@ from battletui.engine.lab import Lab
 from battletui.engine.outcome import ActionOutcome, ActionSource
 from battletui.engine.probes import ProbeResult
 from battletui.engine.session_dir import make_session_dir
+from battletui.engine.snapshots import build_snapshot
 from battletui.gateway import BreakerTransition, FailoverEvent, GatewayEvent, WsFeedEvent
 from battletui.metrics import (
     Event,
@@ -35,16 +35,13 @@ from battletui.metrics import (
     FailoverLog,
     HttpMetrics,
     IntervalRecord,
-    LatencyStats,
     ProviderHealth,
-    ProviderView,
     SessionPhase,
-    SloStatus,
     Snapshot,
     WsMetrics,
     WsView,
 )
-from battletui.report import SessionRecord, evaluate_slos, rebuild, recorded_scenario, write_outputs
+from battletui.report import SessionRecord, rebuild, recorded_scenario, write_outputs
 from battletui.scenario import Action, Scenario, dump_scenario, dumps_scenario
 from battletui.workload import HeadVerdict, HttpLoad, WsLoad
 
@@ -534,77 +531,20 @@ class Session:
         return rebuild(self.dir / JOURNAL_NAME)
 
     def snapshot(self) -> Snapshot:
-        scenario = self.scenario
-        base = Snapshot(
-            scenario=scenario.name,
+        """The session as the screen shows it now (see ``snapshots.py`` for the sources)."""
+        return build_snapshot(
+            scenario=self.scenario,
             phase=self.phase,
             elapsed=self.elapsed,
-            duration=scenario.duration,
-            target_rate=self._load.rate if self._load else scenario.workload.http.rate,
-            strategy=self.lab.gateway.strategy
-            if self.lab and self.lab.gateway
-            else scenario.gateway.strategy,
+            lab=self.lab,
+            metrics=self.metrics,
+            target_rate=self._load.rate if self._load else self.scenario.workload.http.rate,
+            health=self._health,
+            ws=self.ws_view(),
+            failovers_away=self.failover_log.away_from,
             events=self.events.recent(50),
             session_dir=str(self.dir) if self.dir and self.phase == "ended" else None,
             message=self.message,
-        )
-        if self.metrics is None or self.lab is None or self.lab.gateway is None:
-            return base
-        window = self.metrics.window()
-        corrected, _ = self.metrics.totals_latency()
-        breakers = self.lab.gateway.breakers
-        gateway_stats = self.lab.gateway.stats()
-        ws = self.ws_view()
-        providers = []
-        for key, spec in enumerate(scenario.providers, start=1):
-            provider = self.lab.provider(spec.id)
-            faults = provider.faults
-            rtt = self._health.rtt.get(spec.id) if self._health else None
-            providers.append(
-                ProviderView(
-                    key=key,
-                    id=spec.id,
-                    url=provider.url,
-                    health=self._health.health[spec.id] if self._health else "UNKNOWN",
-                    breaker=str(breakers[spec.id].state),
-                    share=window.upstream_share.get(spec.id, 0.0),
-                    served=self.metrics.upstreams.get(spec.id, 0),
-                    probe_ms=None if rtt is None else rtt * 1000,
-                    added_latency_ms=faults.added_latency * 1000,
-                    flapping=faults.flapping,
-                    serving_ws=ws is not None and ws.serving == spec.id,
-                    faults=fault_words(faults),
-                    breaker_left=breaker_left(breakers[spec.id]),
-                    rate_limited_for=gateway_stats[spec.id].rate_limited_for,
-                    lag=self.lab.gateway.lag(spec.id),
-                    failovers_from=self.failover_log.away_from.get(spec.id, 0),
-                    error_rate=faults.error_rate,
-                    error_kind=faults.error_kind,
-                )
-            )
-        series = list(self.metrics.series)[-120:]
-        slos = evaluate_slos(
-            scenario.slo, success_rate=self.metrics.success_rate, latency=corrected, ws=ws
-        )
-        return dataclasses.replace(
-            base,
-            providers=tuple(providers),
-            requests=self.metrics.requests,
-            success_rate=self.metrics.success_rate,
-            window_success_rate=window.success_rate,
-            rate=window.rate,
-            errors=dict(self.metrics.errors),
-            failovers=self.metrics.failovers,
-            failed_over=self.metrics.failed_over,
-            failover_latency=LatencyStats.of(self.metrics.failover_latency),
-            latency_window=window.latency,
-            latency_total=corrected,
-            bars=window.bars,
-            ws=ws,
-            rate_series=tuple(float(s.requests) for s in series),
-            p95_series=tuple(s.p95_ms for s in series),
-            error_series=tuple(float(s.errors) for s in series),
-            slos=tuple(SloStatus(s.name, s.target_text, s.actual_text, s.passed) for s in slos),
         )
 
 
@@ -613,31 +553,6 @@ def _counted(counts: dict[str, int]) -> str:
     if len(counts) == 1:
         return next(iter(counts))
     return ", ".join(f"{name} {count}" for name, count in sorted(counts.items()))
-
-
-def fault_words(faults: Any) -> tuple[str, ...]:
-    """The provider's active faults in a few words each, for the screen."""
-    words: list[str] = []
-    if faults.hung:
-        words.append("hung")
-    if faults.lagging:
-        words.append(f"lag @#{faults.lag_head}" if faults.lag_head is not None else "lagging")
-    if faults.flapping:
-        words.append("flapping")
-    if faults.error_rate:
-        words.append(f"errors {faults.error_rate * 100:g}% {faults.error_kind}")
-    if faults.added_latency:
-        words.append(f"+{faults.added_latency * 1000:.0f}ms")
-    for method, added in sorted(faults.method_latency.items()):
-        words.append(f"{method} +{added * 1000:.0f}ms")
-    return tuple(words)
-
-
-def breaker_left(breaker: Any) -> float | None:
-    if str(breaker.state) != "OPEN":
-        return None
-    left: float | None = getattr(breaker, "open_remaining", None)
-    return left
 
 
 def _encoded(histogram: HdrHistogram) -> str:

@@ -1,0 +1,135 @@
+"""Building the frozen ``Snapshot`` a viewer draws from, out of the live session's parts.
+
+Each figure comes from the part that measured it: health from the engine's probes, breakers
+from the gateway's breaker objects, traffic share and latency from what the workload saw.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+
+from battletui.engine.health import HealthMonitor
+from battletui.engine.lab import Lab
+from battletui.gateway import CircuitBreaker
+from battletui.metrics import (
+    Event,
+    HttpMetrics,
+    LatencyStats,
+    ProviderView,
+    SessionPhase,
+    SloStatus,
+    Snapshot,
+    WsView,
+)
+from battletui.providers import FaultState
+from battletui.report import evaluate_slos
+from battletui.scenario import Scenario
+
+
+def build_snapshot(
+    *,
+    scenario: Scenario,
+    phase: SessionPhase,
+    elapsed: float,
+    lab: Lab | None,
+    metrics: HttpMetrics | None,
+    target_rate: float,
+    health: HealthMonitor | None,
+    ws: WsView | None,
+    failovers_away: Mapping[str, int],
+    events: tuple[Event, ...],
+    session_dir: str | None,
+    message: str | None,
+) -> Snapshot:
+    base = Snapshot(
+        scenario=scenario.name,
+        phase=phase,
+        elapsed=elapsed,
+        duration=scenario.duration,
+        target_rate=target_rate,
+        strategy=lab.gateway.strategy if lab and lab.gateway else scenario.gateway.strategy,
+        events=events,
+        session_dir=session_dir,
+        message=message,
+    )
+    if metrics is None or lab is None or lab.gateway is None:
+        return base
+    gateway = lab.gateway
+    window = metrics.window()
+    corrected, _ = metrics.totals_latency()
+    breakers = gateway.breakers
+    gateway_stats = gateway.stats()
+    providers = []
+    for key, spec in enumerate(scenario.providers, start=1):
+        provider = lab.provider(spec.id)
+        faults = provider.faults
+        rtt = health.rtt.get(spec.id) if health else None
+        providers.append(
+            ProviderView(
+                key=key,
+                id=spec.id,
+                url=provider.url,
+                health=health.health[spec.id] if health else "UNKNOWN",
+                breaker=str(breakers[spec.id].state),
+                share=window.upstream_share.get(spec.id, 0.0),
+                served=metrics.upstreams.get(spec.id, 0),
+                probe_ms=None if rtt is None else rtt * 1000,
+                added_latency_ms=faults.added_latency * 1000,
+                flapping=faults.flapping,
+                serving_ws=ws is not None and ws.serving == spec.id,
+                faults=fault_words(faults),
+                breaker_left=breaker_left(breakers[spec.id]),
+                rate_limited_for=gateway_stats[spec.id].rate_limited_for,
+                lag=gateway.lag(spec.id),
+                failovers_from=failovers_away.get(spec.id, 0),
+                error_rate=faults.error_rate,
+                error_kind=faults.error_kind,
+            )
+        )
+    series = list(metrics.series)[-120:]
+    slos = evaluate_slos(scenario.slo, success_rate=metrics.success_rate, latency=corrected, ws=ws)
+    return dataclasses.replace(
+        base,
+        providers=tuple(providers),
+        requests=metrics.requests,
+        success_rate=metrics.success_rate,
+        window_success_rate=window.success_rate,
+        rate=window.rate,
+        errors=dict(metrics.errors),
+        failovers=metrics.failovers,
+        failed_over=metrics.failed_over,
+        failover_latency=LatencyStats.of(metrics.failover_latency),
+        latency_window=window.latency,
+        latency_total=corrected,
+        bars=window.bars,
+        ws=ws,
+        rate_series=tuple(float(s.requests) for s in series),
+        p95_series=tuple(s.p95_ms for s in series),
+        error_series=tuple(float(s.errors) for s in series),
+        slos=tuple(SloStatus(s.name, s.target_text, s.actual_text, s.passed) for s in slos),
+    )
+
+
+def fault_words(faults: FaultState) -> tuple[str, ...]:
+    """The provider's active faults in a few words each, for the screen."""
+    words: list[str] = []
+    if faults.hung:
+        words.append("hung")
+    if faults.lagging:
+        words.append(f"lag @#{faults.lag_head}" if faults.lag_head is not None else "lagging")
+    if faults.flapping:
+        words.append("flapping")
+    if faults.error_rate:
+        words.append(f"errors {faults.error_rate * 100:g}% {faults.error_kind}")
+    if faults.added_latency:
+        words.append(f"+{faults.added_latency * 1000:.0f}ms")
+    for method, added in sorted(faults.method_latency.items()):
+        words.append(f"{method} +{added * 1000:.0f}ms")
+    return tuple(words)
+
+
+def breaker_left(breaker: CircuitBreaker) -> float | None:
+    if str(breaker.state) != "OPEN":
+        return None
+    return breaker.open_remaining
