@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-from hdrh.histogram import HdrHistogram
 
 from battletui import __version__
 from battletui.engine.chaos import ChaosError, apply_fault
@@ -24,18 +23,14 @@ from battletui.engine.health import HealthMonitor
 from battletui.engine.journal import JOURNAL_NAME, Journal
 from battletui.engine.lab import Lab
 from battletui.engine.outcome import ActionOutcome, ActionSource
-from battletui.engine.probes import ProbeResult
+from battletui.engine.recorder import SessionRecorder
 from battletui.engine.session_dir import make_session_dir
 from battletui.engine.snapshots import build_snapshot
-from battletui.gateway import BreakerTransition, FailoverEvent, GatewayEvent, WsFeedEvent
 from battletui.metrics import (
     Event,
-    EventLevel,
     EventLog,
     FailoverLog,
     HttpMetrics,
-    IntervalRecord,
-    ProviderHealth,
     SessionPhase,
     Snapshot,
     WsMetrics,
@@ -43,7 +38,7 @@ from battletui.metrics import (
 )
 from battletui.report import SessionRecord, rebuild, recorded_scenario, write_outputs
 from battletui.scenario import Action, Scenario, dump_scenario, dumps_scenario
-from battletui.workload import HeadVerdict, HttpLoad, WsLoad
+from battletui.workload import HttpLoad, WsLoad
 
 TICK = 1.0
 GATEWAY_NOTE_QUIET = 10.0
@@ -77,28 +72,22 @@ class Session:
         self._clock = clock
         self._wall = wall_clock
         self._base_port = base_port
-        self._on_event = on_event
         self.phase: SessionPhase = "starting"
         self.dir: Path | None = None
         self.started_at: float = 0.0
         self.t0: float = 0.0
         self._ended_at: float | None = None
         self.end_reason: str | None = None
-        self.events = EventLog()
+        self.recorder = SessionRecorder(
+            elapsed=lambda: self.elapsed, offset_of=self._offset_of, on_event=on_event
+        )
         self.outcomes: list[ActionOutcome] = []
-        self.transitions: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        self.health_changes: dict[str, list[dict[str, Any]]] = defaultdict(list)
         self.message: str | None = None
         self.lab: Lab | None = None
         self.metrics: HttpMetrics | None = None
         self._load: HttpLoad | None = None
         self.ws_metrics: WsMetrics | None = None
         self._ws_load: WsLoad | None = None
-        self.ws_feed: list[dict[str, Any]] = []
-        self.failover_log = FailoverLog()
-        self._last_gateway_note: dict[tuple[str, str | None], float] = {}
-        self.gateway_events: list[dict[str, Any]] = []
-        self._ws_anomaly_events = 0
         self._health: HealthMonitor | None = None
         self._journal: Journal | None = None
         self._http: aiohttp.ClientSession | None = None
@@ -126,6 +115,7 @@ class Session:
         self.started_at = self._wall()
         self.dir = make_session_dir(self._root, self.scenario.name, self.started_at)
         self._journal = Journal(self.dir / JOURNAL_NAME)
+        self.recorder.journal = self._journal
         self._journal.write(
             {
                 "type": "start",
@@ -138,10 +128,10 @@ class Session:
         self.lab = Lab(
             self.scenario,
             base_port=self._base_port,
-            on_transition=self._on_transition,
-            on_ws_event=self._on_ws_event,
-            on_failover=self._on_failover,
-            on_gateway_event=self._on_gateway_event,
+            on_transition=self.recorder.on_transition,
+            on_ws_event=self.recorder.on_ws_event,
+            on_failover=self.recorder.on_failover,
+            on_gateway_event=self.recorder.on_gateway_event,
         )
         try:
             await self.lab.start()
@@ -151,7 +141,9 @@ class Session:
             raise
         self._http = aiohttp.ClientSession()
         self.t0 = self._clock()
-        self.metrics = HttpMetrics(self._clock, start=self.t0, on_interval=self._on_interval)
+        self.metrics = HttpMetrics(
+            self._clock, start=self.t0, on_interval=self.recorder.on_interval
+        )
         self._load = HttpLoad(
             self.lab.gateway_url,
             self.scenario.workload.http,
@@ -161,7 +153,7 @@ class Session:
         )
         self._health = HealthMonitor(
             [(spec, self.lab.provider(spec.id).url) for spec in self.scenario.providers],
-            self._on_health,
+            self.recorder.on_health,
         )
         ws_spec = self.scenario.workload.ws
         if ws_spec.subscribers > 0:
@@ -171,7 +163,7 @@ class Session:
                 ws_spec,
                 self.ws_metrics,
                 clock=self._clock,
-                on_anomaly=self._on_ws_anomaly,
+                on_anomaly=self.recorder.on_ws_anomaly,
             )
         await self._health.start()
         await self._load.start()
@@ -180,7 +172,9 @@ class Session:
         self._journal.write({"type": "running", "wall": round(self._wall(), 3)})
         self.phase = "running"
         self._write_recording()
-        self._event(0.0, f"session started · {len(self.scenario.providers)} providers", "ok")
+        self.recorder.event(
+            0.0, f"session started · {len(self.scenario.providers)} providers", "ok"
+        )
         self._tasks = [
             asyncio.create_task(self._run_timeline(), name="timeline"),
             asyncio.create_task(self._run_clock(), name="session-clock"),
@@ -221,8 +215,8 @@ class Session:
             await self._load.stop(drain=DRAIN)
         if self._ws_load is not None:
             await self._ws_load.stop()
-        self._report_failovers()
-        self._checkpoint_ws()
+        self.recorder.report_failovers()
+        self.recorder.checkpoint_ws(self.ws_view())
         if self.metrics is not None:
             self.metrics.flush()
         if self._health is not None:
@@ -232,7 +226,7 @@ class Session:
         if self.lab is not None:
             await self.lab.stop()
         offset = self._ended_at - self.t0
-        self._event(offset, f"session ended ({reason})", "info")
+        self.recorder.event(offset, f"session ended ({reason})", "info")
         assert self._journal is not None and self.dir is not None
         self._journal.write({"type": "end", "offset": round(offset, 3), "reason": reason})
         self._journal.close()
@@ -282,11 +276,11 @@ class Session:
         self.outcomes.append(outcome)
         text = outcome.action.describe()
         if outcome.applied:
-            self._event(outcome.offset, f"{text} ✓ {outcome.detail}", "warn")
+            self.recorder.event(outcome.offset, f"{text} ✓ {outcome.detail}", "warn")
             self._write_recording()
             self.message = None
         else:
-            self._event(outcome.offset, f"{text} ✗ {outcome.error}", "error")
+            self.recorder.event(outcome.offset, f"{text} ✗ {outcome.error}", "error")
             self.message = f"{text} failed: {outcome.error}"
         return outcome
 
@@ -310,171 +304,9 @@ class Session:
             await asyncio.sleep(min(TICK, end - now))
             if self.metrics is not None:
                 self.metrics.tick()
-            self._report_failovers()
-            self._checkpoint_ws()
+            self.recorder.report_failovers()
+            self.recorder.checkpoint_ws(self.ws_view())
         self.request_finish("completed")
-
-    def _on_interval(self, record: IntervalRecord) -> None:
-        """One second of HTTP measurements, complete: totals are the sum of these entries."""
-        if self._journal is None:
-            return
-        self._journal.write(
-            {
-                "type": "interval",
-                "index": record.index,
-                "requests": record.requests,
-                "ok": record.ok,
-                "errors": record.errors,
-                "upstreams": record.upstreams,
-                "failovers": record.failovers,
-                "failed_over": record.failed_over,
-                "corrected": _encoded(record.corrected),
-                "uncorrected": _encoded(record.uncorrected),
-                "failover_latency": (
-                    None if record.failover_latency is None else _encoded(record.failover_latency)
-                ),
-            }
-        )
-
-    def _checkpoint_ws(self) -> None:
-        """The WebSocket counters so far (cumulative: the last entry is the state)."""
-        view = self.ws_view()
-        if view is None or self._journal is None:
-            return
-        self._journal.write(
-            {
-                "type": "ws",
-                "offset": round(self.elapsed, 3),
-                "subscribers": view.subscribers,
-                "connected": view.connected,
-                "head": view.head,
-                "heads": view.heads,
-                "gaps": view.gaps,
-                "missing_blocks": view.missing_blocks,
-                "duplicates": view.duplicates,
-                "reorgs": view.reorgs,
-                "broken_links": view.broken_links,
-                "max_stall_ms": round(view.max_stall_ms, 3),
-                "reconnects": view.reconnects,
-            }
-        )
-
-    def _on_transition(self, transition: BreakerTransition) -> None:
-        offset = max(0.0, transition.at - self.t0) if self.t0 else 0.0
-        entry = {
-            "offset": round(offset, 3),
-            "from": str(transition.old),
-            "to": str(transition.new),
-            "reason": transition.reason,
-        }
-        self.transitions[transition.provider].append(entry)
-        if self._journal is not None:
-            self._journal.write({"type": "breaker", "provider": transition.provider, **entry})
-        level: EventLevel = (
-            "error"
-            if str(transition.new) == "OPEN"
-            else ("ok" if str(transition.new) == "CLOSED" else "warn")
-        )
-        self._event(
-            offset,
-            f"breaker {transition.provider} {transition.new} · {transition.reason}",
-            level,
-        )
-
-    def _on_failover(self, event: FailoverEvent) -> None:
-        self.failover_log.record(event.failed, event.served_by, event.cost)
-
-    def _report_failovers(self) -> None:
-        """One event-log line per second for the failovers of that second."""
-        summary = self.failover_log.take_period()
-        if summary is None:
-            return
-        offset = self.elapsed
-        text = (
-            f"{summary.count} failover{'s' if summary.count != 1 else ''} away from"
-            f" {_counted(summary.away_from)} ({_counted(summary.reasons)})"
-            f" · cost p95 {summary.cost.p95:.0f}ms"
-        )
-        if self._journal is not None:
-            self._journal.write(
-                {
-                    "type": "failovers",
-                    "offset": round(offset, 3),
-                    "count": summary.count,
-                    "away_from": summary.away_from,
-                    "reasons": summary.reasons,
-                    "cost_p95_ms": round(summary.cost.p95, 3),
-                    "cost": summary.cost_histogram,
-                }
-            )
-        self._event(offset, text, "warn")
-
-    def _on_gateway_event(self, event: GatewayEvent) -> None:
-        offset = max(0.0, event.at - self.t0) if self.t0 else 0.0
-        entry = {
-            "offset": round(offset, 3),
-            "kind": event.kind,
-            "provider": event.provider,
-            "detail": event.detail,
-        }
-        if len(self.gateway_events) < 1000:
-            self.gateway_events.append(entry)
-        if self._journal is not None:
-            self._journal.write({"type": "gateway", **entry})
-        level: EventLevel = {"lagging": "warn", "rate-limited": "warn", "caught-up": "ok"}.get(
-            event.kind, "info"
-        )  # type: ignore[assignment]
-        key = (event.kind, event.provider)
-        last = self._last_gateway_note.get(key)
-        if event.kind in QUIETED_NOTES and last is not None and offset - last < GATEWAY_NOTE_QUIET:
-            return  # the same note again so soon: the journal has it, the screen need not
-        self._last_gateway_note[key] = offset
-        who = f"{event.provider} " if event.provider else ""
-        self._event(offset, f"gateway: {who}{event.kind} · {event.detail}", level)
-
-    def _on_ws_event(self, event: WsFeedEvent) -> None:
-        offset = max(0.0, event.at - self.t0) if self.t0 else 0.0
-        entry = {
-            "offset": round(offset, 3),
-            "kind": event.kind,
-            "provider": event.provider,
-            "detail": event.detail,
-        }
-        if len(self.ws_feed) < 1000:
-            self.ws_feed.append(entry)
-        if self._journal is not None:
-            self._journal.write({"type": "ws_feed", **entry})
-        level: EventLevel = {
-            "switch": "warn",
-            "resubscribed": "warn",
-            "gap": "error",
-            "stalled": "error",
-        }.get(event.kind, "info")  # type: ignore[assignment]
-        self._event(offset, f"ws feed {event.kind}: {event.detail}", level)
-
-    def _on_ws_anomaly(self, subscriber: int, verdict: HeadVerdict) -> None:
-        offset = self.elapsed
-        if self._journal is not None:
-            self._journal.write(
-                {
-                    "type": "ws_anomaly",
-                    "offset": round(offset, 3),
-                    "subscriber": subscriber,
-                    "kind": verdict.kind,
-                    "number": verdict.number,
-                    "missing": verdict.missing,
-                }
-            )
-        if verdict.kind == "reorg":  # expected chain behaviour: say it once, not per subscriber
-            if subscriber == 0:
-                self._event(offset, f"ws subscribers see a reorg at #{verdict.number}", "warn")
-            return
-        self._ws_anomaly_events += 1
-        if self._ws_anomaly_events <= 50:  # the journal keeps all; the screen a sample
-            what = f"gap of {verdict.missing}" if verdict.kind == "gap" else verdict.kind
-            self._event(
-                offset, f"ws subscriber {subscriber + 1}: {what} at #{verdict.number}", "error"
-            )
 
     def ws_view(self) -> WsView | None:
         if self.ws_metrics is None:
@@ -482,28 +314,17 @@ class Session:
         serving = self.lab.gateway.ws_upstream if self.lab and self.lab.gateway else None
         return self.ws_metrics.view(serving)
 
-    def _on_health(
-        self, provider: str, old: ProviderHealth, new: ProviderHealth, probe: ProbeResult
-    ) -> None:
-        offset = self.elapsed
-        entry = {"offset": round(offset, 3), "from": old, "to": new, "detail": probe.detail}
-        self.health_changes[provider].append(entry)
-        if self._journal is not None:
-            self._journal.write({"type": "health", "provider": provider, **entry})
-        if old == "UNKNOWN" and new == "UP":
-            return
-        level: EventLevel = {"DOWN": "error", "HUNG": "error", "SLOW": "warn", "UP": "ok"}.get(
-            new, "info"
-        )  # type: ignore[assignment]
-        rtt = f" ({probe.rtt * 1000:.0f}ms)" if probe.outcome == "ok" else ""
-        self._event(offset, f"{provider} {new}{rtt}", level)
+    def _offset_of(self, at: float) -> float:
+        """A time on the session's clock as an offset from its start."""
+        return max(0.0, at - self.t0) if self.t0 else 0.0
 
-    def _event(self, offset: float, text: str, level: EventLevel) -> None:
-        event = self.events.add(offset, text, level)
-        if self._on_event is not None:
-            self._on_event(event)
+    @property
+    def events(self) -> EventLog:
+        return self.recorder.events
 
-    # -- reading ---------------------------------------------------------------------------
+    @property
+    def failover_log(self) -> FailoverLog:
+        return self.recorder.failover_log
 
     def recorded_scenario(self) -> Scenario:
         """The setup plus the actions exactly as applied, at the offsets they were issued."""
@@ -546,17 +367,6 @@ class Session:
             session_dir=str(self.dir) if self.dir and self.phase == "ended" else None,
             message=self.message,
         )
-
-
-def _counted(counts: dict[str, int]) -> str:
-    """{'alpha': 30, 'beta': 7} -> 'alpha 30, beta 7'; a single entry needs no number."""
-    if len(counts) == 1:
-        return next(iter(counts))
-    return ", ".join(f"{name} {count}" for name, count in sorted(counts.items()))
-
-
-def _encoded(histogram: HdrHistogram) -> str:
-    return str(histogram.encode().decode("ascii"))
 
 
 def _iso(wall: float) -> str:
