@@ -148,7 +148,9 @@ def render_report(result: Mapping[str, Any]) -> str:
                         Action(a["kind"], a["target"], a["params"]).describe(),
                         a["source"],
                         "✅" if a["applied"] else "❌",
-                        a["detail"] if a["applied"] else (a["error"] or ""),
+                        "operator note"
+                        if a["kind"] == "mark"
+                        else (a["detail"] if a["applied"] else (a["error"] or "")),
                     ]
                     for a in actions
                 ],
