@@ -224,9 +224,8 @@ def _live(path: Path, sessions: str | None) -> int:
     code = app.return_code or 0
     if code:
         return code
-    from battletui.report import build_result
-
-    return 0 if build_result(session.record())["verdict"] == "pass" else 1
+    result = session.result or {}
+    return 0 if result.get("verdict") == "pass" else 1
 
 
 def _report(folder: Path, baseline: Path | None, tolerance: str) -> int:

@@ -22,7 +22,7 @@ from typing import Any, TextIO
 
 from battletui.engine import LabError, Session
 from battletui.progress import ProgressMode, ProgressPrinter, choose_mode, make_progress
-from battletui.report import REPORT_NAME, build_result
+from battletui.report import REPORT_NAME
 from battletui.report.junit import write_junit
 from battletui.report.step_summary import append_step_summary, step_summary_path
 from battletui.scenario import Scenario
@@ -101,7 +101,8 @@ async def replay(
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.remove_signal_handler(sig)
-    result = session.result if session.result is not None else build_result(session.record())
+    result = session.result
+    assert result is not None  # a finished session has written it
     print_summary(result, out)
     code = EXIT_PASS if result["verdict"] == "pass" else EXIT_SLO_FAILED
     if interrupted:

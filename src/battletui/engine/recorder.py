@@ -7,9 +7,7 @@ subscribers' anomalies, failovers and the per-second measurement checkpoints all
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Callable
-from typing import Any
 
 from hdrh.histogram import HdrHistogram
 
@@ -46,10 +44,6 @@ class SessionRecorder:
         self._on_event = on_event
         self.journal: Journal | None = None
         self.events = EventLog()
-        self.transitions: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        self.health_changes: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        self.ws_feed: list[dict[str, Any]] = []
-        self.gateway_events: list[dict[str, Any]] = []
         self.failover_log = FailoverLog()
         self._last_gateway_note: dict[tuple[str, str | None], float] = {}
         self._ws_anomaly_events = 0
@@ -106,7 +100,6 @@ class SessionRecorder:
             "to": str(transition.new),
             "reason": transition.reason,
         }
-        self.transitions[transition.provider].append(entry)
         if self.journal is not None:
             self.journal.write({"type": "breaker", "provider": transition.provider, **entry})
         level: EventLevel = (
@@ -121,7 +114,7 @@ class SessionRecorder:
         )
 
     def on_failover(self, event: FailoverEvent) -> None:
-        self.failover_log.record(event.failed, event.served_by, event.cost)
+        self.failover_log.record(event.failed, event.cost)
 
     def report_failovers(self) -> None:
         """One event-log line per second for the failovers of that second."""
@@ -148,7 +141,9 @@ class SessionRecorder:
             )
         self.event(offset, text, "warn")
 
-    def on_gateway_event(self, event: GatewayEvent) -> None:
+    def _note(self, entry_type: str, event: GatewayEvent | WsFeedEvent) -> float:
+        """Journal a note from the gateway (its own, or its WebSocket feed's); the report
+        reads them back from the journal. Returns its offset."""
         offset = self._offset_of(event.at)
         entry = {
             "offset": round(offset, 3),
@@ -156,10 +151,12 @@ class SessionRecorder:
             "provider": event.provider,
             "detail": event.detail,
         }
-        if len(self.gateway_events) < 1000:
-            self.gateway_events.append(entry)
         if self.journal is not None:
-            self.journal.write({"type": "gateway", **entry})
+            self.journal.write({"type": entry_type, **entry})
+        return offset
+
+    def on_gateway_event(self, event: GatewayEvent) -> None:
+        offset = self._note("gateway", event)
         level: EventLevel = {"lagging": "warn", "rate-limited": "warn", "caught-up": "ok"}.get(
             event.kind, "info"
         )  # type: ignore[assignment]
@@ -172,17 +169,7 @@ class SessionRecorder:
         self.event(offset, f"gateway: {who}{event.kind} · {event.detail}", level)
 
     def on_ws_event(self, event: WsFeedEvent) -> None:
-        offset = self._offset_of(event.at)
-        entry = {
-            "offset": round(offset, 3),
-            "kind": event.kind,
-            "provider": event.provider,
-            "detail": event.detail,
-        }
-        if len(self.ws_feed) < 1000:
-            self.ws_feed.append(entry)
-        if self.journal is not None:
-            self.journal.write({"type": "ws_feed", **entry})
+        offset = self._note("ws_feed", event)
         level: EventLevel = {
             "switch": "warn",
             "resubscribed": "warn",
@@ -220,7 +207,6 @@ class SessionRecorder:
     ) -> None:
         offset = self._elapsed()
         entry = {"offset": round(offset, 3), "from": old, "to": new, "detail": probe.detail}
-        self.health_changes[provider].append(entry)
         if self.journal is not None:
             self.journal.write({"type": "health", "provider": provider, **entry})
         if old == "UNKNOWN" and new == "UP":

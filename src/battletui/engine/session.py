@@ -36,8 +36,14 @@ from battletui.metrics import (
     WsMetrics,
     WsView,
 )
-from battletui.report import SessionRecord, rebuild, recorded_scenario, write_outputs
-from battletui.scenario import Action, Scenario, dump_scenario, dumps_scenario
+from battletui.report import (
+    SessionRecord,
+    rebuild,
+    recorded_scenario,
+    write_outputs,
+    write_scenario,
+)
+from battletui.scenario import Action, Scenario, dumps_scenario
 from battletui.workload import HttpLoad, WsLoad
 
 TICK = 1.0
@@ -337,19 +343,8 @@ class Session:
 
     def _write_recording(self) -> None:
         """Rewrite the replayable scenario now, so even a killed process leaves one behind."""
-        if self.dir is None:
-            return
-        target = self.dir / f"scenario.{self._format}"
-        partial = self.dir / f".scenario-partial.{self._format}"
-        dump_scenario(self.recorded_scenario(), partial)
-        partial.replace(target)
-
-    def record(self) -> SessionRecord:
-        """What the session measured, rebuilt from its journal (final once it has ended)."""
-        if self.final_record is not None:
-            return self.final_record
-        assert self.dir is not None
-        return rebuild(self.dir / JOURNAL_NAME)
+        if self.dir is not None:
+            write_scenario(self.recorded_scenario(), self.dir / f"scenario.{self._format}")
 
     def snapshot(self) -> Snapshot:
         """The session as the screen shows it now (see ``snapshots.py`` for the sources)."""

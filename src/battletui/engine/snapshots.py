@@ -57,7 +57,7 @@ def build_snapshot(
         return base
     gateway = lab.gateway
     window = metrics.window()
-    corrected, _ = metrics.totals_latency()
+    corrected = metrics.total_latency()
     breakers = gateway.breakers
     gateway_stats = gateway.stats()
     providers = []

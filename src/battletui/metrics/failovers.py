@@ -1,7 +1,7 @@
 """The gateway's failovers as it reports them: who was failed away from, why, at what cost.
 
-Kept as counters and one HdrHistogram (fixed size), and folded into one line per second for
-the event log so a burst of failovers reads as a sentence, not a flood.
+Folded into one period per second: one event-log line (a burst of failovers reads as a
+sentence, not a flood) and one journal entry whose cost histogram the report sums up.
 """
 
 from __future__ import annotations
@@ -28,28 +28,19 @@ class FailoverLog:
     def __init__(self) -> None:
         self.count = 0
         self.away_from: Counter[str] = Counter()
-        self.served_by: Counter[str] = Counter()
-        self.unserved = 0
-        self.cost = new_histogram()
+        """Failovers per provider failed away from: the live "failed" column."""
         self._period_count = 0
         self._period_from: Counter[str] = Counter()
         self._period_reasons: Counter[str] = Counter()
         self._period_cost = new_histogram()
 
-    def record(
-        self, failed: tuple[tuple[str, str], ...], served_by: str | None, cost: float
-    ) -> None:
+    def record(self, failed: tuple[tuple[str, str], ...], cost: float) -> None:
         self.count += 1
         self._period_count += 1
         for provider, reason in failed:
             self.away_from[provider] += 1
             self._period_from[provider] += 1
             self._period_reasons[_short(reason)] += 1
-        if served_by is None:
-            self.unserved += 1
-        else:
-            self.served_by[served_by] += 1
-        record_seconds(self.cost, cost)
         record_seconds(self._period_cost, cost)
 
     def take_period(self) -> FailoverSummary | None:

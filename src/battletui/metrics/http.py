@@ -145,11 +145,11 @@ class HttpMetrics:
         self.errors: Counter[str] = Counter()
         self.upstreams: Counter[str] = Counter()
         self.corrected = new_histogram()
-        self.uncorrected = new_histogram()
+        """Corrected latency of every closed second (each one folded in as it closes)."""
         self.failed_over = 0
         """Requests that were answered only after the gateway retried another provider."""
         self.failover_latency = new_histogram()
-        """Corrected latency of those requests, as the client measured it."""
+        """Corrected latency of those requests (closed seconds), as the client measured it."""
 
     # -- recording -------------------------------------------------------------------------
 
@@ -163,7 +163,6 @@ class HttpMetrics:
         if result.failovers:
             self.failed_over += 1
             interval.failed_over += 1
-            record_seconds(self.failover_latency, result.corrected)
             if exact.failover_latency is None:
                 exact.failover_latency = new_histogram()
             record_seconds(exact.failover_latency, result.corrected)
@@ -180,8 +179,6 @@ class HttpMetrics:
         record_seconds(interval.histogram, result.corrected)
         record_seconds(exact.corrected, result.corrected)
         record_seconds(exact.uncorrected, result.uncorrected)
-        record_seconds(self.corrected, result.corrected)
-        record_seconds(self.uncorrected, result.uncorrected)
 
     def tick(self) -> None:
         """Close intervals that have ended even when no request completes (a full outage)."""
@@ -211,6 +208,9 @@ class HttpMetrics:
         interval.closed = True
         exact = interval.exact or _Exact()
         interval.exact = None
+        self.corrected.add(exact.corrected)
+        if exact.failover_latency is not None:
+            self.failover_latency.add(exact.failover_latency)
         summary = IntervalSummary(
             index=interval.index,
             requests=interval.requests,
@@ -270,6 +270,8 @@ class HttpMetrics:
             upstream_share={k: v / served for k, v in upstreams.items()} if served else {},
         )
 
-    def totals_latency(self) -> tuple[LatencyStats, LatencyStats]:
-        """(corrected, uncorrected) for the whole session."""
-        return LatencyStats.of(self.corrected), LatencyStats.of(self.uncorrected)
+    def total_latency(self) -> LatencyStats:
+        """Corrected latency of the session so far (up to the last closed second).
+
+        The uncorrected figure lives in the journal's intervals; the report rebuilds it."""
+        return LatencyStats.of(self.corrected)

@@ -3,7 +3,7 @@
 from battletui.report.hlog import HLOG_NAME, write_hlog
 from battletui.report.journal_reader import read_journal
 from battletui.report.markdown import render_report
-from battletui.report.outputs import REPORT_NAME, RESULT_NAME, write_outputs
+from battletui.report.outputs import REPORT_NAME, RESULT_NAME, write_outputs, write_scenario
 from battletui.report.rebuild import KILLED, RebuildError, rebuild
 from battletui.report.record import PhaseStats, SessionRecord
 from battletui.report.recording import recorded_scenario
@@ -29,4 +29,5 @@ __all__ = [
     "verdict_of",
     "write_hlog",
     "write_outputs",
+    "write_scenario",
 ]

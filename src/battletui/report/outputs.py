@@ -11,7 +11,7 @@ from battletui.report.hlog import HLOG_NAME, write_hlog
 from battletui.report.markdown import render_report
 from battletui.report.record import SessionRecord
 from battletui.report.result import build_result
-from battletui.scenario import dump_scenario
+from battletui.scenario import Scenario, dump_scenario
 
 RESULT_NAME = "result.json"
 REPORT_NAME = "report.md"
@@ -35,10 +35,15 @@ def write_outputs(
     partial_hlog = session_dir / f".{HLOG_NAME}.partial"
     write_hlog(record, partial_hlog)
     partial_hlog.replace(session_dir / HLOG_NAME)
-    partial_scenario = session_dir / f".scenario-partial.{record.scenario_file.rsplit('.', 1)[-1]}"
-    dump_scenario(record.recorded, partial_scenario)
-    partial_scenario.replace(session_dir / record.scenario_file)
+    write_scenario(record.recorded, session_dir / record.scenario_file)
     return result
+
+
+def write_scenario(scenario: Scenario, path: Path) -> None:
+    """Write a scenario file whole or not at all (a reader never sees half of it)."""
+    partial = path.with_name(f".{path.stem}-partial{path.suffix}")
+    dump_scenario(scenario, partial)
+    partial.replace(path)
 
 
 def _write(path: Path, text: str) -> None:
