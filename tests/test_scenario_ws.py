@@ -55,3 +55,11 @@ def test_bad_ws_settings_name_line_and_field(extra: str, message: str) -> None:
     with pytest.raises(ScenarioError) as caught:
         loads_scenario(BASE + extra, path="s.yaml", fmt="yaml")
     assert str(caught.value).startswith(message), str(caught.value)
+
+
+def test_clocks_round_before_they_split_minutes() -> None:
+    from battletui.scenario import clock, clock_tenths
+
+    assert clock(65.9) == "01:05" and clock(0) == "00:00"
+    assert clock_tenths(65.31) == "01:05.3"
+    assert clock_tenths(59.97) == "01:00.0"  # never "00:60.0"

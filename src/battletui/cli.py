@@ -10,16 +10,13 @@ import argparse
 import asyncio
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
-from battletui import __version__
-from battletui.scenario import Scenario, ScenarioError, load_scenario
-
-EXIT_USAGE = 2
-EXIT_LAB_FAILED = 3
-EXIT_INTERRUPTED = 130
+from battletui import __version__, exit_codes
+from battletui.scenario import ScenarioError, format_of, load_scenario
 
 EPILOG = """\
 exit codes:
@@ -46,12 +43,17 @@ def _sessions_root(value: str | None) -> Path:
     return Path(value or os.environ.get("BATTLETUI_SESSIONS") or "sessions")
 
 
-def _format_of(path: Path) -> str:
-    return "toml" if path.suffix == ".toml" else "yaml"
+DEFAULT_TOLERANCE = "10%"
 
 
-def _load(path: Path) -> Scenario:
-    return load_scenario(path)
+def _baseline(path: Path | None, tolerance: str) -> Callable[[dict[str, Any]], None] | None:
+    """The result decorator comparing with a baseline; ValueError (one line) for bad input."""
+    if path is None:
+        return None
+    from battletui.report.baseline import against_baseline, load_baseline, parse_tolerance
+
+    fraction = parse_tolerance(tolerance)
+    return against_baseline(load_baseline(path), tolerance=fraction, baseline_file=str(path))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -91,7 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     replay.add_argument(
         "--tolerance",
-        default="10%",
+        default=DEFAULT_TOLERANCE,
         help="how much worse a figure may get against the baseline (default 10%%)",
     )
     replay.add_argument("--sessions", help="where to write sessions (default ./sessions)")
@@ -115,7 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     report.add_argument("session", type=Path, help="a session folder (or its journal.jsonl)")
     report.add_argument("--baseline", type=Path, metavar="RESULT")
-    report.add_argument("--tolerance", default="10%")
+    report.add_argument("--tolerance", default=DEFAULT_TOLERANCE)
 
     lab = commands.add_parser(
         "lab", help="run a scenario's mock providers and gateway until Ctrl-C"
@@ -150,19 +152,19 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _lab(args.scenario, args.base_port)
     except ScenarioError as error:
         print(f"battletui: {error}", file=sys.stderr)
-        return EXIT_USAGE
+        return exit_codes.USAGE
     parser.print_help()
-    return EXIT_USAGE
+    return exit_codes.USAGE
 
 
 def _validate(files: Sequence[Path]) -> int:
     status = 0
     for path in files:
         try:
-            scenario = _load(path)
+            scenario = load_scenario(path)
         except ScenarioError as error:
             print(str(error), file=sys.stderr)
-            status = EXIT_USAGE
+            status = exit_codes.USAGE
         else:
             print(
                 f"{path}: ok · {scenario.name} · {scenario.duration:g}s · "
@@ -176,79 +178,67 @@ def _replay(
     sessions: str | None,
     junit: Path | None = None,
     baseline: Path | None = None,
-    tolerance: str = "10%",
+    tolerance: str = DEFAULT_TOLERANCE,
 ) -> int:
     from battletui.headless import replay
-    from battletui.report.baseline import against_baseline, load_baseline, parse_tolerance
 
-    scenario = _load(path)
-    decorate = None
-    if baseline is not None:
-        try:
-            fraction = parse_tolerance(tolerance)
-            reference = load_baseline(baseline)
-        except ValueError as error:
-            print(f"battletui: {error}", file=sys.stderr)
-            return EXIT_USAGE
-        decorate = against_baseline(reference, tolerance=fraction, baseline_file=str(baseline))
+    scenario = load_scenario(path)
+    try:
+        decorate = _baseline(baseline, tolerance)
+    except ValueError as error:
+        print(f"battletui: {error}", file=sys.stderr)
+        return exit_codes.USAGE
     try:
         return asyncio.run(
             replay(
                 scenario,
                 sessions_root=_sessions_root(sessions),
-                scenario_format=_format_of(path),
+                scenario_format=format_of(path),
                 junit=junit,
                 decorate=decorate,
             )
         )
     except KeyboardInterrupt:
-        return EXIT_INTERRUPTED
+        return exit_codes.INTERRUPTED
 
 
 def _live(path: Path, sessions: str | None) -> int:
-    scenario = _load(path)
+    scenario = load_scenario(path)
     from battletui.engine import LocalSessionLink, Session
     from battletui.ui import BattleApp
 
     session = Session(
-        scenario, sessions_root=_sessions_root(sessions), scenario_format=_format_of(path)
+        scenario, sessions_root=_sessions_root(sessions), scenario_format=format_of(path)
     )
     app = BattleApp(LocalSessionLink(session))
     folder = app.run()
     if app.start_error:
         print(f"battletui: {app.start_error}", file=sys.stderr)
-        return EXIT_LAB_FAILED
+        return exit_codes.LAB_FAILED
     if folder is None:
         return app.return_code or 0
     print(folder)
     code = app.return_code or 0
     if code:
         return code
-    result = session.result or {}
-    return 0 if result.get("verdict") == "pass" else 1
+    return exit_codes.of_result(session.result or {})
 
 
 def _report(folder: Path, baseline: Path | None, tolerance: str) -> int:
     from battletui.recover import report_session
-    from battletui.report.baseline import load_baseline, parse_tolerance
 
-    if baseline is None:
-        return report_session(folder)
     try:
-        fraction = parse_tolerance(tolerance)
-        reference = load_baseline(baseline)
+        decorate = _baseline(baseline, tolerance)
     except ValueError as error:
         print(f"battletui: {error}", file=sys.stderr)
-        return EXIT_USAGE
-    return report_session(
-        folder, baseline=reference, baseline_file=str(baseline), tolerance=fraction
-    )
+        return exit_codes.USAGE
+    return report_session(folder, decorate=decorate)
 
 
 def _lab(path: Path, base_port: int | None) -> int:
     from battletui.labrunner import run_lab
 
-    scenario = _load(path)
+    scenario = load_scenario(path)
     try:
         return asyncio.run(run_lab(scenario, base_port=base_port))
     except KeyboardInterrupt:

@@ -20,20 +20,16 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TextIO
 
+from battletui import exit_codes
 from battletui.engine import LabError, Session
-from battletui.progress import ProgressMode, ProgressPrinter, choose_mode, make_progress
+from battletui.progress import ProgressMode, choose_mode, make_progress
 from battletui.report import REPORT_NAME
 from battletui.report.junit import write_junit
 from battletui.report.step_summary import append_step_summary, step_summary_path
+from battletui.report.summary import print_summary
 from battletui.scenario import Scenario
 
-__all__ = ["ProgressPrinter", "print_summary", "replay"]
-
-EXIT_PASS = 0
-EXIT_SLO_FAILED = 1
-EXIT_USAGE = 2
-EXIT_LAB_FAILED = 3
-EXIT_INTERRUPTED = 130
+__all__ = ["replay"]
 
 
 async def replay(
@@ -56,7 +52,7 @@ async def replay(
     """
     if junit is not None and (problem := _junit_problem(junit)):
         print(f"battletui: --junit {junit}: {problem}", file=sys.stderr)
-        return EXIT_USAGE
+        return exit_codes.USAGE
     printer = make_progress(choose_mode(progress, out), out, interval)
     session = Session(
         scenario,
@@ -75,7 +71,7 @@ async def replay(
         await session.start()
     except LabError as error:
         print(f"battletui: {error}", file=sys.stderr)
-        return EXIT_LAB_FAILED
+        return exit_codes.LAB_FAILED
     loop = asyncio.get_running_loop()
     interrupted = False
 
@@ -104,11 +100,11 @@ async def replay(
     result = session.result
     assert result is not None  # a finished session has written it
     print_summary(result, out)
-    code = EXIT_PASS if result["verdict"] == "pass" else EXIT_SLO_FAILED
+    code = exit_codes.of_result(result)
     if interrupted:
-        code = EXIT_INTERRUPTED
-    if junit is not None and not _write_junit(result, junit) and code != EXIT_INTERRUPTED:
-        code = EXIT_USAGE
+        code = exit_codes.INTERRUPTED
+    if junit is not None and not _write_junit(result, junit) and code != exit_codes.INTERRUPTED:
+        code = exit_codes.USAGE
     _append_step_summary(folder)
     print(folder, file=out, flush=True)
     return code
@@ -145,33 +141,3 @@ def _append_step_summary(folder: Path) -> None:
         append_step_summary((folder / REPORT_NAME).read_text(encoding="utf-8"), summary)
     except OSError as error:
         print(f"battletui: warning: job summary {summary} not written: {error}", file=sys.stderr)
-
-
-def print_summary(result: dict[str, object], out: TextIO) -> None:
-    slos = result["slos"]
-    assert isinstance(slos, list)
-    print(f"verdict: {str(result['verdict']).upper()}", file=out)
-    for slo in slos:
-        mark = "pass" if slo["passed"] else "FAIL"
-        unit = slo["unit"]
-        actual = slo["actual"]
-        if unit == "ratio":
-            shown = "—" if actual is None else f"{actual * 100:.3f}%"
-            target = f">= {slo['target'] * 100:.2f}%"
-        elif unit == "count":
-            shown = "—" if actual is None else f"{actual:.0f}"
-            target = f"<= {slo['target']:.0f}"
-        else:
-            shown = "—" if actual is None else f"{actual:.1f}ms"
-            target = f"<= {slo['target']:.1f}ms"
-        print(f"  {mark}  {slo['name']:<13} {shown:>10}  (target {target})", file=out)
-    baseline = result.get("baseline")
-    if isinstance(baseline, dict):
-        regressions = baseline.get("regressions") or []
-        print(
-            f"baseline {baseline['file']} (tolerance {float(baseline['tolerance']) * 100:g}%):"
-            f" {len(regressions)} regression{'s' if len(regressions) != 1 else ''}",
-            file=out,
-        )
-        for regression in regressions:
-            print(f"  FAIL  {regression['why']}", file=out)

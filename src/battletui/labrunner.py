@@ -7,6 +7,7 @@ import contextlib
 import signal
 import sys
 
+from battletui import exit_codes
 from battletui.engine import Lab, LabError
 from battletui.scenario import Scenario
 
@@ -17,7 +18,7 @@ async def run_lab(scenario: Scenario, *, base_port: int | None = None) -> int:
         await lab.start()
     except LabError as error:
         print(f"battletui: {error}", file=sys.stderr)
-        return 3
+        return exit_codes.LAB_FAILED
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -22,6 +22,7 @@ from rich.progress import BarColumn, Progress, ProgressColumn, Task, TextColumn
 from rich.text import Text
 
 from battletui.metrics import Event, Snapshot
+from battletui.scenario import clock, clock_tenths
 
 ProgressMode = Literal["auto", "bar", "plain"]
 
@@ -64,14 +65,8 @@ def choose_mode(
     return "bar" if interactive and env.get("TERM", "") != "dumb" else "plain"
 
 
-def clock(seconds: float) -> str:
-    minutes, rest = divmod(int(seconds), 60)
-    return f"{minutes:02d}:{rest:02d}"
-
-
 def event_line(event: Event) -> str:
-    minutes, seconds = divmod(event.offset, 60)
-    return f"  {int(minutes):02d}:{seconds:04.1f}  {event.text}"
+    return f"  {clock_tenths(event.offset)}  {event.text}"
 
 
 class ProgressPrinter:

@@ -20,6 +20,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from battletui.report.slo import bound, figure, figures
+
 SUITE_PREFIX = "battletui."
 SLO_FAILURE = "SLOFailure"
 REGRESSION_FAILURE = "BaselineRegression"
@@ -103,10 +105,10 @@ def _slo_case(classname: str, slo: Mapping[str, Any]) -> ET.Element:
     higher_is_better = unit == "ratio"
     if actual is None or target is None:
         shown_actual = "no data"
-        shown_target = "—" if target is None else _figure(float(target), unit)
-        judged = f"{name}: {shown_actual} (target {_bound(higher_is_better)} {shown_target})"
+        shown_target = "—" if target is None else figure(float(target), unit)
+        judged = f"{name}: {shown_actual} (target {bound(unit)} {shown_target})"
     else:
-        shown_actual, shown_target = _figures(float(actual), float(target), unit)
+        shown_actual, shown_target = figures(float(actual), float(target), unit)
         if slo.get("passed"):
             relation = ">=" if higher_is_better else "<="
         else:
@@ -117,8 +119,7 @@ def _slo_case(classname: str, slo: Mapping[str, Any]) -> ET.Element:
     else:
         failure = ET.SubElement(case, "failure", {"message": judged, "type": SLO_FAILURE})
         failure.text = (
-            f"SLO {name} failed: measured {shown_actual}, "
-            f"target {_bound(higher_is_better)} {shown_target}."
+            f"SLO {name} failed: measured {shown_actual}, target {bound(unit)} {shown_target}."
         )
     return case
 
@@ -161,41 +162,13 @@ def _regression(item: Any) -> str:
 # -- figures ---------------------------------------------------------------------------------
 
 
-def _bound(higher_is_better: bool) -> str:
-    return ">=" if higher_is_better else "<="
-
-
-def _figure(value: float, unit: str, decimals: int | None = None) -> str:
-    """A figure as people read it: ratio as %, ms with " ms", count as an integer."""
-    if unit == "ratio":
-        return f"{value * 100:.{2 if decimals is None else decimals}f}%"
-    if unit == "ms":
-        return f"{value:.{1 if decimals is None else decimals}f} ms"
-    if unit == "count":
-        return f"{value:.0f}"
-    return f"{value:g}"
-
-
-def _figures(actual: float, target: float, unit: str) -> tuple[str, str]:
-    """Actual and target at one precision, fine enough that two different values never read
-    the same (99.996% against a 100.00% target must not print as "100.00% < 100.00%")."""
-    if unit not in ("ratio", "ms"):
-        return _figure(actual, unit), _figure(target, unit)
-    decimals = 2 if unit == "ratio" else 1
-    while True:
-        shown = _figure(actual, unit, decimals), _figure(target, unit, decimals)
-        if shown[0] != shown[1] or actual == target or decimals >= 6:
-            return shown
-        decimals += 1
-
-
 def _value(value: Any, unit: str) -> str:
     if value is None:
         return "—"
     if isinstance(value, bool) or not isinstance(value, int | float):
         return _text(value)
     if unit in ("ratio", "ms", "count"):
-        return _figure(float(value), unit)
+        return figure(float(value), unit)
     if unit == "req/s":
         return f"{value:.1f} req/s"
     return f"{value:g}"

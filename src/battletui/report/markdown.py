@@ -8,18 +8,14 @@ from typing import Any
 from battletui.report.baseline import BaselineComparison
 from battletui.report.baseline import render_markdown as render_baseline
 from battletui.report.charts import downsample, mermaid_line_chart, sparkline
-from battletui.scenario import Action, format_duration
+from battletui.report.slo import SloResult
+from battletui.scenario import Action, clock_tenths, format_duration
 
 CHART_POINTS = 60
 
 
 def _ms(value: float) -> str:
     return f"{value:,.1f}"
-
-
-def _offset(seconds: float) -> str:
-    minutes, rest = divmod(seconds, 60)
-    return f"{int(minutes):02d}:{rest:04.1f}"
 
 
 def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
@@ -59,8 +55,7 @@ def render_report(result: Mapping[str, Any]) -> str:
                 [
                     [
                         s["name"],
-                        _slo_value(s["target"], s["unit"], target=True),
-                        "—" if s["actual"] is None else _slo_value(s["actual"], s["unit"]),
+                        *reversed(SloResult.from_json(s).texts(pretty=True)),
                         "✅ pass" if s["passed"] else "❌ fail",
                     ]
                     for s in slos
@@ -127,7 +122,7 @@ def render_report(result: Mapping[str, Any]) -> str:
             _table(
                 ["at", "provider", "change", "why"],
                 [
-                    [_offset(off), pid, f"{t['from']} → {t['to']}", t["reason"]]
+                    [clock_tenths(off), pid, f"{t['from']} → {t['to']}", t["reason"]]
                     for off, pid, t in transitions
                 ],
             )
@@ -144,7 +139,7 @@ def render_report(result: Mapping[str, Any]) -> str:
                 ["at", "action", "from", "applied", "verified by"],
                 [
                     [
-                        _offset(a["offset"]),
+                        clock_tenths(a["offset"]),
                         Action(a["kind"], a["target"], a["params"]).describe(),
                         a["source"],
                         "✅" if a["applied"] else "❌",
@@ -173,19 +168,11 @@ def render_report(result: Mapping[str, Any]) -> str:
     return "\n".join(parts)
 
 
-def _slo_value(value: float, unit: str, *, target: bool = False) -> str:
-    if unit == "ratio":
-        return f"{'≥ ' if target else ''}{value * 100:.2f}%"
-    if unit == "count":
-        return f"{'≤ ' if target else ''}{value:,.0f}"
-    return f"{'≤ ' if target else ''}{value:,.1f} ms"
-
-
 PERCENTILES = ("p50", "p95", "p99", "p999", "max")
 
 
 def _window(phase: Mapping[str, Any]) -> str:
-    return f"{_offset(phase['start_s'])} to {_offset(phase['end_s'])}"
+    return f"{clock_tenths(phase['start_s'])} to {clock_tenths(phase['end_s'])}"
 
 
 def _phase_rows(phases: Sequence[Mapping[str, Any]], key: str) -> list[list[str]]:
@@ -243,13 +230,13 @@ def _impacts(impacts: Sequence[Mapping[str, Any]]) -> list[str]:
             [
                 [
                     i["fault"],
-                    _offset(i["at"]),
+                    clock_tenths(i["at"]),
                     _seconds(i["opened_after_s"], "never opened"),
                     _seconds(
                         i["open_for_s"],
                         "—" if i["opened_after_s"] is None else "still open at the end",
                     ),
-                    "—" if i["restored_at"] is None else _offset(i["restored_at"]),
+                    "—" if i["restored_at"] is None else clock_tenths(i["restored_at"]),
                     _seconds(i["recovered_after_s"], "—"),
                 ]
                 for i in impacts
@@ -309,7 +296,7 @@ def _websocket(ws: Mapping[str, Any] | None) -> list[str]:
             _table(
                 ["at", "event", "provider", "detail"],
                 [
-                    [_offset(e["offset"]), e["kind"], e["provider"] or "—", e["detail"]]
+                    [clock_tenths(e["offset"]), e["kind"], e["provider"] or "—", e["detail"]]
                     for e in feed[:50]
                 ],
             ),

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from battletui.metrics import LatencyStats, WsView
 from battletui.scenario import SloSpec
@@ -17,21 +19,64 @@ class SloResult:
     unit: str
     """``ratio`` (0..1, higher is better), ``ms`` or ``count`` (lower is better)."""
 
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> SloResult:
+        """Back from a ``slos[]`` entry of result.json (its keys are these fields)."""
+        actual = data.get("actual")
+        return cls(
+            name=str(data["name"]),
+            target=float(data["target"]),
+            actual=None if actual is None else float(actual),
+            passed=data.get("passed"),
+            unit=str(data["unit"]),
+        )
+
+    def texts(self, *, pretty: bool = False) -> tuple[str, str]:
+        """(actual, target) as people read them, e.g. ("99.75%", ">= 99.00%"): at one
+        precision, fine enough that a failing figure never reads the same as its target."""
+        if self.actual is None:
+            return "—", f"{bound(self.unit, pretty=pretty)} {figure(self.target, self.unit)}"
+        actual, target = figures(self.actual, self.target, self.unit)
+        return actual, f"{bound(self.unit, pretty=pretty)} {target}"
+
     @property
     def target_text(self) -> str:
-        return _fmt(self.target, self.unit, prefix=">= " if self.unit == "ratio" else "<= ")
+        return self.texts()[1]
 
     @property
     def actual_text(self) -> str:
-        return "—" if self.actual is None else _fmt(self.actual, self.unit)
+        return self.texts()[0]
 
 
-def _fmt(value: float, unit: str, prefix: str = "") -> str:
+def bound(unit: str, *, pretty: bool = False) -> str:
+    """How the target binds: a ratio is a floor (higher is better), the rest a ceiling."""
     if unit == "ratio":
-        return f"{prefix}{value * 100:.2f}%"
+        return "≥" if pretty else ">="
+    return "≤" if pretty else "<="
+
+
+def figure(value: float, unit: str, decimals: int | None = None) -> str:
+    """A figure as people read it: ratio as %, ms with " ms", count as an integer."""
+    if unit == "ratio":
+        return f"{value * 100:.{2 if decimals is None else decimals}f}%"
+    if unit == "ms":
+        return f"{value:.{1 if decimals is None else decimals}f} ms"
     if unit == "count":
-        return f"{prefix}{value:.0f}"
-    return f"{prefix}{value:.1f} ms"
+        return f"{value:.0f}"
+    return f"{value:g}"
+
+
+def figures(actual: float, target: float, unit: str) -> tuple[str, str]:
+    """Actual and target at one precision, fine enough that two different values never read
+    the same (99.996% against a 100.00% target must not print as "100.00% < 100.00%")."""
+    if unit not in ("ratio", "ms"):
+        return figure(actual, unit), figure(target, unit)
+    decimals = 2 if unit == "ratio" else 1
+    while True:
+        shown = figure(actual, unit, decimals), figure(target, unit, decimals)
+        if shown[0] != shown[1] or actual == target or decimals >= 6:
+            return shown
+        decimals += 1
 
 
 def evaluate_slos(

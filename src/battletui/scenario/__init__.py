@@ -4,9 +4,15 @@ This package imports nothing else from battletui so that the format stands on it
 """
 
 from battletui.scenario.dump import dump_scenario, dumps_scenario
-from battletui.scenario.durations import DurationError, format_duration, parse_duration
+from battletui.scenario.durations import (
+    DurationError,
+    clock,
+    clock_tenths,
+    format_duration,
+    parse_duration,
+)
 from battletui.scenario.errors import ScenarioError
-from battletui.scenario.load import load_scenario, loads_scenario
+from battletui.scenario.load import format_of, load_scenario, loads_scenario
 from battletui.scenario.model import (
     ACTION_KINDS,
     ERROR_KINDS,
@@ -49,9 +55,12 @@ __all__ = [
     "TimelineEntry",
     "WorkloadSpec",
     "WsLoadSpec",
+    "clock",
+    "clock_tenths",
     "dump_scenario",
     "dumps_scenario",
     "format_duration",
+    "format_of",
     "load_scenario",
     "loads_scenario",
     "parse_duration",

@@ -96,8 +96,6 @@ ACTION_PARAMS: Mapping[str, tuple[str, ...]] = {
 }
 """Keys each action kind takes besides ``at`` and its own kind key (its target)."""
 
-UNTARGETED = ("mark", "reorg", "strategy")
-"""Action kinds whose value is not a provider id."""
 MAX_REORG_DEPTH = 64
 METHOD_NAME = re.compile(r"[a-z0-9]+_[A-Za-z0-9]+")
 RPC_ERROR_CODES = "-32603 or -32000..-32099"

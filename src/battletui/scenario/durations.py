@@ -65,11 +65,6 @@ def _parse_units(text: str, original: str) -> float:
     return total
 
 
-def seconds(value: object) -> float:
-    """Parse a plain (unsigned) duration to seconds."""
-    return parse_duration(value)[0]
-
-
 def format_duration(value: float, *, relative: bool = False) -> str:
     """Shortest exact-to-the-millisecond text for ``value`` seconds ("250ms", "10s", "12.345s")."""
     sign = "+" if relative else ""
@@ -80,3 +75,15 @@ def format_duration(value: float, *, relative: bool = False) -> str:
         return f"{sign}{millis // 1000}s"
     text = f"{millis / 1000:.3f}".rstrip("0").rstrip(".")
     return f"{sign}{text}s"
+
+
+def clock(seconds: float) -> str:
+    """Elapsed time on a session clock, to the second: ``01:05``."""
+    whole = int(seconds)
+    return f"{whole // 60:02d}:{whole % 60:02d}"
+
+
+def clock_tenths(seconds: float) -> str:
+    """An offset to the tenth of a second: ``01:05.3`` (59.97 s reads ``01:00.0``)."""
+    minutes, tenths = divmod(round(seconds * 10), 600)
+    return f"{minutes:02d}:{tenths // 10:02d}.{tenths % 10}"

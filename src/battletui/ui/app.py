@@ -22,6 +22,7 @@ from battletui.engine import SessionLink
 from battletui.metrics import ProviderView, Snapshot
 from battletui.scenario import Action
 from battletui.ui import keys
+from battletui.ui.format import clock
 from battletui.ui.mark_dialog import MarkDialog
 from battletui.ui.widgets import (
     EventsPanel,
@@ -201,7 +202,7 @@ class BattleApp(App[Path | None]):
             return
         self._marks += 1
         elapsed = self._snapshot.elapsed
-        suggestion = f"mark {self._marks} at {int(elapsed // 60):02d}:{int(elapsed % 60):02d}"
+        suggestion = f"mark {self._marks} at {clock(elapsed)}"
 
         def add(label: str | None) -> None:
             if label:

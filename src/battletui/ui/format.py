@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from battletui.scenario import clock, clock_tenths
+
+__all__ = ["clock", "clock_tenths", "ms", "share_bar", "sparkline"]
+
 SPARKS = "▁▂▃▄▅▆▇█"
 
 HEALTH_STYLE = {
@@ -15,11 +19,6 @@ HEALTH_STYLE = {
 }
 BREAKER_STYLE = {"CLOSED": "green", "OPEN": "bold red", "HALF-OPEN": "bold yellow"}
 LEVEL_STYLE = {"info": "", "ok": "green", "warn": "yellow", "error": "red"}
-
-
-def clock(seconds: float) -> str:
-    minutes, rest = divmod(int(seconds), 60)
-    return f"{minutes:02d}:{rest:02d}"
 
 
 def sparkline(values: Sequence[float], width: int) -> str:

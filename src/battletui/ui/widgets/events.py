@@ -6,7 +6,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from battletui.metrics import Snapshot
-from battletui.ui.format import LEVEL_STYLE
+from battletui.ui.format import LEVEL_STYLE, clock_tenths
 
 
 class EventsPanel(Static):
@@ -22,8 +22,7 @@ class EventsPanel(Static):
         events = snap.events[-rows:]
         text = Text(no_wrap=True, overflow="ellipsis")
         for index, event in enumerate(events):
-            minutes, seconds = divmod(event.offset, 60)
-            text.append(f"{int(minutes):02d}:{seconds:04.1f} ", style="dim")
+            text.append(f"{clock_tenths(event.offset)} ", style="dim")
             text.append(event.text, style=LEVEL_STYLE.get(event.level, ""))
             if index < len(events) - 1:
                 text.append("\n")
