@@ -243,20 +243,12 @@ def _latency(data: Mapping[str, Any], *keys: str) -> float | None:
     return _number(block.get(keys[-1]))
 
 
-def _ws(data: Mapping[str, Any], key: str) -> float | None:
-    return _number(_get(data, "ws", key))
-
-
 def _plain(*keys: str) -> Callable[[Mapping[str, Any]], float | None]:
     return lambda data: _number(_get(data, *keys))
 
 
 def _percentile(*keys: str) -> Callable[[Mapping[str, Any]], float | None]:
     return lambda data: _latency(data, *keys)
-
-
-def _ws_figure(key: str) -> Callable[[Mapping[str, Any]], float | None]:
-    return lambda data: _ws(data, key)
 
 
 # --------------------------------------------------------------------------- formatting
@@ -427,22 +419,22 @@ FIGURES: tuple[_Figure, ...] = (
         _percentile("failovers", "latency_ms", "p95"),
         _LATENCY,
     ),
-    _Figure("ws.gaps", "WebSocket gaps", "count", _ws_figure("gaps"), _any_increase),
+    _Figure("ws.gaps", "WebSocket gaps", "count", _plain("ws", "gaps"), _any_increase),
     _Figure(
-        "ws.duplicates", "WebSocket duplicates", "count", _ws_figure("duplicates"), _any_increase
+        "ws.duplicates", "WebSocket duplicates", "count", _plain("ws", "duplicates"), _any_increase
     ),
     _Figure(
         "ws.broken_links",
         "WebSocket broken links",
         "count",
-        _ws_figure("broken_links"),
+        _plain("ws", "broken_links"),
         _any_increase,
     ),
     _Figure(
         "ws.max_stall_ms",
         "longest WebSocket stall",
         "ms",
-        _ws_figure("max_stall_ms"),
+        _plain("ws", "max_stall_ms"),
         _rising(STALL_FLOOR_MS),
     ),
     _Figure("http.requests", "requests", "count", _plain("http", "requests"), _context),

@@ -210,6 +210,11 @@ def read_fraction(value: object, path: Path) -> float:
     return read_number(value, path, 0.0, 1.0)
 
 
+def read_natural(value: object, path: Path) -> int:
+    """A whole number, 0 or more (limits, counts, cycles)."""
+    return read_int(value, path, minimum=0)
+
+
 def read_count(value: object, path: Path) -> int:
     return read_int(value, path, minimum=1)
 
@@ -334,15 +339,11 @@ def read_gateway(value: object, path: Path) -> GatewaySpec:
             mapping, path, "ws_stall_timeout", read_positive, GatewaySpec.ws_stall_timeout
         ),
         ws_backfill_limit=optional(
-            mapping, path, "ws_backfill_limit", read_backfill, GatewaySpec.ws_backfill_limit
+            mapping, path, "ws_backfill_limit", read_natural, GatewaySpec.ws_backfill_limit
         ),
-        lag_blocks=optional(mapping, path, "lag_blocks", read_backfill, GatewaySpec.lag_blocks),
+        lag_blocks=optional(mapping, path, "lag_blocks", read_natural, GatewaySpec.lag_blocks),
         breaker=optional(mapping, path, "breaker", read_breaker, BreakerSpec()),
     )
-
-
-def read_backfill(value: object, path: Path) -> int:
-    return read_int(value, path, minimum=0)
 
 
 def read_breaker(value: object, path: Path) -> BreakerSpec:
@@ -434,14 +435,10 @@ def read_slo(value: object, path: Path) -> SloSpec:
     latencies = present(mapping, path, {key: read_positive for key in LATENCY_SLO_KEYS})
     return SloSpec(
         success_rate=success_rate,
-        ws_gaps=optional(mapping, path, "ws_gaps", read_optional_count, None),
-        ws_duplicates=optional(mapping, path, "ws_duplicates", read_optional_count, None),
+        ws_gaps=optional(mapping, path, "ws_gaps", read_natural, None),
+        ws_duplicates=optional(mapping, path, "ws_duplicates", read_natural, None),
         **latencies,
     )
-
-
-def read_optional_count(value: object, path: Path) -> int | None:
-    return read_int(value, path, minimum=0)
 
 
 # --- timeline ---------------------------------------------------------------------------------
@@ -515,7 +512,7 @@ def read_action(mapping: Mapping[str, object], path: Path, kind: str, ids: Seque
         params = {
             "down": optional(mapping, path, "down", read_positive, FLAP_DOWN),
             "up": optional(mapping, path, "up", read_positive, FLAP_UP),
-            "cycles": optional(mapping, path, "cycles", read_cycles, 0),
+            "cycles": optional(mapping, path, "cycles", read_natural, 0),
         }
     elif kind == "errors":
         params = {
@@ -546,7 +543,3 @@ def read_rpc_code(value: object, path: Path) -> int:
     if code != -32603 and not -32099 <= code <= -32000:
         raise Invalid(path, f"expected a server error code ({RPC_ERROR_CODES}), got {code}")
     return code
-
-
-def read_cycles(value: object, path: Path) -> int:
-    return read_int(value, path, minimum=0)
