@@ -26,7 +26,7 @@ from aiohttp import web
 from websockets.asyncio.client import ClientConnection as WsClient
 from websockets.asyncio.client import connect
 
-from battletui.gateway import BreakerState, Gateway, Upstream, WsFeedEvent
+from battletui.gateway import BreakerState, FailoverEvent, Gateway, Upstream, WsFeedEvent
 from battletui.gateway.backfill import fetch_heads
 from battletui.gateway.ws_endpoint import SLOW_CLIENT_CLOSE_CODE, ClientConnection
 from battletui.scenario import BreakerSpec, GatewaySpec
@@ -292,6 +292,7 @@ class Lab:
         self.gateways: list[Gateway] = []
         self.listeners: list[Listener] = []
         self.events: list[WsFeedEvent] = []
+        self.failovers: list[FailoverEvent] = []
         self._ticker: asyncio.Task[None] | None = None
 
     async def node(self, name: str) -> FakeNode:
@@ -335,6 +336,7 @@ class Lab:
             seed=3,
             health_interval=health_interval,
             on_ws_event=self.events.append,
+            on_failover=self.failovers.append,
         )
         await gateway.start()
         self.gateways.append(gateway)
@@ -503,6 +505,27 @@ async def test_all_down_then_one_restored_resumes_and_backfills(lab: Lab, limit:
         assert backfill.detail.startswith(f"3 heads #{first_live - 3}-#{first_live - 1} in ")
         after = listener.numbers[listener.numbers.index(first_live - limit) :]
         assert after == list(range(after[0], after[0] + len(after)))
+
+
+async def test_a_backfill_that_fails_over_is_not_client_traffic(lab: Lab) -> None:
+    alpha, beta = await lab.node("alpha"), await lab.node("beta")
+    gateway = await lab.gateway([alpha, beta], strategy="priority")
+    listener = await lab.listener(gateway)
+    await wait_for(lambda: len(listener.heads) >= 2)
+    assert gateway.ws_upstream == "alpha"
+    alpha.silent = True  # a few heads never sent: a gap to backfill
+    last = listener.last
+    await wait_for(lambda: lab.chain.head >= last + 4, what="blocks while alpha is silent")
+    alpha.http_status = 503  # the router's first choice fails: the backfill fails over to beta
+    alpha.silent = False
+    await wait_for(lambda: bool(lab.kinds("backfill")), what="a backfill")
+    await heads_past(lab, [listener], 2)
+    assert_whole(lab, listener)
+    (backfill,) = lab.kinds("backfill")
+    assert backfill.provider == "beta"
+    assert gateway.stats()["alpha"].failures >= 1, "alpha's 503 still counts for its breaker"
+    assert lab.failovers == [], "no client asked for these blocks"
+    assert {uid: s.served for uid, s in gateway.stats().items()} == {"alpha": 0, "beta": 0}
 
 
 async def test_a_stalled_upstream_is_left_after_the_stall_timeout(lab: Lab) -> None:

@@ -24,7 +24,7 @@ from battletui.gateway.events import FailoverEvent, GatewayEvent, notify
 from battletui.gateway.head_feed import HeadFeed, WsFeedEvent
 from battletui.gateway.head_sequencer import Head
 from battletui.gateway.health import HealthProber, health_report, run_ticker
-from battletui.gateway.jsonrpc import PARSE_ERROR, error_reply
+from battletui.gateway.jsonrpc import PARSE_ERROR_REPLY
 from battletui.gateway.outcome import Verdict
 from battletui.gateway.pool import UpstreamPool, UpstreamStats
 from battletui.gateway.router import Router
@@ -156,11 +156,13 @@ class Gateway:
 
     def _new_feed(self, session: ClientSession, client: UpstreamClient, router: Router) -> HeadFeed:
         async def route(body: bytes, parsed: Any) -> tuple[int, bytes, str | None]:
-            reply = await router.route(body, parsed)
+            reply = await router.route(body, parsed, internal=True)  # no client asked for it
             return reply.status, reply.body, reply.upstream
 
         def direct(uid: str) -> Post:
             async def post(body: bytes, parsed: Any) -> tuple[int, bytes, str | None]:
+                if self._pool.rate_limited_for(uid) > 0:  # benched after a 429: leave it be
+                    return 0, b"", None
                 attempt = await client.attempt(
                     self._pool.upstream(uid), body, timeout=self._spec.attempt_timeout, batch=True
                 )
@@ -321,7 +323,7 @@ class Gateway:
             parsed = json.loads(body)
         except (ValueError, RecursionError):
             return web.Response(
-                body=error_reply(None, PARSE_ERROR, "Parse error"),
+                body=PARSE_ERROR_REPLY,
                 content_type=_JSON,
                 headers={"X-Failovers": "0"},
             )

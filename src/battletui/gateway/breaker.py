@@ -18,7 +18,6 @@ Rules (``spec`` is a :class:`~battletui.scenario.BreakerSpec`):
 
 from __future__ import annotations
 
-import logging
 import random
 import time
 from collections import deque
@@ -27,11 +26,10 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Final
 
+from battletui.gateway.events import notify
 from battletui.scenario import BreakerSpec
 
 __all__ = ["JITTER", "BreakerState", "BreakerTransition", "CircuitBreaker"]
-
-_log = logging.getLogger(__name__)
 
 _KEEP_TRANSITIONS: Final = 64
 """Recent transitions kept on the breaker; the listener sees every one, memory stays flat."""
@@ -257,9 +255,4 @@ class CircuitBreaker:
             self._opened_at = when
         transition = BreakerTransition(self._provider, old, new, when, reason)
         self._transitions.append(transition)
-        if self._on_transition is not None:
-            try:
-                self._on_transition(transition)
-            except Exception:
-                # A broken listener (UI, journal) must never stop traffic from being routed.
-                _log.exception("breaker transition listener failed")
+        notify(self._on_transition, transition)

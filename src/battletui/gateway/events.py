@@ -10,13 +10,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Final, TypeVar
+from typing import TypeVar
 
-__all__ = ["HEALTH_EVENT_KINDS", "FailoverEvent", "GatewayEvent", "notify"]
+__all__ = ["FailoverEvent", "GatewayEvent", "notify"]
 
 _log = logging.getLogger(__name__)
-
-HEALTH_EVENT_KINDS: Final = ("lagging", "caught-up", "rate-limited", "strategy")
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,7 @@ import aiohttp
 
 from battletui.gateway.backfill import BackfillResult, Post, fetch_heads
 from battletui.gateway.breaker import BreakerState
+from battletui.gateway.events import notify
 from battletui.gateway.head_sequencer import Backfill, Head, HeadSequencer, Step
 from battletui.gateway.outcome import format_seconds
 from battletui.gateway.pool import UpstreamPool
@@ -76,7 +77,6 @@ class _Watch:
     """Loop time of the last head (of the subscription's start before the first)."""
     permitted: bool
     """It holds a breaker permit not yet settled: the first head settles it as a success."""
-    heads: int = 0
 
 
 def _span(first: int, last: int) -> str:
@@ -123,10 +123,6 @@ class HeadFeed:
         """The provider whose subscription is serving heads right now."""
         return self._upstream
 
-    @property
-    def running(self) -> bool:
-        return self._run_task is not None
-
     # -- lifecycle ---------------------------------------------------------------------------
 
     def ensure_running(self) -> None:
@@ -165,13 +161,7 @@ class HeadFeed:
     # -- events ------------------------------------------------------------------------------
 
     def _emit(self, kind: str, provider: str | None, detail: str) -> None:
-        if self._on_event is None:
-            return
-        try:
-            self._on_event(WsFeedEvent(self._clock(), kind, provider, detail))
-        except Exception:
-            # A broken listener (UI, journal) must never stop the heads.
-            _log.exception("ws feed listener failed")
+        notify(self._on_event, WsFeedEvent(self._clock(), kind, provider, detail))
 
     # -- choosing and watching the upstream --------------------------------------------------
 
@@ -346,7 +336,6 @@ class HeadFeed:
                 if head is None:
                     continue  # not a header: ignored, the stall timer still runs
                 watch.last_head = loop.time()
-                watch.heads += 1
                 if watch.permitted:  # it serves: that is the success (closes a half-open)
                     watch.permitted = False
                     breaker.record_success()

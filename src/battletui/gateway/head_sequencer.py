@@ -28,6 +28,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
+from battletui.gateway.jsonrpc import parse_quantity
+
 __all__ = [
     "BLOCK_ONLY_FIELDS",
     "Backfill",
@@ -50,15 +52,6 @@ REPAIR_DEPTH: Final = 8
 """Numbers re-fetched to find the fork point when a head does not link to the stream."""
 
 
-def _quantity(value: Any) -> int | None:
-    if not isinstance(value, str) or not value.startswith(("0x", "0X")):
-        return None
-    try:
-        return int(value, 16)
-    except ValueError:
-        return None
-
-
 @dataclass(frozen=True)
 class Head:
     """One header: the fields sequencing needs, and the header exactly as clients get it.
@@ -76,7 +69,7 @@ class Head:
         """A head from a geth-style header object; ``None`` when it is not one."""
         if not isinstance(header, dict):
             return None
-        number = _quantity(header.get("number"))
+        number = parse_quantity(header.get("number"))
         block_hash = header.get("hash")
         parent_hash = header.get("parentHash")
         if number is None or not isinstance(block_hash, str) or not isinstance(parent_hash, str):
@@ -195,10 +188,6 @@ class HeadSequencer:
     def waiting(self) -> Backfill | None:
         """The backfill the sequencer waits for, if any."""
         return self._waiting
-
-    @property
-    def held(self) -> bool:
-        return self._held
 
     @property
     def buffered(self) -> int:

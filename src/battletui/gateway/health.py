@@ -15,16 +15,14 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 from battletui.gateway.breaker import BreakerState
-from battletui.gateway.jsonrpc import head_from
-from battletui.gateway.outcome import Verdict
+from battletui.gateway.jsonrpc import BLOCK_NUMBER
 from battletui.gateway.pool import UpstreamPool
 from battletui.gateway.upstream_client import UpstreamClient
 
-__all__ = ["PROBE_METHOD", "TICK_INTERVAL", "HealthProber", "health_report", "run_ticker"]
+__all__ = ["TICK_INTERVAL", "HealthProber", "health_report", "run_ticker"]
 
 _log = logging.getLogger(__name__)
 
-PROBE_METHOD: Final = "eth_blockNumber"
 TICK_INTERVAL: Final = 0.1
 """How often breakers re-check their timers, so HALF-OPEN shows up on time without traffic."""
 
@@ -64,7 +62,7 @@ class HealthProber:
         probe = {
             "jsonrpc": "2.0",
             "id": f"health-{next(self._ids)}",
-            "method": PROBE_METHOD,
+            "method": BLOCK_NUMBER,
             "params": [],
         }
         return json.dumps(probe).encode()
@@ -72,7 +70,7 @@ class HealthProber:
     async def probe(self, uid: str) -> bool:
         """Probe ``uid`` once if its breaker and any Retry-After allow; True if sent."""
         breaker = self._pool.breakers[uid]
-        if self._pool.cooling_down(uid) > 0 or not breaker.try_acquire():
+        if self._pool.rate_limited_for(uid) > 0 or not breaker.try_acquire():
             return False
         try:
             attempt = await self._client.attempt(
@@ -81,11 +79,7 @@ class HealthProber:
         except BaseException:
             breaker.release()
             raise
-        self._pool.settle(uid, attempt, traffic=False, method=PROBE_METHOD)
-        if attempt.verdict is Verdict.ANSWER:
-            head = head_from(attempt.body)
-            if head is not None:
-                self._pool.note_head(uid, head)
+        self._pool.settle(uid, attempt, traffic=False, method=BLOCK_NUMBER)
         return True
 
     async def run(self) -> None:

@@ -7,16 +7,24 @@ import json
 from typing import Any, Final
 
 __all__ = [
+    "BLOCK_NUMBER",
+    "INVALID_PARAMS",
     "NO_UPSTREAM",
     "PARSE_ERROR",
+    "PARSE_ERROR_REPLY",
+    "error_object",
     "error_reply",
     "expects_reply",
     "head_from",
     "is_batch",
     "is_provider_error",
+    "parse_quantity",
 ]
 
+BLOCK_NUMBER: Final = "eth_blockNumber"
+"""The method whose answers (client traffic and health probes alike) name a provider's head."""
 PARSE_ERROR: Final = -32700
+INVALID_PARAMS: Final = -32602
 INTERNAL_ERROR: Final = -32603
 NO_UPSTREAM: Final = -32050
 """Gateway error: every provider failed or none was available (inside the server range)."""
@@ -52,7 +60,8 @@ def _id(item: Any) -> Any:
     return value
 
 
-def _error(request_id: Any, code: int, message: str) -> dict[str, Any]:
+def error_object(request_id: Any, code: int, message: str) -> dict[str, Any]:
+    """One JSON-RPC error response object."""
     return {"jsonrpc": "2.0", "id": request_id, "error": {"code": code, "message": message}}
 
 
@@ -61,21 +70,27 @@ def error_reply(request: Any, code: int, message: str) -> bytes:
     if isinstance(request, list):
         ids = [_id(item) for item in request if not _is_notification(item)]
         if ids:
-            return json.dumps([_error(i, code, message) for i in ids]).encode()
-        return json.dumps(_error(None, code, message)).encode()
-    return json.dumps(_error(_id(request), code, message)).encode()
+            return json.dumps([error_object(i, code, message) for i in ids]).encode()
+        return json.dumps(error_object(None, code, message)).encode()
+    return json.dumps(error_object(_id(request), code, message)).encode()
 
 
-def head_from(body: bytes) -> int | None:
-    """The block number an ``eth_blockNumber`` answer names (``{"result": "0x..."}``), if any."""
-    try:
-        answer = json.loads(body)
-    except (ValueError, RecursionError, UnicodeDecodeError):
+PARSE_ERROR_REPLY: Final = error_reply(None, PARSE_ERROR, "Parse error")
+"""The answer to a body that is not JSON at all."""
+
+_HEX_DIGITS: Final = frozenset("0123456789abcdefABCDEF")
+
+
+def parse_quantity(value: Any) -> int | None:
+    """A JSON-RPC QUANTITY (``0x``-prefixed hex) as an int; None for anything else."""
+    if not isinstance(value, str) or len(value) < 3 or not value.startswith(("0x", "0X")):
         return None
-    result = answer.get("result") if isinstance(answer, dict) else None
-    if isinstance(result, str) and result.startswith(("0x", "0X")):
-        try:
-            return int(result, 16)
-        except ValueError:
-            return None
-    return None
+    digits = value[2:]
+    if not _HEX_DIGITS.issuperset(digits):
+        return None
+    return int(digits, 16)
+
+
+def head_from(answer: Any) -> int | None:
+    """The block number a parsed ``eth_blockNumber`` answer names (``{"result": "0x..."}``)."""
+    return parse_quantity(answer.get("result")) if isinstance(answer, dict) else None

@@ -9,10 +9,10 @@ from __future__ import annotations
 import errno
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from enum import StrEnum
-from typing import Final
+from typing import Any, Final
 
 import aiohttp
 
@@ -57,6 +57,8 @@ class Attempt:
     latency: float
     """Seconds from send to the end of the body (or to the error)."""
     retry_after: float | None = None
+    answer: Any = field(default=None, compare=False, repr=False)
+    """The body as parsed while judging it (None when it was not JSON, or not read)."""
 
 
 def format_seconds(seconds: float) -> str:
@@ -86,8 +88,8 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
 
 def judge_response(
     status: int, body: bytes, *, batch: bool, expects_reply: bool
-) -> tuple[Verdict, str]:
-    """Verdict and reason for an HTTP response from an upstream.
+) -> tuple[Verdict, str, Any]:
+    """Verdict, reason and the parsed body (None when not JSON) for an upstream's response.
 
     * HTTP 429 (whatever the body, e.g. an Infura-style -32005): rate-limited, not a failure;
     * HTTP >= 500, 1xx/3xx, a non-JSON or (when a reply is due) empty body: failure;
@@ -99,29 +101,29 @@ def judge_response(
     provider unhealthy, and the client gets every member's answer.
     """
     if status == 429:
-        return Verdict.RATE_LIMITED, "rate-limited (HTTP 429)"
+        return Verdict.RATE_LIMITED, "rate-limited (HTTP 429)", None
     if status >= 500:
-        return Verdict.FAILURE, f"HTTP {status}"
+        return Verdict.FAILURE, f"HTTP {status}", None
     if status < 200 or 300 <= status < 400:
-        return Verdict.FAILURE, f"HTTP {status}"
+        return Verdict.FAILURE, f"HTTP {status}", None
     if not body.strip():
         if status < 300 and not expects_reply:
-            return Verdict.ANSWER, ""
-        return Verdict.FAILURE, f"empty body (HTTP {status})"
+            return Verdict.ANSWER, "", None
+        return Verdict.FAILURE, f"empty body (HTTP {status})", None
     try:
         answer = json.loads(body)
     except (ValueError, RecursionError):
-        return Verdict.FAILURE, f"non-JSON body (HTTP {status})"
+        return Verdict.FAILURE, f"non-JSON body (HTTP {status})", None
     if status >= 400 and not isinstance(answer, dict | list):
-        return Verdict.FAILURE, f"HTTP {status}"
+        return Verdict.FAILURE, f"HTTP {status}", answer
     if batch or not isinstance(answer, dict):
-        return Verdict.ANSWER, ""
+        return Verdict.ANSWER, "", answer
     error = answer.get("error")
     if isinstance(error, dict) and is_provider_error(error.get("code")):
-        return Verdict.FAILURE, f"JSON-RPC error {error['code']}"
+        return Verdict.FAILURE, f"JSON-RPC error {error['code']}", answer
     if status >= 400 and "jsonrpc" not in answer:
-        return Verdict.FAILURE, f"HTTP {status}"
-    return Verdict.ANSWER, ""
+        return Verdict.FAILURE, f"HTTP {status}", answer
+    return Verdict.ANSWER, "", answer
 
 
 def describe_error(exc: BaseException, timeout: float) -> str:

@@ -28,6 +28,7 @@ from typing import Final
 
 from battletui.gateway.breaker import BreakerState, BreakerTransition, CircuitBreaker
 from battletui.gateway.events import GatewayEvent, notify
+from battletui.gateway.jsonrpc import BLOCK_NUMBER, head_from
 from battletui.gateway.outcome import Attempt, Verdict, format_seconds
 from battletui.gateway.upstream_client import Upstream
 from battletui.scenario import BreakerSpec
@@ -228,18 +229,17 @@ class UpstreamPool:
         """Seconds left of a Retry-After the upstream asked for (0 when none)."""
         return max(0.0, self._entries[uid].rate_limited_until - self._now())
 
-    def cooling_down(self, uid: str) -> float:
-        """Alias of :meth:`rate_limited_for`."""
-        return self.rate_limited_for(uid)
-
     # -- heads and lag -----------------------------------------------------------------------
 
     def note_head(self, uid: str, number: int) -> None:
-        """The upstream says its latest block is ``number``: re-judge who is lagging."""
+        """The upstream says its latest block is ``number``: re-judge who is lagging when that
+        is news (the breaker ticker re-judges every 100 ms anyway, for freshness)."""
         entry = self._entries[uid]
+        changed = entry.head != number
         entry.head = number
         entry.head_at = self._now()
-        self.update_lag()
+        if changed:
+            self.update_lag()
 
     def _fresh_head(self, entry: _Entry) -> int | None:
         """``entry``'s head if it was reported lately and its breaker is not OPEN.
@@ -263,8 +263,10 @@ class UpstreamPool:
     def lag(self, uid: str) -> int | None:
         """Blocks ``uid`` is behind the best head of the non-OPEN upstreams; None if unknown
         (no head seen yet, or its breaker is OPEN: the head it last named is stale)."""
-        head = self._fresh_head(self._entries[uid])
-        best = self._best_head()
+        return self._lag(self._entries[uid], self._best_head())
+
+    def _lag(self, entry: _Entry, best: int | None) -> int | None:
+        head = self._fresh_head(entry)
         if head is None or best is None:
             return None
         return max(0, best - head)
@@ -305,13 +307,17 @@ class UpstreamPool:
         """Report an attempt that held a breaker permit: judge it and update the numbers.
 
         ``method`` keys the per-method latency estimate (``batch`` for batches; None: overall
-        only)."""
+        only); an ``eth_blockNumber`` answer also notes the upstream's head."""
         entry = self._entries[uid]
         if attempt.verdict is Verdict.ANSWER:
             entry.breaker.record_success()
             self._measure(entry, method, attempt.latency)
             if traffic:
                 entry.served += 1
+            if method == BLOCK_NUMBER:
+                head = head_from(attempt.answer)
+                if head is not None:
+                    self.note_head(uid, head)
         elif attempt.verdict is Verdict.FAILURE:
             entry.breaker.record_failure(attempt.reason)
             entry.failures += 1
@@ -336,6 +342,7 @@ class UpstreamPool:
 
     def stats(self) -> Mapping[str, UpstreamStats]:
         since = self._now() - METHOD_SAMPLE_TTL
+        best = self._best_head()
         result: dict[str, UpstreamStats] = {}
         for uid, e in self._entries.items():
             methods: dict[str, float] = {}
@@ -349,7 +356,7 @@ class UpstreamPool:
                 latency_ewma_ms=e.latency_ms,
                 rate_limited_for=self.rate_limited_for(uid),
                 head=e.head,
-                lag=self.lag(uid),
+                lag=self._lag(e, best),
                 lagging=e.lagging,
                 method_latency_ms=MappingProxyType(methods),
             )

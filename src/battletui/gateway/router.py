@@ -18,13 +18,7 @@ from typing import Any, Final
 
 from battletui.gateway.breaker import BreakerState
 from battletui.gateway.events import FailoverEvent, notify
-from battletui.gateway.jsonrpc import (
-    NO_UPSTREAM,
-    error_reply,
-    expects_reply,
-    head_from,
-    is_batch,
-)
+from battletui.gateway.jsonrpc import NO_UPSTREAM, error_reply, expects_reply, is_batch
 from battletui.gateway.outcome import Verdict
 from battletui.gateway.pool import UpstreamPool
 from battletui.gateway.selection import Selector, tiered
@@ -37,7 +31,6 @@ _MIN_ATTEMPT: Final = 0.001
 """Less time than this left in the deadline is not worth an attempt."""
 BATCH: Final = "batch"
 """The method name batches are measured and reported under."""
-_HEAD_METHOD: Final = "eth_blockNumber"
 
 
 @dataclass(frozen=True)
@@ -82,8 +75,12 @@ class Router:
         self._clock = clock
         self._on_failover = on_failover
 
-    async def route(self, body: bytes, request: Any) -> Reply:
-        """Forward ``body`` (the client's bytes; ``request`` is it parsed) to one upstream."""
+    async def route(self, body: bytes, request: Any, *, internal: bool = False) -> Reply:
+        """Forward ``body`` (the client's bytes; ``request`` is it parsed) to one upstream.
+
+        ``internal``: the gateway's own request (a backfill), not a client's: it counts for the
+        breakers and latency estimates but not as served traffic, and reports no failover.
+        """
         loop = asyncio.get_running_loop()
         started = loop.time()
         deadline = started + self._spec.timeout
@@ -119,19 +116,17 @@ class Router:
             except BaseException:
                 breaker.release()
                 raise
-            self._pool.settle(uid, attempt, traffic=True, method=method or None)
+            self._pool.settle(uid, attempt, traffic=not internal, method=method or None)
             if attempt.verdict is Verdict.ANSWER:
-                if method == _HEAD_METHOD:
-                    head = head_from(attempt.body)
-                    if head is not None:
-                        self._pool.note_head(uid, head)
                 cost = attempt_started - started
-                self._report(method, failed, uid, cost)
+                if not internal:
+                    self._report(method, failed, uid, cost)
                 return Reply(attempt.status, attempt.body, uid, len(failed), cost, tuple(failed))
             failed.append((uid, attempt.reason))
             causes[uid] = attempt.reason
         cost = loop.time() - started
-        self._report(method, failed, None, cost)
+        if not internal:
+            self._report(method, failed, None, cost)
         message = self._message(causes)
         return Reply(
             503, error_reply(request, NO_UPSTREAM, message), None, len(failed), cost, tuple(failed)

@@ -232,7 +232,9 @@ class Tiers:
 
 def tiered(order: Sequence[str], pool: UpstreamPool) -> Tiers:
     """Apply the health tiers to a strategy's ``order``."""
-    buckets: dict[int, list[str]] = {tier: [] for tier in range(1, 5)}
+    buckets: dict[int, list[str]] = {
+        tier: [] for tier in (Tier.HEALTHY, Tier.LAGGING, Tier.HALF_OPEN, Tier.RATE_LIMITED)
+    }
     result = Tiers()
     for uid in order:
         breaker = pool.breakers[uid]
@@ -250,7 +252,7 @@ def tiered(order: Sequence[str], pool: UpstreamPool) -> Tiers:
             tier = Tier.HEALTHY
         buckets[tier].append(uid)
         result.tiers[uid] = tier
-    usable = [uid for tier in (1, 2, 3) for uid in buckets[tier]]
+    usable = [uid for tier in (Tier.HEALTHY, Tier.LAGGING, Tier.HALF_OPEN) for uid in buckets[tier]]
     if usable:
         for uid in buckets[Tier.RATE_LIMITED]:
             del result.tiers[uid]

@@ -80,10 +80,12 @@ class UpstreamClient:
                 time.perf_counter() - started,
             )
         latency = time.perf_counter() - started
-        verdict, reason = judge_response(status, payload, batch=batch, expects_reply=expects_reply)
+        verdict, reason, answer = judge_response(
+            status, payload, batch=batch, expects_reply=expects_reply
+        )
         retry_after = None
         if verdict is Verdict.RATE_LIMITED:
             parsed = parse_retry_after(retry_after_header)
             retry_after = DEFAULT_RETRY_AFTER if parsed is None else parsed
             reason = f"rate-limited (HTTP 429, retry after {format_seconds(retry_after)})"
-        return Attempt(verdict, status, payload, reason, latency, retry_after)
+        return Attempt(verdict, status, payload, reason, latency, retry_after, answer)

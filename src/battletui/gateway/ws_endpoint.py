@@ -23,11 +23,17 @@ import aiohttp
 from aiohttp import web
 
 from battletui.gateway.head_sequencer import Head
-from battletui.gateway.jsonrpc import INTERNAL_ERROR, PARSE_ERROR, error_reply, expects_reply
+from battletui.gateway.jsonrpc import (
+    INTERNAL_ERROR,
+    INVALID_PARAMS,
+    PARSE_ERROR_REPLY,
+    error_object,
+    error_reply,
+    expects_reply,
+)
 
 __all__ = [
     "INFLIGHT_LIMIT",
-    "INVALID_PARAMS",
     "SEND_QUEUE_LIMIT",
     "SLOW_CLIENT_CLOSE_CODE",
     "ClientConnection",
@@ -41,11 +47,11 @@ SEND_QUEUE_LIMIT: Final = 1024
 SLOW_CLIENT_CLOSE_CODE: Final = 1008
 INFLIGHT_LIMIT: Final = 64
 """Forwarded requests one client may have in flight; reading its socket waits beyond that."""
-INVALID_PARAMS: Final = -32602
 MAX_MESSAGE: Final = 4 * 1024 * 1024
 CLOSE_TIMEOUT: Final = 1.0
 """How long closing a client socket waits for the client's close frame."""
 SUPPORTED: Final = ("newHeads",)
+_PARSE_ERROR_TEXT: Final = PARSE_ERROR_REPLY.decode()
 
 Forward = Callable[[bytes, Any], Awaitable[tuple[int, bytes]]]
 """Route a client request over HTTP: (status, body)."""
@@ -59,10 +65,6 @@ class _Socket(Protocol):
 
 def _reply(request_id: Any, result: Any) -> dict[str, Any]:
     return {"jsonrpc": "2.0", "id": request_id, "result": result}
-
-
-def _error(request_id: Any, code: int, message: str) -> dict[str, Any]:
-    return {"jsonrpc": "2.0", "id": request_id, "error": {"code": code, "message": message}}
 
 
 @dataclass(frozen=True)
@@ -241,7 +243,7 @@ class WsEndpoint:
                     try:
                         text = message.data.decode()
                     except UnicodeDecodeError:
-                        client.send(error_reply(None, PARSE_ERROR, "Parse error").decode())
+                        client.send(_PARSE_ERROR_TEXT)
                         continue
                     await self._on_message(client, text)
         finally:
@@ -270,7 +272,7 @@ class WsEndpoint:
         try:
             parsed = json.loads(text)
         except (ValueError, RecursionError):
-            client.send(error_reply(None, PARSE_ERROR, "Parse error").decode())
+            client.send(_PARSE_ERROR_TEXT)
             return
         if _is_local(parsed):
             local = self._local(client, parsed)
@@ -302,15 +304,10 @@ class WsEndpoint:
             client.slots.release()
 
     async def _relay_raw(self, body: bytes, parsed: Any) -> str | None:
-        status, reply = await self._forward(body, parsed)
+        _, reply = await self._forward(body, parsed)
         if not expects_reply(parsed):
             return None  # notifications get no answer, whatever the upstream said
-        try:
-            json.loads(reply)
-        except (ValueError, RecursionError, UnicodeDecodeError):
-            message = f"upstream answered HTTP {status} without JSON-RPC"
-            return error_reply(parsed, INTERNAL_ERROR, message).decode()
-        return reply.decode()
+        return reply.decode()  # JSON: the router relays only answers that parsed
 
     async def _relay_mixed_batch(
         self, client: ClientConnection, batch: list[Any], new_subscriptions: list[str]
@@ -345,17 +342,21 @@ class WsEndpoint:
         wants_reply = "id" in request
         if request.get("method") == "eth_subscribe":
             if not isinstance(params, list) or not params or not isinstance(params[0], str):
-                return _Local(_error(request_id, INVALID_PARAMS, "invalid params: expected [kind]"))
+                return _Local(
+                    error_object(request_id, INVALID_PARAMS, "invalid params: expected [kind]")
+                )
             if params[0] not in SUPPORTED:
                 message = f"unsupported subscription: {params[0]} (supported: newHeads)"
-                return _Local(_error(request_id, INVALID_PARAMS, message))
+                return _Local(error_object(request_id, INVALID_PARAMS, message))
             if not wants_reply:
                 return _Local(None)  # nobody could learn the id: do not subscribe
             sub_id = self._new_id()
             return _Local(_reply(request_id, sub_id), sub_id)
         if not isinstance(params, list) or len(params) != 1 or not isinstance(params[0], str):
             message = "invalid params: expected [subscription id]"
-            return _Local(_error(request_id, INVALID_PARAMS, message) if wants_reply else None)
+            return _Local(
+                error_object(request_id, INVALID_PARAMS, message) if wants_reply else None
+            )
         removed = params[0] in client.subscriptions
         if removed:
             self._remove(client, params[0])
