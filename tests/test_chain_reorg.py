@@ -18,7 +18,7 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
 from battletui.chain import MAX_REORG_DEPTH, MockChain
-from battletui.chain.mock_chain import CACHE_SIZE
+from battletui.chain.mock_chain import CACHE_SIZE, ORPHAN_LIMIT
 from battletui.providers import MockProvider
 from battletui.scenario import ProviderSpec
 
@@ -102,6 +102,20 @@ def test_orphaned_hashes_vanish_and_new_ones_are_found() -> None:
     assert all(fresh.block_by_hash(old) is None for _, old, _ in replaced)
 
 
+def test_orphaned_hashes_are_rejected_without_a_scan(monkeypatch: pytest.MonkeyPatch) -> None:
+    chain, clock = make()
+    clock.now += 5
+    replaced = chain.reorg(3)
+
+    def no_scan(number: int) -> str:
+        raise AssertionError(f"scanned block {number}")
+
+    monkeypatch.setattr(chain, "hash_of", no_scan)
+    assert all(
+        chain.block_by_hash(old.upper().replace("0X", "0x")) is None for _, old, _ in replaced
+    )
+
+
 def test_reorgs_are_deterministic() -> None:
     a, clock_a = make(seed=42)
     b, clock_b = make(seed=42)
@@ -173,6 +187,7 @@ def test_memory_stays_bounded_with_many_reorgs() -> None:
     assert len(chain._blocks) <= CACHE_SIZE
     assert len(chain._numbers_by_hash) <= CACHE_SIZE
     assert len(chain._forks) == chain.reorg_count == 2 * CACHE_SIZE  # one int per reorg
+    assert len(chain._orphans) <= ORPHAN_LIMIT
     head = chain.head()
     parent = chain.block(head.number - 1)
     assert parent is not None and head.parent_hash == parent.hash

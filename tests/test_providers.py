@@ -295,6 +295,29 @@ async def test_error_rate_one_gives_http_500(
         await p.stop()
 
 
+async def test_error_rate_one_fails_each_batch_member_with_http_500(
+    chain: MockChain, session: aiohttp.ClientSession
+) -> None:
+    p = MockProvider(ProviderSpec("gamma", latency=0.0, error_rate=1.0), chain)
+    await p.start()
+    try:
+        note = {"jsonrpc": "2.0", "method": "eth_chainId"}
+        batch = [BLOCK_NUMBER, note, {"jsonrpc": "2.0", "id": "b", "method": "eth_chainId"}]
+        error = {"code": -32603, "message": "internal error (injected by battletui)"}
+        status, body = await post(session, p.url, batch)
+        assert status == 500
+        assert body == [
+            {"jsonrpc": "2.0", "id": 7, "error": error},
+            {"jsonrpc": "2.0", "id": "b", "error": error},
+        ]
+        status, body = await post(session, p.url, [note, note])  # the status says it failed
+        assert (status, body) == (500, {"jsonrpc": "2.0", "id": None, "error": error})
+        status, body = await post(session, p.url, b"{not json")
+        assert (status, body) == (500, {"jsonrpc": "2.0", "id": None, "error": error})
+    finally:
+        await p.stop()
+
+
 def test_delays_are_seeded_and_never_negative() -> None:
     spec = ProviderSpec("beta", latency=0.01, jitter=0.02)
     a, b, c = DelayModel(spec, 1), DelayModel(spec, 1), DelayModel(spec, 2)

@@ -389,6 +389,38 @@ async def test_parse_error_and_http_refuses_subscriptions(
         assert resp.status == 405  # a plain GET is still not JSON-RPC
 
 
+async def test_error_rate_one_fails_each_batch_member_and_skips_notifications(
+    chain: MockChain, clients: OpenClient
+) -> None:
+    provider = MockProvider(ProviderSpec("gamma", latency=0.0, error_rate=1.0), chain, seed=3)
+    await provider.start()
+    try:
+        client = await clients(provider)
+        stray: asyncio.Future[Json] = asyncio.get_running_loop().create_future()
+        client._answers[None] = stray  # an error with a null id would land here
+        note = {"jsonrpc": "2.0", "method": "eth_chainId"}
+        error = {"code": -32603, "message": "internal error (injected by battletui)"}
+        answers = await client.batch(
+            [
+                {"jsonrpc": "2.0", "id": 1, "method": "eth_blockNumber"},
+                note,
+                {"jsonrpc": "2.0", "id": "two", "method": "eth_chainId"},
+            ]
+        )
+        assert answers == [
+            {"jsonrpc": "2.0", "id": 1, "error": error},
+            {"jsonrpc": "2.0", "id": "two", "error": error},
+        ]
+        await client.conn.send(json.dumps([note, note]))
+        await client.conn.send(json.dumps(note))
+        # Answers leave in order: anything sent for the notifications would come first.
+        assert await client.error("eth_chainId") == error
+        assert not stray.done()
+        assert client._batches.empty()
+    finally:
+        await provider.stop()
+
+
 async def test_two_providers_on_one_chain_agree(chain: MockChain, clients: OpenClient) -> None:
     alpha = await started(chain, "alpha")
     beta = await started(chain, "beta")

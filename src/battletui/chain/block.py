@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Final
 
 from battletui.chain.hexutil import data, quantity
@@ -53,8 +54,13 @@ class Block:
         """The header as a JSON-RPC result (keys in geth's order, which is alphabetical).
 
         ``full_transactions`` is accepted for API symmetry: blocks are empty either way.
+        Built once per block and shared: callers only serialise it and must not change it.
         """
         del full_transactions
+        return self._json
+
+    @cached_property
+    def _json(self) -> dict[str, object]:
         return {
             "baseFeePerGas": quantity(self.base_fee_per_gas),
             "blobGasUsed": "0x0",
@@ -89,6 +95,11 @@ class Block:
 
         The ``eth_getBlockByNumber`` object without the body fields (``transactions``,
         ``uncles``, ``withdrawals``) nor ``size`` and ``totalDifficulty``; the roots
-        (``transactionsRoot``, ``withdrawalsRoot``...) and ``hash`` stay.
+        (``transactionsRoot``, ``withdrawalsRoot``...) and ``hash`` stay. Built once per block
+        and shared, like ``to_json``: callers must not change it.
         """
-        return {k: v for k, v in self.to_json().items() if k not in NOT_IN_HEADER}
+        return self._header_json
+
+    @cached_property
+    def _header_json(self) -> dict[str, object]:
+        return {k: v for k, v in self._json.items() if k not in NOT_IN_HEADER}

@@ -7,6 +7,7 @@ always names a block of the current chain.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass
 from typing import Final
@@ -23,6 +24,8 @@ SYNC_TOPIC: Final = "0x1c411e9a96e071241c2f21f7726b17ae89e3cab4c78be50e062b03a9f
 EVENT_TOPICS: Final = (TRANSFER_TOPIC, APPROVAL_TOPIC, SYNC_TOPIC)
 MAX_LOGS_PER_BLOCK: Final = 3
 CONTRACT_COUNT: Final = 4
+LOGS_CACHE_SIZE: Final = 4096
+"""Blocks whose logs ``block_logs`` keeps built (a full ``eth_getLogs`` range is 1000)."""
 
 
 @dataclass(frozen=True)
@@ -72,8 +75,13 @@ def contracts(seed: int, chain_id: int) -> tuple[str, ...]:
     return tuple(data(_h("contract", seed, chain_id, i)[:20]) for i in range(CONTRACT_COUNT))
 
 
+@functools.lru_cache(maxsize=LOGS_CACHE_SIZE)
 def block_logs(number: int, block_hash: str, emitters: tuple[str, ...]) -> tuple[Log, ...]:
-    """The logs of block ``number`` whose hash is ``block_hash``; one transaction per log."""
+    """The logs of block ``number`` whose hash is ``block_hash``; one transaction per log.
+
+    Pure, so cached per ``(number, hash, emitters)``: a replaced block has a new hash, and
+    the result (a tuple of frozen logs) cannot be changed by a caller.
+    """
     count = _h("count", block_hash)[0] % (MAX_LOGS_PER_BLOCK + 1)
     logs = []
     for index in range(count):

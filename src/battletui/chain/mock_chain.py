@@ -14,7 +14,7 @@ import bisect
 import math
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Final
 
 from battletui.chain.block import ZERO_HASH, Block
@@ -30,6 +30,10 @@ HASH_SCAN_DEPTH: Final = 256
 
 MAX_REORG_DEPTH: Final = 256
 """Deepest reorg ``reorg()`` accepts (as deep as ``block_by_hash`` looks)."""
+
+ORPHAN_LIMIT: Final = 1024
+"""Orphaned (reorged-out) hashes ``block_by_hash`` rejects without scanning; the oldest are
+forgotten first (they then just cost a scan, which misses as before)."""
 
 Replaced = list[tuple[int, str, str]]
 """``(number, old hash, new hash)`` per replaced block, in ascending number order."""
@@ -72,6 +76,7 @@ class MockChain:
         self._t0 = clock()
         self._blocks: OrderedDict[int, Block] = OrderedDict()
         self._numbers_by_hash: dict[str, int] = {}
+        self._orphans: OrderedDict[str, None] = OrderedDict()
         self._forks: list[int] = []
         self._listeners: list[ReorgListener] = []
         self._contracts = contracts(seed, chain_id)
@@ -111,6 +116,8 @@ class MockChain:
         """The block with this hash among recent canonical blocks (cache, then a bounded
         scan); None for unknown, future and orphaned (reorged-out) hashes."""
         wanted = hash_hex.lower()
+        if wanted in self._orphans:  # a block hash never comes back once reorged out
+            return None
         number = self._numbers_by_hash.get(wanted)
         head = self.head_number()
         if number is not None:
@@ -136,7 +143,13 @@ class MockChain:
         head or below 0."""
         if number < 0 or number > self.head_number():
             return ()
-        return block_logs(number, self.hash_of(number), self._contracts)
+        return self.logs_at(number)
+
+    def logs_at(self, number: int) -> tuple[Log, ...]:
+        """``logs(number)`` without the head check, for a caller that has clamped its range
+        to the head once (``number`` >= 0): the hash comes from the block cache and the logs
+        from ``block_logs``'s."""
+        return block_logs(number, self._build(number).hash, self._contracts)
 
     @property
     def contracts(self) -> tuple[str, ...]:
@@ -171,6 +184,7 @@ class MockChain:
         old = [(n, self.hash_of(n)) for n in range(fork, head + 1)]
         bisect.insort(self._forks, fork)
         self._drop_from(fork)
+        self._remember_orphans(old_hash for _, old_hash in old)
         replaced = [(n, old_hash, self.hash_of(n)) for n, old_hash in old]
         for listener in list(self._listeners):
             listener(replaced)
@@ -200,6 +214,13 @@ class MockChain:
         for number in stale:
             block = self._blocks.pop(number)
             self._numbers_by_hash.pop(block.hash, None)
+
+    def _remember_orphans(self, hashes: Iterable[str]) -> None:
+        """Keep the newest ``ORPHAN_LIMIT`` orphaned hashes for ``block_by_hash``."""
+        for orphan in hashes:
+            self._orphans[orphan] = None
+        while len(self._orphans) > ORPHAN_LIMIT:
+            self._orphans.popitem(last=False)
 
     def _build(self, number: int) -> Block:
         cached = self._blocks.get(number)

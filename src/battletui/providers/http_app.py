@@ -5,7 +5,10 @@ The provider adds the WebSocket endpoint (``GET /`` with ``Upgrade: websocket``)
 A JSON-RPC request goes: down check, hang, modelled latency (spec plus degrade), body,
 per-method latency, hang again, then the spec's baseline ``error_rate`` (HTTP 500), then
 the ``errors`` fault (one draw per HTTP request, a batch included; see ``injected``), then
-the answer. ``GET /health`` goes through the down check, the hang and the latency only.
+the answer. A request failed by ``error_rate`` gets -32603 "internal error (injected by
+battletui)" in place of each answer it would have had (one per answered batch member, with
+its id), or one object with a null id when it would have had none. ``GET /health`` goes
+through the down check, the hang and the latency only.
 """
 
 from __future__ import annotations
@@ -23,24 +26,22 @@ from battletui.providers.injected import (
     RATE_LIMIT_STATUS,
     SERVER_ERROR_STATUS,
     UNPARSEABLE,
+    baseline_error,
     error_object,
     failed_answer,
     retry_after_header,
 )
 from battletui.providers.jsonrpc import (
-    INTERNAL_ERROR,
     RpcError,
-    error_response,
-    handle_body,
     handle_payload,
     method_names,
     parse,
-    request_id,
+    parse_error_response,
 )
 from battletui.providers.methods import EthApi
 from battletui.providers.view import ChainView
 
-INJECTED_ERROR: Final = "internal error (injected by battletui)"
+BASELINE_ERROR_STATUS: Final = 500
 
 Handler = Callable[[web.Request], Awaitable[web.Response]]
 
@@ -58,6 +59,7 @@ class RpcHttpApp:
         provider_id: str,
         view: ChainView,
         gate: Gate,
+        api: EthApi,
         faults: Callable[[], FaultState] = FaultState,
     ) -> None:
         self.served = 0
@@ -66,7 +68,7 @@ class RpcHttpApp:
         self._view = view
         self._gate = gate
         self._faults = faults
-        self._api = EthApi(view.chain, provider_id, view=view)
+        self._api = api
         self.app = web.Application()
         self.app.router.add_post("/", self._counted(self._rpc))
         self.app.router.add_get("/health", self._counted(self._health))
@@ -97,12 +99,12 @@ class RpcHttpApp:
             await asyncio.sleep(extra)
         await gate.hold_if_hung(request.transport)
         if gate.should_fail():
-            return self._answer(_json(injected_error(body), status=500))
+            return self._answer(_failed_json(payload, baseline_error(), BASELINE_ERROR_STATUS))
         fault = gate.draw_error()
         if fault is not None:
             return self._answer(failed_response(payload, fault, gate.meter.rate()))
         if payload is UNPARSEABLE:
-            answer = handle_body(body, self._api)
+            answer: object | None = parse_error_response()
         else:
             answer = handle_payload(payload, self._api)
         if answer is None:  # only notifications: the spec says nothing is returned
@@ -132,21 +134,25 @@ class RpcHttpApp:
 def failed_response(payload: object, fault: ErrorFault, current_rps: float) -> web.Response:
     """The HTTP response of a request failed by the ``errors`` fault (see ``injected``)."""
     error = error_object(fault, current_rps)
-    answer = failed_answer(payload, error)
     if fault.kind == "rpc-error":
+        answer = failed_answer(payload, error)
         return web.Response(status=204) if answer is None else _json(answer)
-    if answer is None:  # only notifications, yet the status says it failed
-        answer = {"jsonrpc": "2.0", "id": None, "error": error}
     if fault.kind == "rate-limit":
         headers = {"Retry-After": retry_after_header(fault.retry_after)}
-        return _json(answer, status=RATE_LIMIT_STATUS, headers=headers)
-    return _json(answer, status=SERVER_ERROR_STATUS)
+        return _failed_json(payload, error, RATE_LIMIT_STATUS, headers)
+    return _failed_json(payload, error, SERVER_ERROR_STATUS)
 
 
-def injected_error(body: bytes) -> dict[str, object]:
-    """The error a request drawn by the spec's ``error_rate`` gets (HTTP and WebSocket)."""
-    try:
-        rid = request_id(parse(body))
-    except RpcError:
-        rid = None
-    return error_response(rid, INTERNAL_ERROR, INJECTED_ERROR)
+def _failed_json(
+    payload: object,
+    error: dict[str, object],
+    status: int,
+    headers: dict[str, str] | None = None,
+) -> web.Response:
+    """``payload`` failed with ``error`` under an HTTP error ``status``: one error object per
+    answer it would have had (see ``failed_answer``), or, when it would have had none (only
+    notifications), one with a null id since the status says it failed."""
+    answer = failed_answer(payload, error)
+    if answer is None:
+        answer = {"jsonrpc": "2.0", "id": None, "error": error}
+    return _json(answer, status=status, headers=headers)

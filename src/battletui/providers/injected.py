@@ -42,6 +42,10 @@ RPC_ERROR_MESSAGES: Final = {
 """Messages of ``rpc-error`` codes (geth's and EIP-1474's wording); any other code in
 -32099..-32000 gets "server error"."""
 
+BASELINE_ERROR_MESSAGE: Final = "internal error (injected by battletui)"
+"""Message of the -32603 error a request drawn by the spec's baseline ``error_rate`` gets
+(HTTP 500 over HTTP; over WebSocket the same error objects, per ``failed_answer``)."""
+
 UNPARSEABLE: Final = object()
 """Stands for a body that is not JSON (its error answer has a null id)."""
 
@@ -83,6 +87,11 @@ def error_object(fault: ErrorFault, current_rps: float) -> dict[str, object]:
     if fault.kind == "server-error":
         return {"code": INTERNAL_ERROR, "message": SERVER_ERROR_MESSAGE}
     return {"code": fault.code, "message": RPC_ERROR_MESSAGES.get(fault.code, "server error")}
+
+
+def baseline_error() -> dict[str, object]:
+    """The ``error`` member of each answer failed by the spec's baseline ``error_rate``."""
+    return {"code": INTERNAL_ERROR, "message": BASELINE_ERROR_MESSAGE}
 
 
 def failed_answer(payload: object, error: dict[str, object]) -> object | None:

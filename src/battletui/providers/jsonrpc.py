@@ -1,7 +1,8 @@
 """JSON-RPC 2.0 envelopes: single requests, batches and the spec's edge cases.
 
-Transport-free: takes the raw body, returns the JSON value to send (or None when the spec
-says nothing is returned), so it is easy to test and to reuse for WebSocket frames.
+Transport-free: takes the decoded body (see ``parse``; ``parse_error_response`` answers one
+that is not JSON) and returns the JSON value to send (or None when the spec says nothing is
+returned), so it is easy to test and to reuse for WebSocket frames.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ INVALID_REQUEST: Final = -32600
 METHOD_NOT_FOUND: Final = -32601
 INVALID_PARAMS: Final = -32602
 INTERNAL_ERROR: Final = -32603
+
+PARSE_ERROR_MESSAGE: Final = "parse error"
 
 MAX_BATCH: Final = 1000
 """geth's default batch limit; larger batches are refused as one invalid request."""
@@ -56,7 +59,7 @@ def parse(body: bytes) -> object:
     try:
         return json.loads(body)
     except (ValueError, RecursionError) as exc:
-        raise RpcError(PARSE_ERROR, "parse error") from exc
+        raise RpcError(PARSE_ERROR, PARSE_ERROR_MESSAGE) from exc
 
 
 def is_valid_request(message: object) -> bool:
@@ -112,10 +115,6 @@ def handle_payload(payload: object, call: Method) -> object | None:
     return handle_one(payload, call)
 
 
-def handle_body(body: bytes, call: Method) -> object | None:
-    """Answer a raw body, including the parse-error case."""
-    try:
-        payload = parse(body)
-    except RpcError as exc:
-        return error_response(None, exc.code, exc.message)
-    return handle_payload(payload, call)
+def parse_error_response() -> dict[str, object]:
+    """The answer to a body that is not JSON (null id: none could be read)."""
+    return error_response(None, PARSE_ERROR, PARSE_ERROR_MESSAGE)

@@ -30,10 +30,6 @@ class Listener:
         """The bound port (the requested one, 0 included, until the first bind)."""
         return self._port
 
-    @property
-    def listening(self) -> bool:
-        return self._server is not None
-
     async def open(self) -> None:
         """Listen; a port picked by the OS on the first bind is reused on every later one."""
         if self._server is not None:

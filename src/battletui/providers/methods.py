@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Final
 
-from battletui.chain import MockChain, quantity
+from battletui.chain import quantity
 from battletui.providers.get_logs import get_logs, resolve_block
 from battletui.providers.jsonrpc import INVALID_PARAMS, METHOD_NOT_FOUND, Params, RpcError
 from battletui.providers.view import ChainView
@@ -42,18 +42,16 @@ def _full_flag(args: list[object]) -> bool:
 
 
 class EthApi:
-    """Dispatches JSON-RPC method names to answers from ``chain``.
+    """Dispatches JSON-RPC method names to answers from ``view`` (the provider's view of the
+    shared chain, which a lagging provider caps at its frozen head).
 
-    Stateless apart from the chain and ``view`` (the provider's view of it, which a lagging
-    provider caps at its frozen head; by default the whole chain), so every provider on one
-    chain agrees on every answer unless one lags.
+    Stateless apart from the view, so every provider on one chain agrees on every answer
+    unless one lags. One instance serves a provider's HTTP and WebSocket endpoints alike.
     """
 
-    def __init__(
-        self, chain: MockChain, provider_id: str, *, view: ChainView | None = None
-    ) -> None:
-        self._chain = chain
-        self._view = view if view is not None else ChainView(chain)
+    def __init__(self, view: ChainView, provider_id: str) -> None:
+        self._chain = view.chain
+        self._view = view
         self._client_version = CLIENT_VERSION.format(id=provider_id)
         self._methods: dict[str, Callable[[Params], object]] = {
             "eth_chainId": self._chain_id,

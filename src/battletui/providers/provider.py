@@ -17,6 +17,7 @@ from battletui.providers.head_feed import HeadFeed
 from battletui.providers.http_app import RpcHttpApp
 from battletui.providers.injected import check_code, fault_code
 from battletui.providers.listener import Listener
+from battletui.providers.methods import EthApi
 from battletui.providers.resets import ResetProtocol, reset_transport, socket_closed
 from battletui.providers.view import ChainView
 from battletui.providers.ws_app import QUEUE_LIMIT, RpcWsEndpoint
@@ -60,11 +61,10 @@ class MockProvider:
         self._chain = chain
         self._gate = Gate(spec, seed)
         self._view = ChainView(chain)
-        self._http = RpcHttpApp(spec.id, self._view, self._gate, lambda: self.faults)
+        api = EthApi(self._view, spec.id)
+        self._http = RpcHttpApp(spec.id, self._view, self._gate, api, lambda: self.faults)
         self._feed = HeadFeed(chain, seed, spec.id, self._view)
-        self._ws = RpcWsEndpoint(
-            spec.id, chain, self._gate, self._feed, ws_queue_limit, view=self._view
-        )
+        self._ws = RpcWsEndpoint(api, self._gate, self._feed, ws_queue_limit)
         self._http.app.router.add_get("/", self._ws.handle)
         self._listener = Listener(self._make_protocol, host, port)
         self._host = host

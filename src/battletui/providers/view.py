@@ -8,11 +8,12 @@ provider catches up). Above it, blocks and logs do not exist yet for this provid
 
 from __future__ import annotations
 
-from battletui.chain import Block, Log, MockChain
+from battletui.chain import Block, MockChain
 
 
 class ChainView:
-    """``head_number`` / ``block`` / ``block_by_hash`` / ``logs`` of one provider."""
+    """``head_number`` / ``block`` / ``block_by_hash`` of one provider (``get_logs`` clamps
+    its range to ``head_number`` and reads the logs off ``chain``)."""
 
     def __init__(self, chain: MockChain) -> None:
         self.chain = chain
@@ -45,8 +46,3 @@ class ChainView:
         if block is None or block.number > self.head_number():
             return None
         return block
-
-    def logs(self, number: int) -> tuple[Log, ...]:
-        if number > self.head_number():
-            return ()
-        return self.chain.logs(number)

@@ -19,11 +19,12 @@ Faults: every answer is delayed by the modelled latency. An answer to a frame ca
 method degraded on its own (a batch: its slowest member) first waits out that delay and then
 joins the queue, so it does not hold up the answers and heads behind it; such answers may
 overtake earlier ones (JSON-RPC answers are matched by id), they count against the queue
-bound while they wait. The ``errors`` fault is drawn once per frame,
-like the spec's ``error_rate``: the answer becomes the fault's error object(s) with no HTTP
-status (-32005 with Infura's data for ``rate-limit``, -32603 "upstream unavailable (injected
-503)" for ``server-error``, the chosen code for ``rpc-error``); notifications are not
-affected. While the provider hangs, new handshakes are held (``Gate.enter``) and nothing is
+bound while they wait. The spec's ``error_rate`` and the ``errors`` fault are drawn once
+per frame: the answer becomes error object(s) with no HTTP status, one per answer the frame
+would have had, with its id (-32603 "internal error (injected by battletui)" for
+``error_rate``; -32005 with Infura's data for ``rate-limit``, -32603 "upstream unavailable
+(injected 503)" for ``server-error``, the chosen code for ``rpc-error``); notifications are
+not affected. While the provider hangs, new handshakes are held (``Gate.enter``) and nothing is
 sent on open connections: frames are still read and answered into the queue (which bounds
 them by back-pressure as usual) and everything queued leaves, in order, when the hang ends.
 aiohttp still answers pings while hung.
@@ -42,23 +43,20 @@ from typing import Final
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
-from battletui.chain import MockChain
 from battletui.providers.gate import Gate
 from battletui.providers.head_feed import HeadFeed
-from battletui.providers.http_app import injected_error
-from battletui.providers.injected import UNPARSEABLE, error_object, failed_answer
+from battletui.providers.injected import UNPARSEABLE, baseline_error, error_object, failed_answer
 from battletui.providers.jsonrpc import (
     INVALID_PARAMS,
     Params,
     RpcError,
-    handle_body,
     handle_payload,
     method_names,
     parse,
+    parse_error_response,
 )
 from battletui.providers.methods import EthApi
 from battletui.providers.resets import reset_transport, socket_closed
-from battletui.providers.view import ChainView
 
 QUEUE_LIMIT: Final = 1024
 """Messages a connection may have waiting to be sent before it is dropped as too slow."""
@@ -163,11 +161,11 @@ class WsConnection:
         methods = method_names(payload) if payload is not UNPARSEABLE else []
         answer: object | None
         if gate.should_fail():
-            answer = injected_error(body)
+            answer = failed_answer(payload, baseline_error())
         elif (fault := gate.draw_error()) is not None:
             answer = failed_answer(payload, error_object(fault, gate.meter.rate()))
         elif payload is UNPARSEABLE:
-            answer = handle_body(body, self._call)
+            answer = parse_error_response()
         else:
             answer = handle_payload(payload, self._call)
         if answer is None:
@@ -290,16 +288,14 @@ class RpcWsEndpoint:
 
     def __init__(
         self,
-        provider_id: str,
-        chain: MockChain,
+        api: EthApi,
         gate: Gate,
         feed: HeadFeed,
         queue_limit: int = QUEUE_LIMIT,
-        view: ChainView | None = None,
     ) -> None:
         if queue_limit < 1:
             raise ValueError("queue_limit must be >= 1")
-        self.api = EthApi(chain, provider_id, view=view)
+        self.api = api
         self.gate = gate
         self.feed = feed
         self.queue_limit = queue_limit
