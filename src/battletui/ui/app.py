@@ -67,6 +67,12 @@ class BattleApp(App[Path | None]):
         self._refresh_hz = refresh_hz
         self.selected = 1
         self._snapshot: Snapshot | None = None
+        self._status = StatusBar()
+        self._providers = ProvidersPanel()
+        self._latency = LatencyPanel()
+        self._trends = TrendsPanel()
+        self._websocket = WebSocketPanel()
+        self._events = EventsPanel()
         self._quitting = False
         self.start_error: str | None = None
         self._marks = 0
@@ -74,15 +80,15 @@ class BattleApp(App[Path | None]):
         """What ``e`` injects; ``E`` cycles it."""
 
     def compose(self) -> ComposeResult:
-        yield StatusBar()
+        yield self._status
         with Horizontal(id="top"):
             with Vertical(id="left"):
-                yield ProvidersPanel()
+                yield self._providers
             with Vertical(id="right"):
-                yield LatencyPanel()
-                yield TrendsPanel()
-        yield WebSocketPanel()
-        yield EventsPanel()
+                yield self._latency
+                yield self._trends
+        yield self._websocket
+        yield self._events
         yield Footer()
 
     async def on_mount(self) -> None:
@@ -108,13 +114,15 @@ class BattleApp(App[Path | None]):
         self._snapshot = snap
         if snap.providers:
             self.selected = min(self.selected, len(snap.providers))
+        if not self._status.is_mounted:
+            return  # the screen is being torn down (a late action finishing after quit)
         with self.batch_update():
-            self.query_one(StatusBar).show(snap)
-            self.query_one(ProvidersPanel).show(snap, self.selected)
-            self.query_one(LatencyPanel).show(snap)
-            self.query_one(TrendsPanel).show(snap)
-            self.query_one(WebSocketPanel).show(snap)
-            self.query_one(EventsPanel).show(snap)
+            self._status.show(snap)
+            self._providers.show(snap, self.selected)
+            self._latency.show(snap)
+            self._trends.show(snap)
+            self._websocket.show(snap)
+            self._events.show(snap)
 
     # -- selection -------------------------------------------------------------------------
 
