@@ -16,10 +16,10 @@ def run(*command: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_ruff_is_clean() -> None:
-    done = run(str(BIN / "ruff"), "check", "src", "tests", "bench", "tools")
+    done = run(str(BIN / "ruff"), "check", "battletui", "tests", "bench", "tools")
     assert done.returncode == 0, done.stdout + done.stderr
 
 
 def test_mypy_strict_is_clean() -> None:
-    done = run(str(BIN / "mypy"), "src/battletui")
+    done = run(str(BIN / "mypy"), "battletui")
     assert done.returncode == 0, done.stdout + done.stderr
