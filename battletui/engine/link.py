@@ -1,33 +1,16 @@
-"""The seam between a viewer (the TUI) and a session.
-
-A viewer is handed one of these and never touches the engine otherwise: it reads frozen
-snapshots and sends actions. Today the session runs in the viewer's process; a later
-version may put it behind the local control server without the viewer noticing.
-"""
+"""A ``SessionLink`` to a session in this process (the protocol lives in ``control.link``)."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Protocol
 
+from battletui.control.link import SessionLink
 from battletui.engine.outcome import ActionOutcome, ActionSource
 from battletui.engine.session import Session
 from battletui.metrics import Snapshot
 from battletui.scenario import Action
 
-
-class SessionLink(Protocol):
-    async def start(self) -> None:
-        """Start the session (raises if the lab cannot start)."""
-
-    def snapshot(self) -> Snapshot:
-        """The latest frozen picture of the session."""
-
-    async def apply(self, action: Action, source: ActionSource = "key") -> ActionOutcome:
-        """Apply an action; the outcome says whether it took effect."""
-
-    async def finish(self, reason: str) -> Path | None:
-        """End the session and write it; returns its folder."""
+__all__ = ["LocalSessionLink", "SessionLink"]
 
 
 class LocalSessionLink:

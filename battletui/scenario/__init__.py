@@ -3,6 +3,7 @@
 This package imports nothing else from battletui so that the format stands on its own.
 """
 
+from battletui.scenario._validate import TARGETLESS, parse_action
 from battletui.scenario.dump import dump_scenario, dumps_scenario
 from battletui.scenario.durations import (
     DurationError,
@@ -41,6 +42,7 @@ __all__ = [
     "MAX_PROVIDERS",
     "STRATEGIES",
     "SUBSCRIPTIONS",
+    "TARGETLESS",
     "Action",
     "BreakerSpec",
     "ChainSpec",
@@ -63,5 +65,6 @@ __all__ = [
     "format_of",
     "load_scenario",
     "loads_scenario",
+    "parse_action",
     "parse_duration",
 ]

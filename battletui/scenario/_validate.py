@@ -13,6 +13,7 @@ from types import MappingProxyType
 from typing import Literal, TypeVar
 
 from battletui.scenario.durations import DurationError, format_duration, parse_duration
+from battletui.scenario.errors import ScenarioError
 from battletui.scenario.model import (
     ACTION_KINDS,
     ERROR_KINDS,
@@ -95,6 +96,8 @@ ACTION_PARAMS: Mapping[str, tuple[str, ...]] = {
     "mark": (),
 }
 """Keys each action kind takes besides ``at`` and its own kind key (its target)."""
+TARGETLESS: Mapping[str, str] = {"reorg": "depth", "strategy": "name", "mark": "label"}
+"""Kinds that act on the session as a whole, and the parameter their timeline value becomes."""
 
 MAX_REORG_DEPTH = 64
 METHOD_NAME = re.compile(r"[a-z0-9]+_[A-Za-z0-9]+")
@@ -476,6 +479,69 @@ def read_entry(value: object, path: Path, ids: Sequence[str], duration: float) -
             f"({format_duration(duration)})",
         )
     return TimelineEntry(at=at, action=read_action(value, path, kind, ids))
+
+
+def parse_action(
+    kind: str, target: str | None, params: Mapping[str, object], provider_ids: Sequence[str]
+) -> Action:
+    """Check an action that does not come from a file (control API, ``battletui ctl``).
+
+    The same rules as a timeline entry, read from its parts: ``params`` as a person writes them
+    (``{"latency": "+100ms"}``, ``{"depth": 3}``) or as an ``Action`` holds them
+    (``{"latency": 0.1, "relative": True, "method": ""}``). Returns the normalised ``Action``;
+    raises ``ScenarioError`` whose ``field`` names the parameter (or ``kind`` / ``target``).
+    """
+    try:
+        return _action_of_parts(kind, target, params, provider_ids)
+    except Invalid as err:
+        raise ScenarioError("action", 0, field_name(err.path), err.message) from None
+
+
+def _action_of_parts(
+    kind: str, target: str | None, params: Mapping[str, object], ids: Sequence[str]
+) -> Action:
+    if kind not in ACTION_KINDS:
+        raise Invalid(("kind",), f"unknown action {kind!r} (known: {', '.join(ACTION_KINDS)})")
+    value_key = TARGETLESS.get(kind)
+    known = ACTION_PARAMS[kind]
+    entry: dict[str, object] = {}
+    for key, value in params.items():
+        if key in known:
+            entry[key] = value
+        elif key != value_key and not (kind == "degrade" and key == "relative"):
+            listed = ", ".join(known) if known else "none"
+            raise Invalid((key,), f"unknown parameter for {kind} (known: {listed})", "key")
+    if value_key is not None:
+        if target is not None:
+            raise Invalid(("target",), f"{kind} takes no target (give its {value_key})")
+        entry[kind] = required(params, (), value_key)
+    elif target is None:
+        raise Invalid(("target",), f"{kind} needs a target provider (known: {', '.join(ids)})")
+    else:
+        entry[kind] = target
+    if kind == "degrade":
+        _degrade_entry(entry, params)
+    try:
+        return read_action(entry, (), kind, ids)
+    except Invalid as err:
+        if err.path == (kind,):
+            raise Invalid((value_key or "target",), err.message) from None
+        raise
+
+
+def _degrade_entry(entry: dict[str, object], params: Mapping[str, object]) -> None:
+    """An Action's degrade params as a file writes them: a step is "+" + seconds."""
+    relative = params.get("relative", False)
+    if not isinstance(relative, bool):
+        raise Invalid(("relative",), f"expected true or false, got {show(relative)}")
+    for key in ("latency", "jitter"):
+        value = entry.get(key)
+        if not relative or isinstance(value, bool) or not isinstance(value, int | float):
+            continue
+        if value >= 0:  # a negative step is left for the reader to refuse as written
+            entry[key] = f"+{float(value)!r}"
+    if entry.get("method") == "":
+        del entry["method"]  # "" is how an Action says "every method"
 
 
 def read_action(mapping: Mapping[str, object], path: Path, kind: str, ids: Sequence[str]) -> Action:

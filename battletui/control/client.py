@@ -1,0 +1,273 @@
+"""Talking to a running session's control API: ``ControlClient`` and ``RemoteSessionLink``.
+
+httpx for requests, ``websockets`` for the snapshot stream; neither is on the measured hot
+path (that is the engine's own aiohttp workload). Every failure comes out as a
+``ControlError`` with one line a person can act on, never a transport traceback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketException
+
+from battletui.control.codec import CodecError, action_to_json, snapshot_from_json
+from battletui.control.outcome import ActionOutcome, ActionSource
+from battletui.metrics import Snapshot
+from battletui.scenario import Action
+
+TIMEOUT = 5.0
+"""Seconds for reads; the engine answers them from memory."""
+APPLY_TIMEOUT = 30.0
+"""An action answers once verified (a hang or a degrade takes a moment to confirm)."""
+FINISH_TIMEOUT = 300.0
+"""Ending drains in-flight requests and writes the report: give it time."""
+MAX_FRAME = 16 * 2**20
+
+
+class ControlError(Exception):
+    """The control API could not do what was asked (one line)."""
+
+
+class Unauthorized(ControlError):
+    """401: the token is missing or is not this session's."""
+
+
+class Unreachable(ControlError):
+    """Nothing answers at the session's address: its engine is gone."""
+
+
+class Rejected(ControlError):
+    """400: the request or the action is invalid (the message says which field)."""
+
+
+class SessionLost(ControlError):
+    """The stream dropped without the session saying it ended: the engine went away."""
+
+
+@dataclass(frozen=True)
+class StreamEnd:
+    """The session ended and is written; the stream closes after this."""
+
+    session_dir: str | None
+    exit_code: int | None
+
+
+class ControlClient:
+    def __init__(self, url: str, token: str) -> None:
+        self.url = url.rstrip("/")
+        self._headers = {"Authorization": f"Bearer {token}"}
+        self._http = httpx.AsyncClient(
+            base_url=self.url, headers=self._headers, timeout=TIMEOUT, trust_env=False
+        )
+
+    async def __aenter__(self) -> ControlClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def state(self) -> dict[str, Any]:
+        return await self._call("GET", "/state")
+
+    async def snapshot(self) -> Snapshot:
+        data = await self._call("GET", "/snapshot")
+        try:
+            return snapshot_from_json(data)
+        except CodecError as err:
+            raise ControlError(
+                f"the session sent a snapshot this viewer cannot read: {err}"
+            ) from None
+
+    async def apply(self, action: Action, source: ActionSource = "api") -> ActionOutcome:
+        """Send one action; ``Rejected`` if invalid, else its verified outcome."""
+        body = {**action_to_json(action), "source": source}
+        data = await self._call("POST", "/actions", body=body, timeout=APPLY_TIMEOUT)
+        try:
+            return ActionOutcome.from_json(data)
+        except ValueError as err:
+            raise ControlError(str(err)) from None
+
+    async def finish(self, reason: str = "api") -> dict[str, Any]:
+        """End the session and wait until it is written: ``{"session_dir", "exit_code"}``."""
+        return await self._call("POST", "/finish", body={"reason": reason}, timeout=FINISH_TIMEOUT)
+
+    async def snapshots(self) -> AsyncIterator[Snapshot]:
+        """Snapshots as the engine streams them, until the session ends."""
+        async for item in self.stream():
+            if isinstance(item, Snapshot):
+                yield item
+
+    async def stream(self) -> AsyncIterator[Snapshot | StreamEnd]:
+        """Snapshots, then one ``StreamEnd``; ``SessionLost`` if the engine goes away first."""
+        address = "ws" + self.url.removeprefix("http") + "/stream"
+        try:
+            async with connect(
+                address,
+                additional_headers=self._headers,
+                max_size=MAX_FRAME,
+                open_timeout=TIMEOUT,
+                proxy=None,
+            ) as socket:
+                async for text in socket:
+                    message = json.loads(text)
+                    if not isinstance(message, dict):
+                        raise ValueError(f"expected a JSON object, got {text[:80]!r}")
+                    if message.get("type") == "snapshot":
+                        yield snapshot_from_json(message["snapshot"])
+                    elif message.get("type") == "end":
+                        yield StreamEnd(message.get("session_dir"), message.get("exit_code"))
+                        return
+        except InvalidStatus as err:
+            status = err.response.status_code
+            if status == 401:
+                raise Unauthorized(self._refused()) from None
+            raise ControlError(f"the session refused the stream ({status})") from None
+        except (OSError, TimeoutError) as err:
+            raise Unreachable(self._unreachable(err)) from None
+        except (CodecError, ValueError, KeyError) as err:
+            raise ControlError(f"unreadable message on the stream: {err}") from None
+        except (ConnectionClosed, WebSocketException) as err:
+            raise SessionLost(f"lost the session at {self.url} ({err})") from None
+        raise SessionLost(f"lost the session at {self.url} (the stream closed without an end)")
+
+    async def _call(
+        self, method: str, path: str, *, body: object = None, timeout: float = TIMEOUT
+    ) -> dict[str, Any]:
+        try:
+            response = await self._http.request(method, path, json=body, timeout=timeout)
+        except httpx.ConnectError as err:
+            raise Unreachable(self._unreachable(err)) from None
+        except httpx.TimeoutException:
+            raise ControlError(f"no answer from the session within {timeout:g}s") from None
+        except httpx.HTTPError as err:
+            raise Unreachable(self._unreachable(err)) from None
+        try:
+            data = response.json()
+        except ValueError:
+            data = None
+        message = data.get("error") if isinstance(data, dict) else None
+        if response.status_code == 401:
+            raise Unauthorized(self._refused())
+        if response.status_code == 400:
+            raise Rejected(str(message or "bad request"))
+        if response.status_code >= 400 or not isinstance(data, dict):
+            raise ControlError(
+                f"the session answered {response.status_code}: {message or response.text[:200]}"
+            )
+        return data
+
+    def _refused(self) -> str:
+        return f"the session at {self.url} refused the token (401): is it the right session?"
+
+    def _unreachable(self, err: BaseException) -> str:
+        reason = str(err) or type(err).__name__
+        return f"cannot reach the session at {self.url} ({reason}); has it ended?"
+
+
+class RemoteSessionLink:
+    """A ``SessionLink`` to a session in another process, over its control API.
+
+    ``owner`` is the viewer that started the session: its ``finish`` ends and writes it.
+    Any other viewer's ``finish`` just leaves. ``lost`` / ``lost_reason`` say the viewer can
+    no longer follow a live session: the engine went away (any viewer), or the session ended
+    (a viewer that is not the owner; the owner learns the folder from ``finish``).
+    """
+
+    def __init__(self, url: str, token: str, *, owner: bool) -> None:
+        self.owner = owner
+        self._client = ControlClient(url, token)
+        self._latest: Snapshot | None = None
+        self._follower: asyncio.Task[None] | None = None
+        self.lost = False
+        self.lost_reason: str | None = None
+        self.ended: StreamEnd | None = None
+        """Set when the session said it ended (folder and exit code)."""
+        self.exit_code: int | None = None
+        """The session's exit code once it is written (``battletui.exit_codes``)."""
+
+    async def start(self) -> None:
+        """Fetch one snapshot (so the screen has one at once), then follow the stream."""
+        try:
+            self._latest = await self._client.snapshot()
+        except ControlError:
+            await self._client.aclose()
+            raise
+        self._follower = asyncio.create_task(self._follow(), name="session-stream")
+
+    def snapshot(self) -> Snapshot:
+        if self._latest is None:
+            return Snapshot(
+                scenario="",
+                phase="starting",
+                elapsed=0.0,
+                duration=0.0,
+                target_rate=0.0,
+                strategy="",
+            )
+        return self._latest
+
+    async def apply(self, action: Action, source: ActionSource = "key") -> ActionOutcome:
+        """Never raises: a refused or unreachable action is an outcome that did not apply."""
+        try:
+            return await self._client.apply(action, source)
+        except ControlError as err:
+            offset = self._latest.elapsed if self._latest is not None else 0.0
+            return ActionOutcome(action, offset, source, False, error=str(err))
+
+    async def finish(self, reason: str) -> Path | None:
+        try:
+            if not self.owner:
+                return None
+            try:
+                answer = await self._client.finish(reason)
+            except Unreachable:
+                if self.ended is None or self.ended.session_dir is None:
+                    raise
+                answer = {"session_dir": self.ended.session_dir, "exit_code": self.ended.exit_code}
+            code = answer.get("exit_code")
+            self.exit_code = code if isinstance(code, int) else None
+            folder = answer.get("session_dir")
+            return Path(folder) if isinstance(folder, str) else None
+        finally:
+            await self.close()
+
+    async def close(self) -> None:
+        """Stop following and drop the connection (the session goes on)."""
+        if self._follower is not None:
+            self._follower.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._follower
+        await self._client.aclose()
+
+    async def _follow(self) -> None:
+        try:
+            async for item in self._client.stream():
+                if isinstance(item, Snapshot):
+                    self._latest = item
+                else:
+                    self._ended(item)
+        except ControlError as err:
+            self._lose(str(err))
+
+    def _ended(self, end: StreamEnd) -> None:
+        self.ended = end
+        self.exit_code = end.exit_code
+        if not self.owner:
+            where = f" (written to {end.session_dir})" if end.session_dir else ""
+            self._lose(f"the session ended{where}")
+
+    def _lose(self, reason: str) -> None:
+        self.lost = True
+        self.lost_reason = reason

@@ -1,0 +1,29 @@
+"""The seam between a viewer (the TUI) and a session.
+
+A viewer is handed one of these and never touches the engine otherwise: it reads frozen
+snapshots and sends actions. ``LocalSessionLink`` (engine) runs the session in the viewer's
+process; ``RemoteSessionLink`` (``battletui.control.client``) follows one over the control API.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Protocol
+
+from battletui.control.outcome import ActionOutcome, ActionSource
+from battletui.metrics import Snapshot
+from battletui.scenario import Action
+
+
+class SessionLink(Protocol):
+    async def start(self) -> None:
+        """Start (or join) the session; raises with a one-line reason if it cannot."""
+
+    def snapshot(self) -> Snapshot:
+        """The latest frozen picture of the session."""
+
+    async def apply(self, action: Action, source: ActionSource = "key") -> ActionOutcome:
+        """Apply an action; the outcome says whether it took effect."""
+
+    async def finish(self, reason: str) -> Path | None:
+        """End the session and write it (returns its folder), or just leave it (None)."""
