@@ -1,8 +1,11 @@
 """The reference gateway as a running server: lifecycle and the endpoints.
 
 Clients POST JSON-RPC to ``/`` or open a WebSocket on ``/`` (subscriptions plus JSON-RPC over
-the socket); ``GET /health`` shows the breakers. Upstreams are reached only over their HTTP and
-WebSocket endpoints through one pooled client session, exactly like a production gateway.
+the socket). Its state is read on the same port through the admin endpoints (``GET /health``,
+the ``GET /events`` stream, ``POST /admin/strategy``; see :mod:`battletui.gateway.admin`).
+Upstreams are reached only over their HTTP and WebSocket endpoints through one pooled client
+session, exactly like a production gateway. Run alone in its own process with
+``python -m battletui.gateway``.
 """
 
 from __future__ import annotations
@@ -18,12 +21,15 @@ from typing import Any, Final, Self
 
 from aiohttp import ClientSession, web
 
+from battletui.gateway.admin import add_admin_routes
 from battletui.gateway.backfill import Post
-from battletui.gateway.breaker import BreakerTransition, CircuitBreaker
-from battletui.gateway.events import FailoverEvent, GatewayEvent, notify
+from battletui.gateway.breaker import BreakerState, BreakerTransition, CircuitBreaker
+from battletui.gateway.event_stream import QUEUE_LIMIT, EventStream
+from battletui.gateway.events import FailoverEvent, GatewayEvent, also, notify
 from battletui.gateway.head_feed import HeadFeed, WsFeedEvent
 from battletui.gateway.head_sequencer import Head
-from battletui.gateway.health import HealthProber, health_report, run_ticker
+from battletui.gateway.health import HealthProber, run_ticker
+from battletui.gateway.health_report import health_report
 from battletui.gateway.jsonrpc import PARSE_ERROR_REPLY
 from battletui.gateway.outcome import Verdict
 from battletui.gateway.pool import UpstreamPool, UpstreamStats
@@ -49,7 +55,9 @@ class Gateway:
     ``on_transition`` every breaker transition; ``on_ws_event`` what the shared upstream
     ``newHeads`` subscription does (subscribed, switch, backfill, gap, stalled);
     ``on_failover`` every request that needed more than one attempt (or got no answer);
-    ``on_health_event`` lagging / caught-up / rate-limited / strategy changes.
+    ``on_health_event`` lagging / caught-up / rate-limited / strategy changes. The same
+    events always go to the ``/events`` stream too (``events_queue_limit`` bounds what each of
+    its clients may fall behind).
     """
 
     def __init__(
@@ -66,21 +74,23 @@ class Gateway:
         on_ws_event: Callable[[WsFeedEvent], None] | None = None,
         on_failover: Callable[[FailoverEvent], None] | None = None,
         on_health_event: Callable[[GatewayEvent], None] | None = None,
+        events_queue_limit: int = QUEUE_LIMIT,
     ) -> None:
         self._spec = spec
         self._clock = clock
         self._seed = seed
-        self._on_ws_event = on_ws_event
-        self._on_failover = on_failover
-        self._on_health_event = on_health_event
+        self._events = EventStream(clock=clock, queue_limit=events_queue_limit)
+        self._on_ws_event = also(self._events.ws_feed, on_ws_event)
+        self._on_failover = also(self._events.failover, on_failover)
+        self._on_health_event = also(self._events.gateway_event, on_health_event)
         self._pool = UpstreamPool(
             upstreams,
             spec.breaker,
             clock=clock,
-            on_transition=on_transition,
+            on_transition=also(self._stream_transition, on_transition),
             lag_blocks=spec.lag_blocks,
             seed=seed,
-            on_event=on_health_event,
+            on_event=self._on_health_event,
         )
         self._selector = Strategy(
             spec.strategy, self._pool.ids, self._pool.estimate_ms, random.Random(seed)
@@ -133,7 +143,14 @@ class Gateway:
         app = web.Application()
         app.router.add_post("/", self._handle_rpc)
         app.router.add_get("/", self._endpoint.handle)
-        app.router.add_get("/health", self._handle_health)
+        self._events.open()
+        add_admin_routes(
+            app,
+            health=self.health,
+            strategy=lambda: self.strategy,
+            set_strategy=self.set_strategy,
+            events=self._events,
+        )
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=_SHUTDOWN_TIMEOUT)
         self._runner = runner
         try:
@@ -217,6 +234,8 @@ class Gateway:
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+        if self._runner is not None:  # last words to the /events clients, then 1001
+            await self._events.close()
         runner, self._runner = self._runner, None
         if runner is not None:
             await runner.cleanup()
@@ -339,11 +358,24 @@ class Gateway:
             status=reply.status, body=reply.body, content_type=_JSON, headers=headers
         )
 
-    async def _handle_health(self, request: web.Request) -> web.Response:
-        report = dict(health_report(self._pool, self.strategy))
+    def health(self) -> dict[str, Any]:
+        """The ``GET /health`` body (format: :mod:`battletui.gateway.health_report`)."""
+        report = health_report(self._pool, self.strategy, at=self._clock())
         report["websocket"] = {
             "upstream": self.ws_upstream,
             "clients": self.ws_clients,
             "subscriptions": self.ws_subscriptions,
         }
-        return web.json_response(report)
+        report["events"] = self._events.status()
+        return report
+
+    @property
+    def event_stream(self) -> EventStream:
+        """What feeds ``GET /events`` (for tests that need events no fake can provoke)."""
+        return self._events
+
+    def _stream_transition(self, transition: BreakerTransition) -> None:
+        open_for = None
+        if transition.new is BreakerState.OPEN:  # the breaker has set its open time already
+            open_for = self._pool.breakers[transition.provider].current_open_for
+        self._events.transition(transition, open_for)

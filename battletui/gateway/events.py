@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-__all__ = ["FailoverEvent", "GatewayEvent", "notify"]
+__all__ = ["FailoverEvent", "GatewayEvent", "also", "notify"]
 
 _log = logging.getLogger(__name__)
 
@@ -62,3 +62,16 @@ def notify(listener: Callable[[_E], None] | None, event: _E) -> None:
         listener(event)
     except Exception:
         _log.exception("gateway event listener failed")
+
+
+def also(first: Callable[[_E], None], second: Callable[[_E], None] | None) -> Callable[[_E], None]:
+    """One listener that hands each event to ``first``, then to ``second`` (if any); neither
+    can keep the event from the other."""
+    if second is None:
+        return first
+
+    def both(event: _E) -> None:
+        notify(first, event)
+        notify(second, event)
+
+    return both

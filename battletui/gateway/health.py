@@ -11,15 +11,13 @@ import asyncio
 import itertools
 import json
 import logging
-from collections.abc import Mapping
-from typing import Any, Final
+from typing import Final
 
-from battletui.gateway.breaker import BreakerState
 from battletui.gateway.jsonrpc import BLOCK_NUMBER
 from battletui.gateway.pool import UpstreamPool
 from battletui.gateway.upstream_client import UpstreamClient
 
-__all__ = ["TICK_INTERVAL", "HealthProber", "health_report", "run_ticker"]
+__all__ = ["TICK_INTERVAL", "HealthProber", "run_ticker"]
 
 _log = logging.getLogger(__name__)
 
@@ -102,36 +100,3 @@ class HealthProber:
             if due < now:  # fell behind (slow probe): keep the rhythm, skip the backlog
                 due = now
             await asyncio.sleep(due - now)
-
-
-def health_report(pool: UpstreamPool, strategy: str | None = None) -> Mapping[str, Any]:
-    """``GET /health`` body: overall status, the strategy, each upstream's breaker and numbers."""
-    stats = pool.stats()
-    upstreams: dict[str, Any] = {}
-    states: set[BreakerState] = set()
-    for uid, breaker in pool.breakers.items():
-        state = breaker.state
-        states.add(state)
-        s = stats[uid]
-        upstreams[uid] = {
-            "breaker": str(state),
-            "open_remaining": round(breaker.open_remaining, 3),
-            "served": s.served,
-            "failures": s.failures,
-            "latency_ewma_ms": None if s.latency_ewma_ms is None else round(s.latency_ewma_ms, 3),
-            "rate_limited_for": round(s.rate_limited_for, 3),
-            "head": s.head,
-            "lag": s.lag,
-            "lagging": s.lagging,
-        }
-    if BreakerState.CLOSED in states:
-        status = "ok"
-    elif BreakerState.HALF_OPEN in states:
-        status = "degraded"
-    else:
-        status = "down"
-    report: dict[str, Any] = {"status": status}
-    if strategy is not None:
-        report["strategy"] = strategy
-    report["upstreams"] = upstreams
-    return report
