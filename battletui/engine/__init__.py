@@ -1,7 +1,11 @@
 """The engine: runs one session (lab, workload, timeline, journal) behind ``apply(action)``."""
 
+from battletui.engine.errors import LabError
 from battletui.engine.journal import JOURNAL_NAME, Journal, read_journal
-from battletui.engine.lab import Lab, LabError
+from battletui.engine.lab import Lab
+from battletui.engine.lab_client import LabClient, LabRequestError, LabState, Received
+from battletui.engine.lab_process import LabProcess, ProviderEndpoint
+from battletui.engine.lab_watcher import LabWatcher
 from battletui.engine.link import LocalSessionLink, SessionLink
 from battletui.engine.outcome import ActionOutcome, ActionSource
 from battletui.engine.session import Session, SessionError
@@ -12,8 +16,15 @@ __all__ = [
     "ActionSource",
     "Journal",
     "Lab",
+    "LabClient",
     "LabError",
+    "LabProcess",
+    "LabRequestError",
+    "LabState",
+    "LabWatcher",
     "LocalSessionLink",
+    "ProviderEndpoint",
+    "Received",
     "Session",
     "SessionError",
     "SessionLink",

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from types import MappingProxyType
+from typing import Any
 
 
 def _no_methods() -> Mapping[str, float]:
@@ -94,3 +95,23 @@ class FaultState:
         if self.lagging:
             out["lag"] = {"head": self.lag_head}
         return out
+
+    def to_json(self) -> dict[str, object]:
+        """Every field plus ``summary``: how the lab process tells the engine its faults."""
+        out: dict[str, object] = {}
+        for item in fields(self):
+            value = getattr(self, item.name)
+            out[item.name] = dict(value) if isinstance(value, Mapping) else value
+        out["summary"] = self.summary()
+        return out
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> FaultState:
+        """The inverse of ``to_json`` (``summary`` and unknown keys are ignored)."""
+        known = {item.name for item in fields(cls)}
+        values: dict[str, Any] = {k: v for k, v in data.items() if k in known}
+        for name in ("method_latency", "method_jitter"):
+            values[name] = MappingProxyType(
+                {str(k): float(v) for k, v in (values.get(name) or {}).items()}
+            )
+        return cls(**values)

@@ -2,13 +2,14 @@
 
 The provider adds the WebSocket endpoint (``GET /`` with ``Upgrade: websocket``) to ``app``.
 
-A JSON-RPC request goes: down check, hang, modelled latency (spec plus degrade), body,
-per-method latency, hang again, then the spec's baseline ``error_rate`` (HTTP 500), then
-the ``errors`` fault (one draw per HTTP request, a batch included; see ``injected``), then
-the answer. A request failed by ``error_rate`` gets -32603 "internal error (injected by
-battletui)" in place of each answer it would have had (one per answered batch member, with
-its id), or one object with a null id when it would have had none. ``GET /health`` goes
-through the down check, the hang and the latency only.
+A JSON-RPC request goes: body (counted as received unless the provider is down; see
+``received``), down check, hang, modelled latency (spec plus degrade), per-method latency,
+hang again, then the spec's baseline ``error_rate`` (HTTP 500), then the ``errors`` fault
+(one draw per HTTP request, a batch included; see ``injected``), then the answer. A request
+failed by ``error_rate`` gets -32603 "internal error (injected by battletui)" in place of
+each answer it would have had (one per answered batch member, with its id), or one object
+with a null id when it would have had none. ``GET /health`` goes through the down check,
+the hang and the latency only.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from battletui.providers.jsonrpc import (
     parse_error_response,
 )
 from battletui.providers.methods import EthApi
+from battletui.providers.received import ReceivedCounter
 from battletui.providers.view import ChainView
 
 BASELINE_ERROR_STATUS: Final = 500
@@ -61,9 +63,11 @@ class RpcHttpApp:
         gate: Gate,
         api: EthApi,
         faults: Callable[[], FaultState] = FaultState,
+        received: ReceivedCounter | None = None,
     ) -> None:
         self.served = 0
         self.in_flight = 0
+        self.received = received if received is not None else ReceivedCounter()
         self._id = provider_id
         self._view = view
         self._gate = gate
@@ -87,13 +91,15 @@ class RpcHttpApp:
 
     async def _rpc(self, request: web.Request) -> web.Response:
         gate = self._gate
-        await gate.enter(request.transport)
         body = await request.read()
-        gate.meter.hit()
         try:
             payload: object = parse(body)
         except RpcError:
             payload = UNPARSEABLE
+        if not gate.down:  # a request that raced a kill is reset below, never received
+            self.received.http(payload)
+        await gate.enter(request.transport)
+        gate.meter.hit()
         extra = gate.method_delay(method_names(payload)) if payload is not UNPARSEABLE else 0.0
         if extra > 0:
             await asyncio.sleep(extra)

@@ -4,7 +4,7 @@ socket events (or real silences)."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 from typing import Final
 
@@ -18,6 +18,7 @@ from battletui.providers.http_app import RpcHttpApp
 from battletui.providers.injected import check_code, fault_code
 from battletui.providers.listener import Listener
 from battletui.providers.methods import EthApi
+from battletui.providers.received import ReceivedCounter
 from battletui.providers.resets import ResetProtocol, reset_transport, socket_closed
 from battletui.providers.view import ChainView
 from battletui.providers.ws_app import QUEUE_LIMIT, RpcWsEndpoint
@@ -62,9 +63,12 @@ class MockProvider:
         self._gate = Gate(spec, seed)
         self._view = ChainView(chain)
         api = EthApi(self._view, spec.id)
-        self._http = RpcHttpApp(spec.id, self._view, self._gate, api, lambda: self.faults)
+        self._received = ReceivedCounter()
+        self._http = RpcHttpApp(
+            spec.id, self._view, self._gate, api, lambda: self.faults, self._received
+        )
         self._feed = HeadFeed(chain, seed, spec.id, self._view)
-        self._ws = RpcWsEndpoint(api, self._gate, self._feed, ws_queue_limit)
+        self._ws = RpcWsEndpoint(api, self._gate, self._feed, ws_queue_limit, self._received)
         self._http.app.router.add_get("/", self._ws.handle)
         self._listener = Listener(self._make_protocol, host, port)
         self._host = host
@@ -110,6 +114,19 @@ class MockProvider:
     def served(self) -> int:
         """HTTP requests answered so far (JSON-RPC and health)."""
         return self._http.served
+
+    @property
+    def received(self) -> Mapping[str, int]:
+        """JSON-RPC requests received so far per method, HTTP and WebSocket together (a
+        batch counts each member). Counted on arrival, before any fault: a request answered
+        with an injected error or held by a hang was received; one refused while killed was
+        not. ``(invalid)`` counts bodies that named no method."""
+        return self._received.methods()
+
+    @property
+    def received_by_transport(self) -> Mapping[str, int]:
+        """The same requests, totalled per transport: ``{"http": n, "ws": n}``."""
+        return self._received.by_transport()
 
     @property
     def in_flight(self) -> int:

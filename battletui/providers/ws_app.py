@@ -15,6 +15,8 @@ Subscriptions (geth's ``eth`` namespace):
   only)``; missing or non-string params and extra arguments fail with -32602 too.
 * ``eth_unsubscribe [id]`` answers true when this connection had it, else false.
 
+Every frame read is counted as received (``received``) before any fault touches it.
+
 Faults: every answer is delayed by the modelled latency. An answer to a frame calling a
 method degraded on its own (a batch: its slowest member) first waits out that delay and then
 joins the queue, so it does not hold up the answers and heads behind it; such answers may
@@ -56,6 +58,7 @@ from battletui.providers.jsonrpc import (
     parse_error_response,
 )
 from battletui.providers.methods import EthApi
+from battletui.providers.received import ReceivedCounter
 from battletui.providers.resets import reset_transport, socket_closed
 
 QUEUE_LIMIT: Final = 1024
@@ -158,6 +161,7 @@ class WsConnection:
             payload: object = parse(body)
         except RpcError:
             payload = UNPARSEABLE
+        self._endpoint.received.ws(payload)
         methods = method_names(payload) if payload is not UNPARSEABLE else []
         answer: object | None
         if gate.should_fail():
@@ -292,9 +296,12 @@ class RpcWsEndpoint:
         gate: Gate,
         feed: HeadFeed,
         queue_limit: int = QUEUE_LIMIT,
+        received: ReceivedCounter | None = None,
     ) -> None:
         if queue_limit < 1:
             raise ValueError("queue_limit must be >= 1")
+        self.received = received if received is not None else ReceivedCounter()
+        """Every frame read is counted here, before any fault draws its answer."""
         self.api = api
         self.gate = gate
         self.feed = feed

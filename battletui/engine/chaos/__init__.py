@@ -1,4 +1,5 @@
-"""Applies an action and proves, over the socket, that it took effect.
+"""Applies an action through the lab's fault-control endpoint and proves, over the
+provider's own socket, that it took effect.
 
 An action that did not really happen raises ``ChaosError``; the session then shows it to the
 operator and journals it as not applied, never as a silent pass.
@@ -11,50 +12,55 @@ import aiohttp
 from battletui.engine.chaos.availability import verify_answers, verify_hung, verify_refused
 from battletui.engine.chaos.chain import reorg, verify_lagging
 from battletui.engine.chaos.errors import errors
-from battletui.engine.chaos.gateway import strategy
+from battletui.engine.chaos.gateway import StrategySwitch, strategy
+from battletui.engine.chaos.handle import Endpoint, LabHandle, applied
 from battletui.engine.chaos.latency import degrade
 from battletui.engine.chaos.rpc import ChaosError
 from battletui.engine.chaos.websocket import ws_drop
-from battletui.engine.lab import Lab
 from battletui.scenario import Action
 
-__all__ = ["ChaosError", "apply_fault"]
+__all__ = ["ChaosError", "Endpoint", "LabHandle", "StrategySwitch", "apply_fault"]
 
 
-async def apply_fault(lab: Lab, action: Action, http: aiohttp.ClientSession) -> str:
-    """Apply ``action`` to its provider and verify it; return what the check saw."""
+async def apply_fault(
+    lab: LabHandle,
+    action: Action,
+    http: aiohttp.ClientSession,
+    *,
+    switch: StrategySwitch | None = None,
+) -> str:
+    """Apply ``action`` and verify it; return what the check saw.
+
+    ``http`` makes the verifying requests (fresh connections to the providers' ports);
+    ``switch`` changes the gateway's strategy (None: the lab's own ``switch_strategy`` if it
+    has one, else a strategy action is refused).
+    """
     if action.kind == "mark":
         return "mark"
     if action.kind == "reorg":
         return await reorg(lab, int(action.params.get("depth", 1)), http)
     if action.kind == "strategy":
-        return await strategy(lab, str(action.params.get("name", "")), http)
+        if switch is None:
+            switch = getattr(lab, "switch_strategy", None)  # the in-process Lab, while it lasts
+        return await strategy(switch, str(action.params.get("name", "")))
     if action.target is None or action.target not in lab.providers:
         raise ChaosError(f"unknown provider {action.target!r}")
-    provider = lab.provider(action.target)
-    if action.kind == "kill":
-        await provider.kill()
-        return await verify_refused(provider, "kill")
-    if action.kind == "flap":
-        await provider.flap(
-            float(action.params.get("down", 2.0)),
-            float(action.params.get("up", 3.0)),
-            int(action.params.get("cycles", 0)),
-        )
-        return await verify_refused(provider, "flap")
+    provider = lab.providers[action.target]
+    if action.kind in ("kill", "flap"):
+        await applied(lab, action)
+        return await verify_refused(provider, action.kind)
     if action.kind == "restore":
-        await provider.restore()
+        await applied(lab, action)
         return await verify_answers(provider, http)
     if action.kind == "degrade":
-        return await degrade(provider, action, http)
+        return await degrade(lab, provider, action, http)
     if action.kind == "ws-drop":
-        return await ws_drop(provider, http)
+        return await ws_drop(lab, provider, action, http)
     if action.kind == "errors":
-        return await errors(provider, action, http)
+        return await errors(lab, provider, action, http)
     if action.kind == "hang":
-        await provider.hang()
+        await applied(lab, action)
         return await verify_hung(provider)
     if action.kind == "lag":
-        await provider.lag()
-        return await verify_lagging(lab, provider, http)
+        return await verify_lagging(lab, provider, await applied(lab, action), http)
     raise ChaosError(f"unknown action {action.kind!r}")

@@ -7,12 +7,12 @@ import time
 
 import aiohttp
 
+from battletui.engine.chaos.handle import Endpoint
 from battletui.engine.chaos.rpc import HOST, VERIFY_DEADLINE, ChaosError
 from battletui.engine.probes import connect_refused, probe_health
-from battletui.providers import MockProvider
 
 
-async def verify_refused(provider: MockProvider, what: str) -> str:
+async def verify_refused(provider: Endpoint, what: str) -> str:
     deadline = time.monotonic() + VERIFY_DEADLINE
     while time.monotonic() < deadline:
         if await connect_refused(HOST, provider.port, timeout=0.5):
@@ -21,16 +21,18 @@ async def verify_refused(provider: MockProvider, what: str) -> str:
     raise ChaosError(f"{what} {provider.id}: port {provider.port} still accepts connections")
 
 
-async def verify_answers(provider: MockProvider, http: aiohttp.ClientSession) -> str:
+async def verify_answers(
+    provider: Endpoint, http: aiohttp.ClientSession, what: str = "restore"
+) -> str:
     spec = provider.spec
     timeout = VERIFY_DEADLINE + spec.latency + spec.jitter
     result = await probe_health(http, provider.url, timeout=timeout)
     if result.outcome != "ok":
-        raise ChaosError(f"restore {provider.id}: /health {result.outcome} {result.detail}".strip())
+        raise ChaosError(f"{what} {provider.id}: /health {result.outcome} {result.detail}".strip())
     return f"/health answered in {result.rtt * 1000:.0f}ms"
 
 
-async def verify_hung(provider: MockProvider) -> str:
+async def verify_hung(provider: Endpoint) -> str:
     """The port must accept, and a request on it must stay unanswered."""
     wait = 0.3 + provider.spec.latency + provider.spec.jitter
     try:

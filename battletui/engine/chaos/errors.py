@@ -1,11 +1,12 @@
-"""Injected error answers: checked by probing until one comes back as promised."""
+"""Injected error answers: applied by the lab, checked by probing until one comes back as
+promised."""
 
 from __future__ import annotations
 
 import aiohttp
 
+from battletui.engine.chaos.handle import Endpoint, LabHandle, applied
 from battletui.engine.chaos.rpc import ChaosError, rpc
-from battletui.providers import MockProvider
 from battletui.scenario import Action
 
 ERROR_PROBES = 60
@@ -22,16 +23,16 @@ def matches(kind: str, code: int, status: int, answer: dict[str, object]) -> boo
     return status == 200 and error_code == code
 
 
-async def errors(provider: MockProvider, action: Action, http: aiohttp.ClientSession) -> str:
-    if provider.faults.killed:
-        raise ChaosError(f"errors {provider.id}: it is down; restore it first")
-    rate = float(action.params.get("rate", 0.0))
-    kind = str(action.params.get("kind", "server-error"))
-    code = int(action.params.get("code", -32603))
-    retry_after = float(action.params.get("retry_after", 1.0))
-    await provider.errors(rate, kind, code=code, retry_after=retry_after)
+async def errors(
+    lab: LabHandle, provider: Endpoint, action: Action, http: aiohttp.ClientSession
+) -> str:
+    """The lab refuses a killed provider (409); a rate of 0 clears."""
+    faults = (await applied(lab, action)).faults
+    rate = faults.error_rate
     if rate == 0:
         return "errors cleared"
+    kind = faults.error_kind or "server-error"
+    code = faults.error_code if faults.error_code is not None else -32603
     for sent in range(1, ERROR_PROBES + 1):
         try:
             status, answer, _, headers = await rpc(http, provider.url, "eth_blockNumber")

@@ -1,25 +1,21 @@
-"""Live changes to the gateway under test, checked through its own /health endpoint."""
+"""Live changes to the gateway under test. Where they go (the reference gateway's admin
+endpoint, or nowhere for an external gateway) is the integrator's ``switch``; it returns
+what verified the change, and raises ``ChaosError`` or ``ValueError`` when it did not
+happen."""
 
 from __future__ import annotations
 
-import aiohttp
+from collections.abc import Awaitable, Callable
 
-from battletui.engine.chaos.rpc import VERIFY_DEADLINE, ChaosError
-from battletui.engine.lab import Lab
+from battletui.engine.chaos.rpc import ChaosError
+
+StrategySwitch = Callable[[str], Awaitable[str]]
 
 
-async def strategy(lab: Lab, name: str, http: aiohttp.ClientSession) -> str:
-    gateway = lab.gateway
-    if gateway is None:
-        raise ChaosError("strategy: the gateway is not running")
+async def strategy(switch: StrategySwitch | None, name: str) -> str:
+    if switch is None:
+        raise ChaosError("strategy: this gateway's strategy cannot be switched from here")
     try:
-        gateway.set_strategy(name)
+        return await switch(name)
     except ValueError as error:
         raise ChaosError(f"strategy: {error}") from error
-    async with http.get(
-        gateway.url + "/health", timeout=aiohttp.ClientTimeout(total=VERIFY_DEADLINE)
-    ) as response:
-        health = await response.json()
-    if health.get("strategy") != name:
-        raise ChaosError(f"strategy: the gateway reports {health.get('strategy')!r}")
-    return f"gateway /health reports strategy {name}"

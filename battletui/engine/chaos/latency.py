@@ -1,30 +1,30 @@
-"""Added latency, for every method or one: checked by timing a real answer."""
+"""Added latency, for every method or one: applied by the lab, checked by timing a real
+answer."""
 
 from __future__ import annotations
 
 import aiohttp
 
+from battletui.engine.chaos.handle import Endpoint, LabHandle, applied
 from battletui.engine.chaos.rpc import LATENCY_SLACK, VERIFY_DEADLINE, ChaosError, rpc
 from battletui.engine.probes import probe_health
-from battletui.providers import MockProvider
 from battletui.scenario import Action
 
 
-async def degrade(provider: MockProvider, action: Action, http: aiohttp.ClientSession) -> str:
-    if provider.faults.killed:
-        raise ChaosError(f"degrade {provider.id}: it is down; restore it first")
-    latency = float(action.params.get("latency", 0.0))
-    jitter = float(action.params.get("jitter", 0.0))
-    method = str(action.params.get("method") or "")
-    if method:
-        return await degrade_method(provider, method, latency, jitter, action, http)
-    if action.params.get("relative"):
-        latency += provider.faults.added_latency
-        jitter += provider.faults.added_jitter
-    await provider.degrade(latency, jitter)
+async def degrade(
+    lab: LabHandle, provider: Endpoint, action: Action, http: aiohttp.ClientSession
+) -> str:
+    """The lab refuses a killed provider (409) and resolves ``relative`` steps; the check
+    uses the absolute latency it reports."""
+    detail = (await applied(lab, action)).detail
+    latency = float(detail.get("latency", 0.0))
+    jitter = float(detail.get("jitter", 0.0))
+    method = str(detail.get("method") or "")
     spec = provider.spec
     floor = spec.latency - spec.jitter + latency - jitter - LATENCY_SLACK
     timeout = VERIFY_DEADLINE + spec.latency + spec.jitter + latency + jitter
+    if method:
+        return await _time_method(provider, method, latency, floor, timeout, http)
     result = await probe_health(http, provider.url, timeout=timeout)
     if result.outcome != "ok":
         raise ChaosError(f"degrade {provider.id}: /health {result.outcome} {result.detail}".strip())
@@ -36,20 +36,14 @@ async def degrade(provider: MockProvider, action: Action, http: aiohttp.ClientSe
     return f"now +{latency * 1000:.0f}ms; /health answered in {result.rtt * 1000:.0f}ms"
 
 
-async def degrade_method(
-    provider: MockProvider,
+async def _time_method(
+    provider: Endpoint,
     method: str,
     latency: float,
-    jitter: float,
-    action: Action,
+    floor: float,
+    timeout: float,
     http: aiohttp.ClientSession,
 ) -> str:
-    if action.params.get("relative"):
-        latency += provider.faults.method_latency.get(method, 0.0)
-    await provider.degrade(latency, jitter, method=method)
-    spec = provider.spec
-    floor = spec.latency - spec.jitter + latency - jitter - LATENCY_SLACK
-    timeout = VERIFY_DEADLINE + spec.latency + spec.jitter + latency + jitter
     try:
         _, _, elapsed, _ = await rpc(http, provider.url, method, timeout=timeout)
     except (aiohttp.ClientError, TimeoutError) as error:
