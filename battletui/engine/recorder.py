@@ -7,11 +7,12 @@ subscribers' anomalies, failovers and the per-second measurement checkpoints all
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from hdrh.histogram import HdrHistogram
 
 from battletui.engine.journal import Journal
+from battletui.engine.lab_client import Received
 from battletui.engine.probes import ProbeResult
 from battletui.gateway import BreakerTransition, FailoverEvent, GatewayEvent, WsFeedEvent
 from battletui.metrics import (
@@ -89,6 +90,19 @@ class SessionRecorder:
                 "broken_links": view.broken_links,
                 "max_stall_ms": round(view.max_stall_ms, 3),
                 "reconnects": view.reconnects,
+            }
+        )
+
+    def on_received(self, offset: float, counts: Mapping[str, Received]) -> None:
+        """What each provider received so far, as the lab counted it (cumulative: the report
+        takes per-second traffic from consecutive entries, the total from the last)."""
+        if self.journal is None:
+            return
+        self.journal.write(
+            {
+                "type": "received",
+                "offset": round(offset, 3),
+                "providers": {pid: received.to_json() for pid, received in counts.items()},
             }
         )
 

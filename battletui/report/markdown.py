@@ -98,18 +98,27 @@ def render_report(result: Mapping[str, Any]) -> str:
         "## Providers",
         "",
         _table(
-            ["provider", "requests served", "share", "failed over away", "breaker transitions"],
+            [
+                "provider",
+                "requests served",
+                "share",
+                "received",
+                "failed over away",
+                "breaker transitions",
+            ],
             [
                 [
                     pid,
                     f"{p['requests']:,}",
                     f"{p['share'] * 100:.1f}%",
+                    _received(p.get("received")),
                     f"{p.get('failovers_away', 0):,}",
                     str(len(p["transitions"])),
                 ]
                 for pid, p in result["providers"].items()
             ],
         ),
+        *_received_note(result["providers"]),
         "",
         "### Breaker timeline",
         "",
@@ -169,6 +178,24 @@ def render_report(result: Mapping[str, Any]) -> str:
 
 
 PERCENTILES = ("p50", "p95", "p99", "p999", "max")
+
+
+def _received(received: Mapping[str, Any] | None) -> str:
+    """The share of traffic measured at the provider, and its count; — when not counted."""
+    if not received:
+        return "—"
+    return f"{received['share'] * 100:.1f}% ({received['requests']:,})"
+
+
+def _received_note(providers: Mapping[str, Any]) -> list[str]:
+    if not any(p.get("received") for p in providers.values()):
+        return []
+    return [
+        "",
+        "*Served* and its share are what the gateway said (`X-Upstream`); *received* is what"
+        " each provider itself counted (JSON-RPC requests, batch members one by one, retries"
+        " and the gateway's own probes included), so it holds for any gateway.",
+    ]
 
 
 def _window(phase: Mapping[str, Any]) -> str:

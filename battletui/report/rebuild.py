@@ -18,6 +18,7 @@ from battletui.metrics import IntervalSummary, LatencyStats, WsView, new_histogr
 from battletui.report.breaker_timeline import fault_impacts
 from battletui.report.journal_reader import read_journal
 from battletui.report.phases import phase_windows, window_of
+from battletui.report.received import received_figures
 from battletui.report.record import PhaseStats, SessionRecord
 from battletui.report.recording import recorded_scenario
 from battletui.scenario import ScenarioError, loads_scenario
@@ -185,4 +186,9 @@ def rebuild(journal_path: Path) -> SessionRecord:
         impacts=fault_impacts(actions, transitions, duration),
         interval_histograms=[(int(e["index"]), str(e["corrected"])) for e in intervals],
         running_wall=float(next(iter(by_type.get("running", [])), {}).get("wall", 0.0)),
+        received=received_figures(
+            by_type.get("received", []),
+            [spec.id for spec in scenario.providers],
+            [int(e["index"]) for e in intervals],
+        ),
     )

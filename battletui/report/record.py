@@ -7,6 +7,7 @@ from typing import Any
 
 from battletui.metrics import IntervalSummary, LatencyStats, WsView
 from battletui.report.breaker_timeline import FaultImpact
+from battletui.report.received import ReceivedFigures
 from battletui.scenario import Scenario
 
 
@@ -58,6 +59,8 @@ class SessionRecord:
     """(second, encoded corrected HdrHistogram) per interval, for ``latency.hlog``."""
     running_wall: float = 0.0
     """Wall-clock time (epoch seconds) of second 0 of the intervals."""
+    received: ReceivedFigures | None = None
+    """What each provider received, as the lab counted it (None: a journal from before)."""
 
     @property
     def success_rate(self) -> float | None:

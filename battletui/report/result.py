@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from battletui.metrics import LatencyStats
+from battletui.report.received import received_json
 from battletui.report.record import SessionRecord
 from battletui.report.slo import SloResult, evaluate_slos
 
@@ -72,6 +73,7 @@ def build_result(record: SessionRecord) -> dict[str, Any]:
             "transitions": record.transitions.get(spec.id, []),
             "failovers_away": record.failovers_away.get(spec.id, 0),
             "health": record.health_changes.get(spec.id, []),
+            "received": received_json(record.received, spec.id),
         }
     duration = record.duration_s
     return {
@@ -144,6 +146,9 @@ def build_result(record: SessionRecord) -> dict[str, Any]:
                 "ok": s.ok,
                 "errors": s.errors,
                 "p95_ms": round(s.p95_ms, 3),
+                "received": (
+                    None if record.received is None else record.received.per_second.get(s.index)
+                ),
             }
             for s in record.series
         ],
