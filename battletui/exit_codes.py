@@ -10,8 +10,14 @@ SLO_FAILED: Final = 1
 """An SLO failed, or a figure regressed against the baseline."""
 USAGE: Final = 2
 LAB_FAILED: Final = 3
+INCONCLUSIVE: Final = 4
+"""The load generator fell behind: its figures are not a measurement of the gateway, so no
+SLO failure is blamed on it (nor is a pass claimed)."""
 INTERRUPTED: Final = 130
 
 
 def of_result(result: Mapping[str, Any]) -> int:
-    return PASS if result.get("verdict") == "pass" else SLO_FAILED
+    verdict = result.get("verdict")
+    if verdict == "inconclusive":
+        return INCONCLUSIVE
+    return PASS if verdict == "pass" else SLO_FAILED

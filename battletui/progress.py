@@ -89,6 +89,8 @@ class ProgressPrinter:
         ok = "—" if snap.success_rate is None else f"{snap.success_rate * 100:.2f}%"
         p95 = f"{snap.latency_total.p95:.1f}ms" if snap.latency_total.count else "—"
         verdict = {None: "…", True: "pass", False: "FAIL"}[snap.verdict]
+        if snap.instrument.inconclusive:  # the generator fell behind: it measures itself
+            verdict = "INCONCLUSIVE (load generator behind)"
         who = " ".join(f"{p.id}:{p.health}/{p.breaker}" for p in snap.providers)
         ws = ""
         if snap.ws is not None:
@@ -180,7 +182,10 @@ class ProgressBar:
 def status_text(snap: Snapshot) -> Text:
     """The bar's live status: SLO verdict so far, req/s, success, p95, WebSocket stream."""
     text = Text("SLO ", no_wrap=True, overflow="ellipsis")
-    if snap.verdict is None:
+    if snap.instrument.inconclusive:
+        text.append("INCONCLUSIVE", style="bold dark_orange")
+        text.append(" load generator behind", style="dark_orange")
+    elif snap.verdict is None:
         text.append("…", style="dim")
     elif snap.verdict:
         text.append("PASS", style="bold green")

@@ -8,9 +8,15 @@ from dataclasses import replace
 
 from rich.console import Console
 
-from battletui.metrics import Event, LatencyStats, Snapshot, WsView
+from battletui.metrics import Event, InstrumentView, LatencyStats, Snapshot, WsView
 from battletui.metrics.snapshot import ProviderView, SloStatus
-from battletui.progress import ProgressBar, ProgressPrinter, choose_mode, make_progress
+from battletui.progress import (
+    ProgressBar,
+    ProgressPrinter,
+    choose_mode,
+    make_progress,
+    status_text,
+)
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
@@ -112,6 +118,16 @@ def test_plain_lines_are_unchanged() -> None:
         "[00:01/00:30]     99 req/s · ok 99.75% · p95 84.2ms · ws #1041 via alpha gaps 2 dups 0"
         " · SLO FAIL · alpha:UP/CLOSED",
     ]
+
+
+def test_inconclusive_when_the_load_generator_is_behind() -> None:
+    snap = replace(
+        snapshot(5.0, passed=False), instrument=InstrumentView(behind=True, behind_since=3.0)
+    )
+    assert status_text(snap).plain.startswith("SLO INCONCLUSIVE load generator behind · ")
+    out = io.StringIO()
+    ProgressPrinter(out).status(snap)
+    assert " · SLO INCONCLUSIVE (load generator behind) · " in out.getvalue()
 
 
 class _Stream(io.StringIO):

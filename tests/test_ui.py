@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import re
 from pathlib import Path
 from typing import Any
 
 from conftest import small_scenario, wait_until
-from fake_link import FakeLink
+from fake_link import FakeLink, frozen_snapshot
 
 from battletui.engine import JOURNAL_NAME, LocalSessionLink, Session, read_journal
+from battletui.metrics import InstrumentView
 from battletui.scenario import Action
 from battletui.ui import BattleApp
+from battletui.ui.widgets.status import behind_words
 
 
 def screen_text(app: BattleApp) -> str:
@@ -92,6 +95,51 @@ def test_live_screen_snapshot(snap_compare: Any) -> None:
 
 def test_live_screen_snapshot_small_terminal(snap_compare: Any) -> None:
     assert snap_compare(BattleApp(FakeLink()), terminal_size=(100, 30), press=["3"])
+
+
+def generator_behind() -> FakeLink:
+    """The frozen picture, with the load generator behind since 00:12."""
+    behind = InstrumentView(
+        behind=True,
+        behind_since=12.0,
+        saturated=True,
+        behind_from=12.0,
+        slip_p99_ms=18.4,
+        loop_lag_ms=21.0,
+        cpu_percent=98.0,
+    )
+    return FakeLink(dataclasses.replace(frozen_snapshot(), instrument=behind))
+
+
+def test_live_screen_snapshot_generator_behind(snap_compare: Any) -> None:
+    """The top line says in plain words that the latency is not the gateway's."""
+    assert snap_compare(BattleApp(generator_behind()), terminal_size=(160, 45))
+
+
+async def test_top_line_says_when_the_generator_is_behind_and_the_verdict_is_inconclusive() -> None:
+    for size, words in (
+        (
+            (160, 45),
+            "⚠ load generator behind since 00:12 — latency not a measurement of the gateway",
+        ),
+        ((100, 30), "⚠ generator behind"),  # a narrow terminal: the short words
+    ):
+        app = BattleApp(generator_behind())
+        async with app.run_test(size=size) as pilot:
+            await pilot.pause(0.2)
+            top = next(line for line in screen_text(app).splitlines() if " battletui " in line)
+        assert words in top, top
+        assert "INCONCLUSIVE" in top and "FAIL" not in top and "PASS" not in top
+
+
+def test_the_warning_fits_the_room_it_has() -> None:
+    fell = InstrumentView(saturated=True, behind_from=75.0)
+    assert behind_words(fell, 200) == (
+        "⚠ load generator fell behind from 01:15 — latency not a measurement of the gateway"
+    )
+    assert behind_words(fell, 40) == "⚠ generator fell behind from 01:15"
+    assert behind_words(fell, 5) == "⚠"
+    assert behind_words(InstrumentView(), 200) is None
 
 
 async def test_palette_keys_step_rates_cycle_kinds_and_act_on_chain_and_gateway() -> None:

@@ -50,7 +50,10 @@ class SessionRecorder:
         self._ws_anomaly_events = 0
 
     def on_interval(self, record: IntervalRecord) -> None:
-        """One second of HTTP measurements, complete: totals are the sum of these entries."""
+        """One second of HTTP measurements, complete: totals are the sum of these entries.
+
+        With the generator's own figures (due, sent, unsent, slip, loop lag, CPU, clipped), so
+        the report can tell whether it measured the gateway or the generator's own stalls."""
         if self.journal is None:
             return
         self.journal.write(
@@ -68,6 +71,13 @@ class SessionRecorder:
                 "failover_latency": (
                     None if record.failover_latency is None else _encoded(record.failover_latency)
                 ),
+                "due": record.due,
+                "sent": record.sent,
+                "unsent": record.unsent,
+                "clipped": record.clipped,
+                "slip": _encoded_or_none(record.slip),
+                "loop_lag": _encoded_or_none(record.loop_lag),
+                "cpu_percent": None if record.cpu_percent is None else round(record.cpu_percent, 1),
             }
         )
 
@@ -248,3 +258,10 @@ def _counted(counts: dict[str, int]) -> str:
 
 def _encoded(histogram: HdrHistogram) -> str:
     return str(histogram.encode().decode("ascii"))
+
+
+def _encoded_or_none(histogram: HdrHistogram | None) -> str | None:
+    """An empty histogram (nothing recorded that second) is journaled as null."""
+    if histogram is None or not histogram.get_total_count():
+        return None
+    return _encoded(histogram)

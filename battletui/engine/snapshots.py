@@ -108,6 +108,7 @@ def build_snapshot(
         p95_series=tuple(s.p95_ms for s in series),
         error_series=tuple(float(s.errors) for s in series),
         slos=tuple(SloStatus(s.name, s.target_text, s.actual_text, s.passed) for s in slos),
+        instrument=metrics.instrument_view(),
     )
 
 

@@ -9,6 +9,7 @@ from battletui.metrics.http import (
     IntervalSummary,
     RequestResult,
 )
+from battletui.metrics.instrument import InstrumentSummary, InstrumentTally, InstrumentView
 from battletui.metrics.latency import (
     HistogramBars,
     LatencyStats,
@@ -34,6 +35,9 @@ __all__ = [
     "HistogramBars",
     "HttpMetrics",
     "HttpWindow",
+    "InstrumentSummary",
+    "InstrumentTally",
+    "InstrumentView",
     "IntervalRecord",
     "IntervalSummary",
     "LatencyStats",

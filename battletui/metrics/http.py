@@ -3,6 +3,12 @@
 Numbers are kept per one-second interval (a short ring, for the live view and the
 over-time series) and as session totals (for the report). Memory is flat: the ring and
 the series have fixed lengths and the histograms fixed sizes.
+
+The generator's own figures are kept here too (see ``instrument.py``): requests due and sent
+each second, how late each left (slip), event-loop lag and CPU, latencies clipped at the
+histogram's ceiling. A request the schedule could not send is *unsent*: it counts as a
+request that failed with the error kind ``unsent`` (so success rates include it), and it has
+no latency, so it enters no latency histogram.
 """
 
 from __future__ import annotations
@@ -13,6 +19,14 @@ from dataclasses import dataclass, field
 
 from hdrh.histogram import HdrHistogram
 
+from battletui.metrics.instrument import (
+    LIVE_SECONDS,
+    InstrumentSecond,
+    InstrumentSummary,
+    InstrumentTally,
+    InstrumentView,
+    is_behind,
+)
 from battletui.metrics.latency import (
     INTERVAL_FIGURES,
     HistogramBars,
@@ -21,6 +35,9 @@ from battletui.metrics.latency import (
     new_histogram,
     record_seconds,
 )
+
+UNSENT = "unsent"
+"""Error kind of a request that was due but never sent."""
 
 
 @dataclass(frozen=True)
@@ -63,6 +80,30 @@ class _Interval:
     exact: _Exact | None = field(default_factory=lambda: _Exact())
     """Full-precision histograms of this second; handed over when it closes, then dropped."""
     closed: bool = False
+    due: int = 0
+    sent: int = 0
+    unsent: int = 0
+    clipped: int = 0
+    slip: HdrHistogram = field(default_factory=lambda: new_histogram(INTERVAL_FIGURES))
+    loop_lag: HdrHistogram = field(default_factory=lambda: new_histogram(INTERVAL_FIGURES))
+    cpu_seconds: float = 0.0
+    wall_seconds: float = 0.0
+
+    @property
+    def cpu_percent(self) -> float | None:
+        return 100.0 * self.cpu_seconds / self.wall_seconds if self.wall_seconds > 0 else None
+
+    def instrument(self) -> InstrumentSecond:
+        return InstrumentSecond(
+            index=self.index,
+            due=self.due,
+            sent=self.sent,
+            unsent=self.unsent,
+            clipped=self.clipped,
+            slip=self.slip,
+            loop_lag=self.loop_lag,
+            cpu_percent=self.cpu_percent,
+        )
 
 
 class _Exact:
@@ -91,6 +132,19 @@ class IntervalRecord:
     corrected: HdrHistogram
     uncorrected: HdrHistogram
     failover_latency: HdrHistogram | None
+    due: int = 0
+    """Requests whose intended send time fell in this second (as the schedule reached them)."""
+    sent: int = 0
+    unsent: int = 0
+    """Due but never sent (in-flight cap, or still due when the load stopped)."""
+    clipped: int = 0
+    """Latencies above the histogram's ceiling, recorded at the ceiling."""
+    slip: HdrHistogram | None = None
+    """How late requests left against their intended time (µs)."""
+    loop_lag: HdrHistogram | None = None
+    """How late the event loop woke a periodic timer (µs)."""
+    cpu_percent: float | None = None
+    """Process CPU in this second, % of one core."""
 
 
 @dataclass(frozen=True)
@@ -150,6 +204,12 @@ class HttpMetrics:
         """Requests that were answered only after the gateway retried another provider."""
         self.failover_latency = new_histogram()
         """Corrected latency of those requests (closed seconds), as the client measured it."""
+        self.instrument = InstrumentTally()
+        """The generator's own figures over the closed seconds."""
+        # Figures of the closed seconds, read once a second rather than once per snapshot:
+        # every millisecond spent here is one the load leaves late.
+        self._total: LatencyStats | None = None
+        self._so_far: InstrumentSummary | None = None
 
     # -- recording -------------------------------------------------------------------------
 
@@ -177,8 +237,39 @@ class HttpMetrics:
             interval.upstreams[result.upstream] += 1
             self.upstreams[result.upstream] += 1
         record_seconds(interval.histogram, result.corrected)
-        record_seconds(exact.corrected, result.corrected)
+        if record_seconds(exact.corrected, result.corrected):
+            interval.clipped += 1
         record_seconds(exact.uncorrected, result.uncorrected)
+
+    def scheduled(self, intended: float) -> None:
+        """The schedule reached a request due at ``intended`` and launched it."""
+        interval = self._interval_at(intended)
+        interval.due += 1
+        interval.sent += 1
+
+    def unsent(self, count: int = 1, *, intended: float | None = None) -> None:
+        """``count`` requests were due (at ``intended``, else now) but never sent."""
+        if count <= 0:
+            return
+        interval = self._interval_at(self._clock() if intended is None else intended)
+        interval.due += count
+        interval.unsent += count
+        interval.requests += count
+        interval.errors[UNSENT] += count
+        self.requests += count
+        self.errors[UNSENT] += count
+
+    def left(self, intended: float, sent: float) -> None:
+        """A request really went out at ``sent``: its slip counts in the second it left."""
+        interval = self._interval_at(sent)
+        record_seconds(interval.slip, sent - intended)
+
+    def loop_sample(self, lag: float, cpu_seconds: float, wall_seconds: float) -> None:
+        """One wake-up of the loop monitor: how late it woke, and CPU used since the last."""
+        interval = self._interval_at(self._clock())
+        record_seconds(interval.loop_lag, lag)
+        interval.cpu_seconds += cpu_seconds
+        interval.wall_seconds += wall_seconds
 
     def tick(self) -> None:
         """Close intervals that have ended even when no request completes (a full outage)."""
@@ -208,6 +299,7 @@ class HttpMetrics:
         interval.closed = True
         exact = interval.exact or _Exact()
         interval.exact = None
+        self._total = self._so_far = None
         self.corrected.add(exact.corrected)
         if exact.failover_latency is not None:
             self.failover_latency.add(exact.failover_latency)
@@ -216,9 +308,10 @@ class HttpMetrics:
             requests=interval.requests,
             ok=interval.ok,
             errors=sum(interval.errors.values()),
-            p95_ms=LatencyStats.of(exact.corrected).p95,
+            p95_ms=LatencyStats.of(interval.histogram).p95,  # the report reads the full one
         )
         self.series.append(summary)
+        self.instrument.add(interval.instrument())
         if self._on_interval is not None:
             self._on_interval(
                 IntervalRecord(
@@ -232,6 +325,13 @@ class HttpMetrics:
                     corrected=exact.corrected,
                     uncorrected=exact.uncorrected,
                     failover_latency=exact.failover_latency,
+                    due=interval.due,
+                    sent=interval.sent,
+                    unsent=interval.unsent,
+                    clipped=interval.clipped,
+                    slip=interval.slip,
+                    loop_lag=interval.loop_lag,
+                    cpu_percent=interval.cpu_percent,
                 )
             )
 
@@ -247,12 +347,13 @@ class HttpMetrics:
         self._interval_at(now)
         intervals = list(self._ring)[-self._window :]
         merged = new_histogram(INTERVAL_FIGURES)
-        requests = ok = 0
+        requests = ok = unsent = 0
         upstreams: Counter[str] = Counter()
         for interval in intervals:
             merged.add(interval.histogram)
             requests += interval.requests
             ok += interval.ok
+            unsent += interval.unsent
         for interval in intervals[-self._share_window :]:
             upstreams.update(interval.upstreams)
         span = 0.0
@@ -263,15 +364,50 @@ class HttpMetrics:
             seconds=span,
             requests=requests,
             ok=ok,
-            rate=requests / span if span > 0 else 0.0,
+            rate=(requests - unsent) / span if span > 0 else 0.0,  # what really went out
             success_rate=ok / requests if requests else None,
             latency=LatencyStats.of(merged),
             bars=bars_of(merged),
             upstream_share={k: v / served for k, v in upstreams.items()} if served else {},
         )
 
+    def instrument_view(self) -> InstrumentView:
+        """The generator's own state: judged over the last closed seconds, and so far."""
+        self._interval_at(self._clock())
+        closed = [i for i in self._ring if i.closed][-LIVE_SECONDS:]
+        slip = new_histogram(INTERVAL_FIGURES)
+        lag = new_histogram(INTERVAL_FIGURES)
+        due = sent = 0
+        for interval in closed:
+            slip.add(interval.slip)
+            lag.add(interval.loop_lag)
+            due += interval.due
+            sent += interval.sent
+        slip_stats, lag_stats = LatencyStats.of(slip), LatencyStats.of(lag)
+        tally = self.instrument
+        if self._so_far is None:
+            self._so_far = tally.summary(final=False)
+        summary = self._so_far
+        since: float | None = None
+        if is_behind(due, sent, slip):  # then ``closed`` holds one second at least
+            since = float(closed[0].index if tally.run_start is None else tally.run_start)
+        open_unsent = sum(i.unsent for i in self._ring if not i.closed)
+        return InstrumentView(
+            behind=since is not None,
+            behind_since=since,
+            saturated=summary.saturated,
+            behind_from=None if summary.behind_from is None else float(summary.behind_from),
+            slip_p99_ms=slip_stats.p99 if slip_stats.count else None,
+            loop_lag_ms=lag_stats.p99 if lag_stats.count else None,
+            cpu_percent=closed[-1].cpu_percent if closed else None,
+            unsent=tally.unsent + open_unsent,
+            clipped=tally.clipped + sum(i.clipped for i in self._ring if not i.closed),
+        )
+
     def total_latency(self) -> LatencyStats:
         """Corrected latency of the session so far (up to the last closed second).
 
         The uncorrected figure lives in the journal's intervals; the report rebuilds it."""
-        return LatencyStats.of(self.corrected)
+        if self._total is None:
+            self._total = LatencyStats.of(self.corrected)
+        return self._total

@@ -12,6 +12,7 @@ from types import MappingProxyType
 from typing import Literal
 
 from battletui.metrics.events import Event
+from battletui.metrics.instrument import InstrumentView
 from battletui.metrics.latency import HistogramBars, LatencyStats
 from battletui.metrics.ws import WsView
 
@@ -96,6 +97,9 @@ class Snapshot:
     session_dir: str | None = None
     message: str | None = None
     """A line for the operator (e.g. why an action failed), shown until the next one."""
+    instrument: InstrumentView = field(default_factory=InstrumentView)
+    """The load generator's own state: when it falls behind, latency measures it, not the
+    gateway, and the verdict is inconclusive."""
 
     @property
     def verdict(self) -> bool | None:

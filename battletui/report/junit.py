@@ -7,6 +7,13 @@ objective carries ``<failure type="SLOFailure">`` whose message names the measur
 the target. When the result was compared with a baseline, one more test case, ``baseline``,
 fails when that comparison found regressions.
 
+When the result carries the load generator's own check (``instrument``, measured), one more
+test case, ``instrument``, passes when the generator kept its schedule and carries an
+``<error type="InstrumentSaturated">`` when it fell behind: CI shows it as broken, not as a
+failed objective. The run's SLOs then judged the generator's delays rather than the gateway,
+so an SLO that failed is reported ``<skipped>`` (its figures in the message) instead of as a
+failure blamed on the gateway.
+
 The suite's ``time`` is the session's duration. A test case's ``time`` is 0: every objective
 is judged over the whole session, and CI tools that add up case times would otherwise count
 the session once per SLO.
@@ -20,11 +27,14 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from battletui.report.instrument import fell_behind, why_behind
 from battletui.report.slo import bound, figure, figures
+from battletui.scenario import clock_tenths
 
 SUITE_PREFIX = "battletui."
 SLO_FAILURE = "SLOFailure"
 REGRESSION_FAILURE = "BaselineRegression"
+INSTRUMENT_ERROR = "InstrumentSaturated"
 
 # Characters XML 1.0 cannot carry at all, even escaped (C0 controls other than \t \n \r,
 # lone surrogates, U+FFFE/U+FFFF). ElementTree escapes markup but passes these through.
@@ -36,15 +46,26 @@ def junit_xml(result: Mapping[str, Any]) -> str:
     scenario = _text(result.get("scenario", "session"))
     classname = SUITE_PREFIX + scenario
     cases: list[ET.Element] = []
+    given_instrument = result.get("instrument")
+    instrument = (
+        given_instrument
+        if isinstance(given_instrument, Mapping) and given_instrument.get("measured")
+        else None
+    )
+    saturated = bool(instrument and instrument.get("saturated"))
     for slo in result.get("slos") or ():
-        cases.append(_slo_case(classname, slo))
+        cases.append(_slo_case(classname, slo, inconclusive=saturated))
     given = result.get("baseline")
     baseline = (
         given if isinstance(given, Mapping) and isinstance(given.get("regressions"), list) else None
     )
     if baseline is not None:
         cases.append(_baseline_case(classname, baseline))
+    if instrument is not None:
+        cases.append(_instrument_case(classname, instrument))
     failures = sum(1 for case in cases if case.find("failure") is not None)
+    errors = sum(1 for case in cases if case.find("error") is not None)
+    skipped = sum(1 for case in cases if case.find("skipped") is not None)
 
     root = ET.Element(
         "testsuites",
@@ -52,7 +73,7 @@ def junit_xml(result: Mapping[str, Any]) -> str:
             "name": "battletui",
             "tests": str(len(cases)),
             "failures": str(failures),
-            "errors": "0",
+            "errors": str(errors),
             "time": _seconds(result.get("duration_s")),
         },
     )
@@ -60,8 +81,8 @@ def junit_xml(result: Mapping[str, Any]) -> str:
         "name": classname,
         "tests": str(len(cases)),
         "failures": str(failures),
-        "errors": "0",
-        "skipped": "0",
+        "errors": str(errors),
+        "skipped": str(skipped),
         "time": _seconds(result.get("duration_s")),
     }
     if result.get("started_at"):
@@ -96,7 +117,7 @@ def write_junit(result: Mapping[str, Any], path: Path | str) -> None:
 # -- test cases ------------------------------------------------------------------------------
 
 
-def _slo_case(classname: str, slo: Mapping[str, Any]) -> ET.Element:
+def _slo_case(classname: str, slo: Mapping[str, Any], *, inconclusive: bool) -> ET.Element:
     name = _text(slo.get("name", "?"))
     case = ET.Element("testcase", {"classname": classname, "name": f"slo {name}", "time": "0"})
     unit = str(slo.get("unit", ""))
@@ -116,6 +137,12 @@ def _slo_case(classname: str, slo: Mapping[str, Any]) -> ET.Element:
         judged = f"{name} {shown_actual} {relation} target {shown_target}"
     if slo.get("passed"):
         ET.SubElement(case, "system-out").text = judged
+    elif inconclusive:
+        ET.SubElement(
+            case,
+            "skipped",
+            {"message": f"inconclusive, the load generator fell behind; as measured: {judged}"},
+        )
     else:
         failure = ET.SubElement(case, "failure", {"message": judged, "type": SLO_FAILURE})
         failure.text = (
@@ -138,6 +165,25 @@ def _baseline_case(classname: str, baseline: Mapping[str, Any]) -> ET.Element:
     failure.text = "\n".join(
         f"{line}: {_text(item['why'])}" if isinstance(item, Mapping) and item.get("why") else line
         for line, item in zip(lines, regressions, strict=True)
+    )
+    return case
+
+
+def _instrument_case(classname: str, instrument: Mapping[str, Any]) -> ET.Element:
+    case = ET.Element("testcase", {"classname": classname, "name": "instrument", "time": "0"})
+    behind = fell_behind(instrument, clock_tenths)
+    if behind is None:
+        slip = instrument.get("slip_ms") or {}
+        ET.SubElement(case, "system-out").text = (
+            f"the load generator kept its schedule: slip p99 {float(slip.get('p99', 0.0)):.2f} ms,"
+            f" {int(instrument.get('unsent') or 0):,} unsent"
+        )
+        return case
+    message = f"{behind} ({why_behind(instrument)})"
+    error = ET.SubElement(case, "error", {"message": _text(message), "type": INSTRUMENT_ERROR})
+    error.text = (
+        "The session's verdict is inconclusive: its latency measured the load generator's own"
+        " delays. Run with a lower rate, on a less busy machine, or without the screen attached."
     )
     return case
 

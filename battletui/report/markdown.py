@@ -8,10 +8,12 @@ from typing import Any
 from battletui.report.baseline import BaselineComparison
 from battletui.report.baseline import render_markdown as render_baseline
 from battletui.report.charts import downsample, mermaid_line_chart, sparkline
+from battletui.report.instrument import fell_behind, render_instrument, why_behind
 from battletui.report.slo import SloResult
 from battletui.scenario import Action, clock_tenths, format_duration
 
 CHART_POINTS = 60
+VERDICT_ICONS = {"pass": "✅ PASS", "inconclusive": "⚠️ INCONCLUSIVE"}
 
 
 def _ms(value: float) -> str:
@@ -29,7 +31,7 @@ def render_report(result: Mapping[str, Any]) -> str:
     verdict = result["verdict"]
     slos = result["slos"]
     passed = sum(1 for s in slos if s["passed"])
-    icon = "✅ PASS" if verdict == "pass" else "❌ FAIL"
+    icon = VERDICT_ICONS.get(verdict, "❌ FAIL")
     success = http["success_rate"]
     baseline = result.get("baseline")
     regressions = len(baseline["regressions"]) if baseline else 0
@@ -44,6 +46,7 @@ def render_report(result: Mapping[str, Any]) -> str:
         f"**Verdict: {icon}** — {passed} of {len(slos)} SLOs held · {against}"
         f"{format_duration(result['duration_s'])} · {http['requests']:,} requests · "
         f"ended: {result['end_reason']} · started {result['started_at']}",
+        *_inconclusive(result),
         "",
         "## SLOs",
         "",
@@ -94,6 +97,7 @@ def render_report(result: Mapping[str, Any]) -> str:
         f"- errors: {_errors(http['errors'])}",
         f"- failovers (a request retried on another provider): {http['failovers']:,}",
         *_failovers(result.get("failovers")),
+        *render_instrument(result.get("instrument"), clock_tenths),
         "",
         "## Providers",
         "",
@@ -178,6 +182,20 @@ def render_report(result: Mapping[str, Any]) -> str:
 
 
 PERCENTILES = ("p50", "p95", "p99", "p999", "max")
+
+
+def _inconclusive(result: Mapping[str, Any]) -> list[str]:
+    """Right under the verdict: the generator fell behind, so the figures measure it."""
+    instrument = result.get("instrument")
+    behind = fell_behind(instrument, clock_tenths)
+    if not behind or not instrument:
+        return []
+    slo = "✅ pass" if result.get("slo_verdict") == "pass" else "❌ fail"
+    return [
+        "",
+        f"> ⚠️ **Inconclusive:** {behind} ({why_behind(instrument)}). The SLOs below ({slo} as"
+        " measured) judge the generator's own delays too; see *The instrument*.",
+    ]
 
 
 def _received(received: Mapping[str, Any] | None) -> str:

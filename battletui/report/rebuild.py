@@ -14,8 +14,15 @@ from typing import Any
 
 from hdrh.histogram import HdrHistogram
 
-from battletui.metrics import IntervalSummary, LatencyStats, WsView, new_histogram
+from battletui.metrics import (
+    InstrumentTally,
+    IntervalSummary,
+    LatencyStats,
+    WsView,
+    new_histogram,
+)
 from battletui.report.breaker_timeline import fault_impacts
+from battletui.report.instrument import second_of
 from battletui.report.journal_reader import read_journal
 from battletui.report.phases import phase_windows, window_of
 from battletui.report.received import received_figures
@@ -71,7 +78,11 @@ def rebuild(journal_path: Path) -> SessionRecord:
     upstreams: Counter[str] = Counter()
     requests = ok = failovers = failed_over = 0
     series: list[IntervalSummary] = []
+    instrument = InstrumentTally()
     for entry in intervals:
+        second = second_of(entry)
+        if second is not None:  # journals from before the generator checked itself have none
+            instrument.add(second)
         right = decode(entry["corrected"])
         raw = decode(entry["uncorrected"])
         corrected.add(right)
@@ -191,4 +202,5 @@ def rebuild(journal_path: Path) -> SessionRecord:
             [spec.id for spec in scenario.providers],
             [int(e["index"]) for e in intervals],
         ),
+        instrument=instrument.summary(final=True),
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from battletui.metrics import IntervalSummary, LatencyStats, WsView
+from battletui.metrics import InstrumentSummary, IntervalSummary, LatencyStats, WsView
 from battletui.report.breaker_timeline import FaultImpact
 from battletui.report.received import ReceivedFigures
 from battletui.scenario import Scenario
@@ -61,6 +61,8 @@ class SessionRecord:
     """Wall-clock time (epoch seconds) of second 0 of the intervals."""
     received: ReceivedFigures | None = None
     """What each provider received, as the lab counted it (None: a journal from before)."""
+    instrument: InstrumentSummary = field(default_factory=InstrumentSummary)
+    """The load generator's own figures and whether it kept up (unmeasured in old journals)."""
 
     @property
     def success_rate(self) -> float | None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from battletui.metrics import LatencyStats
+from battletui.report.instrument import INCONCLUSIVE, instrument_json
 from battletui.report.received import received_json
 from battletui.report.record import SessionRecord
 from battletui.report.slo import SloResult, evaluate_slos
@@ -62,7 +63,11 @@ def _ws(record: SessionRecord) -> dict[str, Any] | None:
 
 
 def build_result(record: SessionRecord) -> dict[str, Any]:
+    """The result; ``verdict`` is ``inconclusive`` when the load generator fell behind (the
+    SLOs were then judged on its own delays: ``slo_verdict`` keeps what they said)."""
     results = slo_results(record)
+    slo_verdict = verdict_of(results)
+    unsent = record.instrument.unsent
     served_total = sum(record.upstreams.values())
     providers: dict[str, Any] = {}
     for spec in record.scenario.providers:
@@ -84,8 +89,8 @@ def build_result(record: SessionRecord) -> dict[str, Any]:
         "started_at": record.started_at,
         "duration_s": duration,
         "end_reason": record.end_reason,
-        "verdict": verdict_of(results),
-        "slo_verdict": verdict_of(results),
+        "verdict": INCONCLUSIVE if record.instrument.saturated else slo_verdict,
+        "slo_verdict": slo_verdict,
         "slos": [
             {
                 "name": r.name,
@@ -98,7 +103,9 @@ def build_result(record: SessionRecord) -> dict[str, Any]:
         ],
         "http": {
             "target_rate": record.scenario.workload.http.rate,
-            "achieved_rate": round(record.requests / duration, 2) if duration > 0 else 0.0,
+            "achieved_rate": (
+                round((record.requests - unsent) / duration, 2) if duration > 0 else 0.0
+            ),
             "requests": record.requests,
             "ok": record.ok,
             "success_rate": None if record.success_rate is None else round(record.success_rate, 6),
@@ -109,6 +116,7 @@ def build_result(record: SessionRecord) -> dict[str, Any]:
                 "uncorrected": _latency(record.latency_uncorrected),
             },
         },
+        "instrument": instrument_json(record.instrument),
         "gateway": {
             "strategy": record.scenario.gateway.strategy,
             "final_strategy": record.final_strategy or record.scenario.gateway.strategy,

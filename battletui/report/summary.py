@@ -5,11 +5,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, TextIO
 
+from battletui.report.instrument import fell_behind, why_behind
 from battletui.report.slo import SloResult
+from battletui.scenario import clock_tenths
 
 
 def print_summary(result: Mapping[str, Any], out: TextIO) -> None:
     print(f"verdict: {str(result['verdict']).upper()}", file=out)
+    instrument = result.get("instrument")
+    behind = fell_behind(instrument, clock_tenths)
+    if behind and instrument:
+        print(f"  {behind}", file=out)
+        print(f"  ({why_behind(instrument)}); the SLOs below are as measured", file=out)
     for entry in result["slos"]:
         slo = SloResult.from_json(entry)
         actual, target = slo.texts()

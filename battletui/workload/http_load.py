@@ -3,6 +3,11 @@
 Each request's latency is measured from its *intended* send time, so a stalled gateway shows
 up in the tail instead of silently slowing the load (coordinated-omission correction). The
 time from the real send is recorded too.
+
+The generator checks itself (see ``metrics/instrument.py``): each launch counts a request due
+and sent, each request records how late it really left (its slip), and a loop monitor runs
+alongside. A request the schedule could not launch (the in-flight cap, a schedule still owing
+requests when the pace changes or the load stops) is counted as *unsent*, never dropped.
 """
 
 from __future__ import annotations
@@ -10,17 +15,23 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import math
 import time
 from collections.abc import Callable
 
 import aiohttp
 
 from battletui.metrics import HttpMetrics, RequestResult
+from battletui.metrics.instrument import SLIP_LIMIT_MS
 from battletui.scenario import HttpLoadSpec
+from battletui.workload.loop_monitor import LoopMonitor
 from battletui.workload.requests import RequestFactory
 
 UPSTREAM_HEADER = "X-Upstream"
 FAILOVERS_HEADER = "X-Failovers"
+OWED_GRACE = SLIP_LIMIT_MS / 1000
+"""A slot that came due less than this before the schedule ended is not late yet: the schedule
+is taken to end that much earlier, so a stop landing between two sends is not a miss."""
 
 
 class HttpLoad:
@@ -47,6 +58,12 @@ class HttpLoad:
         self._session: aiohttp.ClientSession | None = None
         self._runner: asyncio.Task[None] | None = None
         self._rescheduled = asyncio.Event()
+        self._monitor = LoopMonitor(metrics)
+        self._origin = 0.0
+        self._next = 0
+        """Index of the schedule's next slot, not launched yet."""
+        self._pace = 0.0
+        """Rate of the schedule in progress; 0 while nothing is due."""
         self.sent = 0
 
     @property
@@ -66,14 +83,20 @@ class HttpLoad:
         connector = aiohttp.TCPConnector(limit=0, force_close=False)
         self._session = aiohttp.ClientSession(connector=connector)
         self._runner = asyncio.create_task(self._schedule(), name="http-load")
+        self._monitor.start()
 
     async def stop(self, *, drain: float = 0.0) -> None:
-        """Stop sending; wait up to ``drain`` seconds for requests in flight, cancel the rest."""
+        """Stop sending; wait up to ``drain`` seconds for requests in flight, cancel the rest.
+
+        Requests that were due before now but never launched are counted unsent."""
+        stopped = self._clock()
         if self._runner is not None:
             self._runner.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._runner
             self._runner = None
+            self._metrics.unsent(self._owed(stopped))
+            self._pace = 0.0
         if self._in_flight and drain > 0:
             await asyncio.wait(set(self._in_flight), timeout=drain)
         for task in list(self._in_flight):
@@ -83,6 +106,7 @@ class HttpLoad:
         if self._session is not None:
             await self._session.close()
             self._session = None
+        await self._monitor.stop()
 
     async def _schedule(self) -> None:
         while True:
@@ -91,10 +115,9 @@ class HttpLoad:
             if rate <= 0:
                 await self._rescheduled.wait()
                 continue
-            origin = self._clock()
-            index = 0
+            self._origin, self._next, self._pace = self._clock(), 0, rate
             while not self._rescheduled.is_set():
-                intended = origin + index / rate
+                intended = self._origin + self._next / rate
                 delay = intended - self._clock()
                 if delay > 0:
                     with contextlib.suppress(TimeoutError):
@@ -102,17 +125,26 @@ class HttpLoad:
                     if self._rescheduled.is_set():
                         break
                 self._launch(intended)
-                index += 1
-                if delay <= 0 and index % 32 == 0:
+                self._next += 1
+                if delay <= 0 and self._next % 32 == 0:
                     await asyncio.sleep(0)  # catching up: still let answers be read
+            self._metrics.unsent(self._owed(self._clock()))  # the old pace's debt, if any
+            self._pace = 0.0
+
+    def _owed(self, until: float) -> int:
+        """Slots of the current schedule due before ``until`` (less the grace), not launched."""
+        if self._pace <= 0:
+            return 0
+        span = until - OWED_GRACE - self._origin
+        if span <= 0:
+            return 0
+        return max(0, math.ceil(span * self._pace) - self._next)
 
     def _launch(self, intended: float) -> None:
         if len(self._in_flight) >= self._max_in_flight:
-            now = self._clock()
-            self._metrics.record(
-                RequestResult("-", intended, now, now, ok=False, error_kind="overload")
-            )
+            self._metrics.unsent(intended=intended)
             return
+        self._metrics.scheduled(intended)
         task = asyncio.create_task(self._one(intended))
         self._in_flight.add(task)
         task.add_done_callback(self._in_flight.discard)
@@ -122,6 +154,7 @@ class HttpLoad:
         assert self._session is not None
         method, body = self._factory.next()
         sent = self._clock()
+        self._metrics.left(intended, sent)
         ok = False
         kind: str | None = None
         upstream: str | None = None
