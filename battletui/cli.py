@@ -1,7 +1,8 @@
 """The ``battletui`` command.
 
 Exit codes: 0 pass, 1 an SLO failed, 2 bad input or usage, 3 the lab could not start,
-130 interrupted (the session is still written).
+4 inconclusive (the load generator fell behind), 130 interrupted (the session is still
+written).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from battletui import __version__, exit_codes
+from battletui.ctl import add_ctl_parser, run_ctl
 from battletui.scenario import ScenarioError, format_of, load_scenario
 
 EPILOG = """\
@@ -24,7 +26,10 @@ exit codes:
   1    an SLO failed
   1    ... or, with --baseline, a figure regressed beyond the tolerance
   2    bad input or usage (a broken scenario names file, line and field)
-  3    the lab (mock providers, gateway) could not start
+  3    the lab (mock providers, gateway) could not start, or the session could not be
+       written
+  4    inconclusive: the load generator fell behind (slip p99 above 5 ms, or under 99 % of
+       the requests due were sent), so latency is not a measurement of the gateway
   130  interrupted; the session is still written
 
 Sessions are written to ./sessions/<UTC stamp>-<name>/ (override with --sessions or
@@ -119,6 +124,21 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--baseline", type=Path, metavar="RESULT")
     report.add_argument("--tolerance", default=DEFAULT_TOLERANCE)
 
+    attach = commands.add_parser(
+        "attach",
+        help="open the live screen on a running session (a second viewer); q leaves it running",
+        description="Open the live screen on a session that is already running (started by "
+        "`battletui run`, `battletui replay` or the bare `battletui`). Keys act on it like on "
+        "the first viewer's; quitting this viewer leaves the session running. In a browser: "
+        'textual serve "battletui attach" (pip install \'battletui[web]\').',
+    )
+    attach.add_argument(
+        "session", type=Path, nargs="?", help="session folder (default: the newest running one)"
+    )
+    attach.add_argument("--sessions", help="where sessions are (default ./sessions)")
+
+    add_ctl_parser(commands)
+
     lab = commands.add_parser(
         "lab", help="run a scenario's mock providers and gateway until Ctrl-C"
     )
@@ -150,6 +170,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _report(args.session, args.baseline, args.tolerance)
         if args.command == "lab":
             return _lab(args.scenario, args.base_port)
+        if args.command == "attach":
+            return _attach(args.session, args.sessions)
+        if args.command == "ctl":
+            return run_ctl(args)
     except ScenarioError as error:
         print(f"battletui: {error}", file=sys.stderr)
         return exit_codes.USAGE
@@ -188,6 +212,9 @@ def _replay(
     except ValueError as error:
         print(f"battletui: {error}", file=sys.stderr)
         return exit_codes.USAGE
+    from battletui.processes import install_uvloop
+
+    install_uvloop()  # this process is the engine: its loop times every request
     try:
         return asyncio.run(
             replay(
@@ -203,25 +230,61 @@ def _replay(
 
 
 def _live(path: Path, sessions: str | None) -> int:
+    """The live TUI as the owner of a new session: the engine runs in its own process."""
     scenario = load_scenario(path)
-    from battletui.engine import LocalSessionLink, Session
+    from battletui.control.engine_link import OwnedSessionLink
     from battletui.ui import BattleApp
 
-    session = Session(
+    link = OwnedSessionLink(
         scenario, sessions_root=_sessions_root(sessions), scenario_format=format_of(path)
     )
-    app = BattleApp(LocalSessionLink(session))
+    app = BattleApp(link, owner=True)
     folder = app.run()
     if app.start_error:
         print(f"battletui: {app.start_error}", file=sys.stderr)
         return exit_codes.LAB_FAILED
+    folder = folder or link.session_dir
     if folder is None:
         return app.return_code or 0
+    if not (folder / "result.json").is_file() or app.lost_reason or link.finish_error:
+        why = app.lost_reason or link.finish_error or "the session was not written"
+        print(f"battletui: {why}; rebuilding the session from its journal", file=sys.stderr)
+        from battletui.recover import report_session
+
+        report_session(folder)
+        return exit_codes.LAB_FAILED
     print(folder)
     code = app.return_code or 0
     if code:
         return code
-    return exit_codes.of_result(session.result or {})
+    if link.exit_code is not None:
+        return link.exit_code
+    import json
+
+    return exit_codes.of_result(json.loads((folder / "result.json").read_text(encoding="utf-8")))
+
+
+def _attach(folder: Path | None, sessions: str | None) -> int:
+    """A second viewer on a running session; leaving it leaves the session running."""
+    from battletui.control.client import RemoteSessionLink
+    from battletui.control.files import NoSession, newest_running, read_control
+    from battletui.ui import BattleApp
+
+    try:
+        folder = folder or newest_running(_sessions_root(sessions))
+        url, token = read_control(folder)
+    except NoSession as error:
+        print(f"battletui: {error}", file=sys.stderr)
+        return exit_codes.USAGE
+    link = RemoteSessionLink(url, token, owner=False)
+    app = BattleApp(link, owner=False)
+    app.run()
+    if app.start_error:
+        print(f"battletui: {app.start_error}", file=sys.stderr)
+        return exit_codes.USAGE
+    if app.lost_reason:
+        print(app.lost_reason)
+    return 0
 
 
 def _report(folder: Path, baseline: Path | None, tolerance: str) -> int:

@@ -22,6 +22,7 @@ from typing import Any, TextIO
 
 from battletui import exit_codes
 from battletui.engine import LabError, Session
+from battletui.engine.hosting import HostedSession
 from battletui.progress import ProgressMode, choose_mode, make_progress
 from battletui.report import REPORT_NAME
 from battletui.report.junit import write_junit
@@ -72,6 +73,8 @@ async def replay(
     except LabError as error:
         print(f"battletui: {error}", file=sys.stderr)
         return exit_codes.LAB_FAILED
+    hosted = HostedSession(session)  # `battletui attach` / `ctl` can join a replay too
+    await hosted.open()
     loop = asyncio.get_running_loop()
     interrupted = False
 
@@ -94,6 +97,7 @@ async def replay(
     finally:
         printer.stop()  # hand the terminal back, whatever happened (idempotent)
     folder = waiter.result()
+    await hosted.close()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.remove_signal_handler(sig)

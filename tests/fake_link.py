@@ -122,6 +122,8 @@ class FakeLink:
         self.applied: list[Action] = []
         self.started = False
         self.finished_with: str | None = None
+        self.lost = False
+        self.lost_reason: str | None = None
 
     async def start(self) -> None:
         self.started = True

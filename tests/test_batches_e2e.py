@@ -8,8 +8,7 @@ from collections.abc import AsyncIterator
 import aiohttp
 import pytest
 from conftest import small_scenario
-
-from battletui.engine import Lab
+from inprocess_lab import Lab
 
 
 @pytest.fixture

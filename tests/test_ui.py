@@ -8,10 +8,9 @@ import re
 from pathlib import Path
 from typing import Any
 
-from conftest import small_scenario, wait_until
+from conftest import wait_until
 from fake_link import FakeLink, frozen_snapshot
 
-from battletui.engine import JOURNAL_NAME, LocalSessionLink, Session, read_journal
 from battletui.metrics import InstrumentView
 from battletui.scenario import Action
 from battletui.ui import BattleApp
@@ -21,45 +20,6 @@ from battletui.ui.widgets.status import behind_words
 def screen_text(app: BattleApp) -> str:
     """What a person reads on the screen: the SVG export with the markup stripped."""
     return html.unescape(re.sub(r"<[^>]+>", "", app.export_screenshot())).replace("\xa0", " ")
-
-
-async def test_kill_key_shows_down_breaker_open_and_journals(tmp_path: Path) -> None:
-    session = Session(small_scenario(rate=40), sessions_root=tmp_path)
-    app = BattleApp(LocalSessionLink(session))
-    async with app.run_test(size=(160, 45)) as pilot:
-        await wait_until(lambda: session.phase == "running", what="the session to start")
-        await wait_until(
-            lambda: all(p.health == "UP" for p in session.snapshot().providers),
-            what="every provider UP",
-        )
-        await pilot.press("1", "k")
-
-        def alpha() -> Any:
-            return next(p for p in session.snapshot().providers if p.id == "alpha")
-
-        await wait_until(
-            lambda: alpha().breaker == "OPEN" and alpha().health == "DOWN",
-            timeout=3,
-            what="alpha DOWN with its breaker OPEN",
-        )
-        assert session.dir is not None
-        journal = list(read_journal(session.dir / JOURNAL_NAME))
-        assert any(
-            e["type"] == "action"
-            and e["kind"] == "kill"
-            and e["target"] == "alpha"
-            and e["source"] == "key"
-            and e["applied"]
-            for e in journal
-        )
-        await pilot.pause(0.3)
-        screen = screen_text(app)
-        assert "DOWN" in screen and "OPEN" in screen
-        assert "kill alpha" in screen
-        await pilot.press("q")
-        await wait_until(lambda: session.phase == "ended", timeout=10, what="the session to end")
-    assert app.return_value == session.dir
-    assert (session.dir / "report.md").is_file()
 
 
 async def test_keys_become_actions_on_the_selected_provider() -> None:

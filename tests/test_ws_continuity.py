@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import pytest
 from conftest import wait_until
+from inprocess_lab import Lab
 
-from battletui.engine import Lab
 from battletui.gateway import WsFeedEvent
 from battletui.metrics import WsMetrics
 from battletui.scenario import (

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 from battletui.cli import bundled_demo
-from battletui.engine import LocalSessionLink, Session
+from battletui.control.engine_link import OwnedSessionLink
 from battletui.scenario import load_scenario
 from battletui.ui import BattleApp
 
@@ -20,10 +20,10 @@ OUT = Path(__file__).resolve().parent.parent / "docs" / "screenshot.svg"
 
 async def main() -> None:
     with tempfile.TemporaryDirectory() as root:
-        session = Session(load_scenario(bundled_demo()), sessions_root=Path(root))
-        app = BattleApp(LocalSessionLink(session))
+        link = OwnedSessionLink(load_scenario(bundled_demo()), sessions_root=Path(root))
+        app = BattleApp(link)
         async with app.run_test(size=(160, 42)) as pilot:
-            while session.phase != "running":
+            while link.snapshot().phase != "running":
                 await pilot.pause(0.1)
             await pilot.pause(6)
             await pilot.press("2", "d")
@@ -32,11 +32,11 @@ async def main() -> None:
             deadline = time.monotonic() + 10
             while time.monotonic() < deadline:
                 await pilot.pause(0.2)
-                if session.elapsed > 17:
+                if link.snapshot().elapsed > 17:
                     break
             app.save_screenshot(str(OUT.name), path=str(OUT.parent))
             await pilot.press("q")
-            while session.phase != "ended":
+            while app.is_running:
                 await pilot.pause(0.1)
     print(OUT)
 

@@ -1,7 +1,7 @@
 """The seam between a viewer (the TUI) and a session.
 
 A viewer is handed one of these and never touches the engine otherwise: it reads frozen
-snapshots and sends actions. ``LocalSessionLink`` (engine) runs the session in the viewer's
+snapshots and sends actions. ``OwnedSessionLink`` (``control.engine_link``) starts the engine
 process; ``RemoteSessionLink`` (``battletui.control.client``) follows one over the control API.
 """
 
@@ -16,6 +16,14 @@ from battletui.scenario import Action
 
 
 class SessionLink(Protocol):
+    @property
+    def lost(self) -> bool:
+        """True once the session can no longer be followed (its engine went away)."""
+
+    @property
+    def lost_reason(self) -> str | None:
+        """Why, in one line."""
+
     async def start(self) -> None:
         """Start (or join) the session; raises with a one-line reason if it cannot."""
 

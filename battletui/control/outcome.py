@@ -26,8 +26,11 @@ class ActionOutcome:
     detail: str = ""
     """What the verification saw (e.g. "port 41234 refuses connections")."""
     error: str | None = None
+    verify_ms: float | None = None
+    """Milliseconds from the engine taking the action to its effect verified (or refused)."""
 
     def to_json(self) -> Mapping[str, Any]:
+        extra = {} if self.verify_ms is None else {"verify_ms": round(self.verify_ms, 1)}
         return {
             "offset": round(self.offset, 3),
             "kind": self.action.kind,
@@ -37,6 +40,7 @@ class ActionOutcome:
             "applied": self.applied,
             "detail": self.detail,
             "error": self.error,
+            **extra,
         }
 
     @classmethod
@@ -54,6 +58,7 @@ class ActionOutcome:
                 applied=bool(data["applied"]),
                 detail=str(data.get("detail", "")),
                 error=None if error is None else str(error),
+                verify_ms=None if data.get("verify_ms") is None else float(data["verify_ms"]),
             )
         except (KeyError, TypeError) as err:
             raise ValueError(f"malformed action outcome: {err!r}") from None

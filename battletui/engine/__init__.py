@@ -1,12 +1,12 @@
-"""The engine: runs one session (lab, workload, timeline, journal) behind ``apply(action)``."""
+"""The engine: runs one session behind ``apply(action)``: the lab and the reference gateway
+as child processes, the workload, timeline, probes and journal on its own loop."""
 
 from battletui.engine.errors import LabError
 from battletui.engine.journal import JOURNAL_NAME, Journal, read_journal
-from battletui.engine.lab import Lab
 from battletui.engine.lab_client import LabClient, LabRequestError, LabState, Received
 from battletui.engine.lab_process import LabProcess, ProviderEndpoint
 from battletui.engine.lab_watcher import LabWatcher
-from battletui.engine.link import LocalSessionLink, SessionLink
+from battletui.engine.link import SessionLink
 from battletui.engine.outcome import ActionOutcome, ActionSource
 from battletui.engine.session import Session, SessionError
 
@@ -15,14 +15,12 @@ __all__ = [
     "ActionOutcome",
     "ActionSource",
     "Journal",
-    "Lab",
     "LabClient",
     "LabError",
     "LabProcess",
     "LabRequestError",
     "LabState",
     "LabWatcher",
-    "LocalSessionLink",
     "ProviderEndpoint",
     "Received",
     "Session",

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections import deque
 from collections.abc import Callable, Mapping
 from typing import Final
 
@@ -19,6 +20,8 @@ from battletui.providers import FaultState
 
 POLL_INTERVAL: Final = 0.25
 REPORT_EVERY: Final = 1.0
+SHARE_WINDOW: Final = 2.0
+"""Seconds over which the live received share is judged, so a shift shows fast."""
 
 ReceivedCallback = Callable[[Mapping[str, Received]], None]
 
@@ -45,6 +48,7 @@ class LabWatcher:
         self.last_error: str | None = None
         self._unreported = False
         self._task: asyncio.Task[None] | None = None
+        self._history: deque[tuple[float, dict[str, int]]] = deque(maxlen=64)
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -58,6 +62,21 @@ class LabWatcher:
         state = self.latest.providers.get(provider_id) if self.latest else None
         return state.received if state is not None else Received()
 
+    def received_share(self, window: float = SHARE_WINDOW) -> dict[str, float]:
+        """Each provider's share of what all of them received over the last ``window``
+        seconds (empty when nothing arrived): the traffic share measured at the providers."""
+        if len(self._history) < 2:
+            return {}
+        newest_at, newest = self._history[-1]
+        oldest = self._history[0][1]
+        for at, counts in self._history:
+            if at >= newest_at - window:
+                break
+            oldest = counts
+        deltas = {uid: max(0, n - oldest.get(uid, 0)) for uid, n in newest.items()}
+        total = sum(deltas.values())
+        return {uid: d / total for uid, d in deltas.items()} if total else {}
+
     # -- running ---------------------------------------------------------------------------
 
     async def poll(self) -> LabState | None:
@@ -70,6 +89,9 @@ class LabWatcher:
         self.latest = state
         self.last_error = None
         self._unreported = True
+        self._history.append(
+            (self._clock(), {uid: p.received.requests for uid, p in state.providers.items()})
+        )
         return state
 
     def start(self) -> None:

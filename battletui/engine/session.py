@@ -2,16 +2,22 @@
 
 The live TUI, headless replay and the control API all drive a session the same way: every
 change goes through ``apply(action)``, which verifies the fault, journals it with its offset
-from the start, and tells the screen. Replaying the recorded timeline reproduces the session.
+from the start, and tells the viewers. Replaying the recorded timeline reproduces the session.
+
+The session runs in the engine process, on the loop that timestamps requests, and nothing
+else does: the lab (mock chain and providers) and the reference gateway are child processes
+reached only over sockets, and viewers follow over the control API (``hosting.py``). A child
+that dies ends the session, which is still written.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +25,13 @@ import aiohttp
 
 from battletui import __version__
 from battletui.engine.chaos import ChaosError, apply_fault
+from battletui.engine.errors import LabError
+from battletui.engine.gateway_observer import GatewayAdminError, GatewayObserver, GatewayView
+from battletui.engine.gateway_process import GatewayProcess
 from battletui.engine.health import HealthMonitor
 from battletui.engine.journal import JOURNAL_NAME, Journal
-from battletui.engine.lab import Lab
+from battletui.engine.lab_process import LabProcess
+from battletui.engine.lab_watcher import LabWatcher
 from battletui.engine.outcome import ActionOutcome, ActionSource
 from battletui.engine.recorder import SessionRecorder
 from battletui.engine.session_dir import make_session_dir
@@ -89,7 +99,10 @@ class Session:
         )
         self.outcomes: list[ActionOutcome] = []
         self.message: str | None = None
-        self.lab: Lab | None = None
+        self.lab: LabProcess | None = None
+        self.gateway: GatewayProcess | None = None
+        self.observer: GatewayObserver | None = None
+        self.lab_watch: LabWatcher | None = None
         self.metrics: HttpMetrics | None = None
         self._load: HttpLoad | None = None
         self.ws_metrics: WsMetrics | None = None
@@ -131,41 +144,40 @@ class Session:
                 "scenario": dumps_scenario(self.scenario, "yaml"),
             }
         )
-        self.lab = Lab(
-            self.scenario,
-            base_port=self._base_port,
-            on_transition=self.recorder.on_transition,
-            on_ws_event=self.recorder.on_ws_event,
-            on_failover=self.recorder.on_failover,
-            on_gateway_event=self.recorder.on_gateway_event,
-        )
         try:
-            await self.lab.start()
+            await self._start_children(self.dir)
         except Exception as error:
-            self._journal.write({"type": "end", "offset": 0.0, "reason": f"lab failed: {error}"})
+            await self._stop_children()
+            reason = str(error)
+            if not isinstance(error, LabError):
+                reason = f"{type(error).__name__}: {error}"
+            self._journal.write({"type": "end", "offset": 0.0, "reason": f"lab failed: {reason}"})
             self._journal.close()
-            raise
+            if isinstance(error, LabError):
+                raise
+            raise LabError(f"the session could not start: {reason}") from error
         self._http = aiohttp.ClientSession()
         self.t0 = self._clock()
         self.metrics = HttpMetrics(
             self._clock, start=self.t0, on_interval=self.recorder.on_interval
         )
+        assert self.lab is not None and self.gateway is not None
         self._load = HttpLoad(
-            self.lab.gateway_url,
+            self.gateway.url,
             self.scenario.workload.http,
             self.metrics,
             seed=self.scenario.seed,
             clock=self._clock,
         )
         self._health = HealthMonitor(
-            [(spec, self.lab.provider(spec.id).url) for spec in self.scenario.providers],
+            [(spec, self.lab.providers[spec.id].url) for spec in self.scenario.providers],
             self.recorder.on_health,
         )
         ws_spec = self.scenario.workload.ws
         if ws_spec.subscribers > 0:
             self.ws_metrics = WsMetrics(ws_spec.subscribers, self._clock)
             self._ws_load = WsLoad(
-                self.lab.gateway_ws_url,
+                self.gateway.ws_url,
                 ws_spec,
                 self.ws_metrics,
                 clock=self._clock,
@@ -184,7 +196,56 @@ class Session:
         self._tasks = [
             asyncio.create_task(self._run_timeline(), name="timeline"),
             asyncio.create_task(self._run_clock(), name="session-clock"),
+            asyncio.create_task(self._watch_child(self.lab.child.wait(), "lab"), name="lab"),
+            asyncio.create_task(
+                self._watch_child(self.gateway.child.wait(), "gateway"), name="gateway-process"
+            ),
         ]
+
+    async def _start_children(self, folder: Path) -> None:
+        """The lab, then the reference gateway in front of it, then the gateway's observer."""
+        self.lab = await LabProcess.start(
+            self.scenario, base_port=self._base_port, log=folder / "lab.log"
+        )
+        self.lab_watch = LabWatcher(
+            self.lab.client, on_received=lambda counts: self.recorder.on_received(
+                self.elapsed, counts
+            )
+        )
+        upstreams = [(spec.id, self.lab.providers[spec.id].url) for spec in self.scenario.providers]
+        self.gateway = await GatewayProcess.start(
+            self.scenario, upstreams, port=self._base_port, log=folder / "gateway.log"
+        )
+        self.observer = GatewayObserver(
+            self.gateway.admin_url,
+            self.scenario.provider_ids,
+            on_transition=self.recorder.on_transition,
+            on_ws_event=self.recorder.on_ws_event,
+            on_failover=self.recorder.on_failover,
+            on_gateway_event=self.recorder.on_gateway_event,
+        )
+        await self.observer.start()
+        await self.observer.wait_ready()
+        await self.lab_watch.poll()
+        self.lab_watch.start()
+
+    async def _stop_children(self) -> None:
+        """Observers first (their last reads reach the journal), then gateway, then lab."""
+        if self.observer is not None:
+            await self.observer.stop()
+        if self.lab_watch is not None:
+            await self.lab_watch.stop(final=self.lab is not None and self.lab.running)
+        if self.gateway is not None:
+            await self.gateway.stop()
+        if self.lab is not None:
+            await self.lab.stop()
+
+    async def _watch_child(self, exited: Awaitable[int], name: str) -> None:
+        """A child that dies mid-session ends the session (which is still written)."""
+        code = await exited
+        if self.phase == "running":
+            self.recorder.event(self.elapsed, f"the {name} process exited ({code})", "error")
+            self.request_finish(f"{name} exited")
 
     async def wait_finished(self) -> Path:
         await self._finished.wait()
@@ -229,8 +290,7 @@ class Session:
             await self._health.stop()
         if self._http is not None:
             await self._http.close()
-        if self.lab is not None:
-            await self.lab.stop()
+        await self._stop_children()
         offset = self._ended_at - self.t0
         self.recorder.event(offset, f"session ended ({reason})", "info")
         assert self._journal is not None and self.dir is not None
@@ -262,8 +322,9 @@ class Session:
             return self._journal_outcome(ActionOutcome(action, offset, source, True, "mark"))
         lock = self._locks[action.target or ""]
         async with lock:
+            taken = self._clock()
             try:
-                detail = await apply_fault(self.lab, action, self._http)
+                detail = await apply_fault(self.lab, action, self._http, switch=self._switch)
             except ChaosError as error:
                 outcome = ActionOutcome(action, offset, source, False, error=str(error))
             except Exception as error:  # a broken fault must reach the operator, not crash
@@ -272,9 +333,21 @@ class Session:
                 )
             else:
                 outcome = ActionOutcome(action, offset, source, True, detail)
+            outcome = dataclasses.replace(outcome, verify_ms=(self._clock() - taken) * 1000)
         if self._health is not None and action.target:
             self._health.probe_soon(action.target)
+        if self.lab_watch is not None:
+            await self.lab_watch.poll()  # the screen shows the new fault at once
         return self._journal_outcome(outcome)
+
+    async def _switch(self, name: str) -> str:
+        """The gateway's strategy, switched and verified over its admin endpoint."""
+        if self.observer is None:
+            raise ChaosError("strategy: the gateway is not running")
+        try:
+            return await self.observer.set_strategy(name)
+        except GatewayAdminError as error:
+            raise ChaosError(str(error)) from error
 
     def _journal_outcome(self, outcome: ActionOutcome) -> ActionOutcome:
         if self._journal is not None:
@@ -317,7 +390,7 @@ class Session:
     def ws_view(self) -> WsView | None:
         if self.ws_metrics is None:
             return None
-        serving = self.lab.gateway.ws_upstream if self.lab and self.lab.gateway else None
+        serving = self.observer.view.ws_upstream if self.observer is not None else None
         return self.ws_metrics.view(serving)
 
     def _offset_of(self, at: float) -> float:
@@ -352,7 +425,9 @@ class Session:
             scenario=self.scenario,
             phase=self.phase,
             elapsed=self.elapsed,
-            lab=self.lab,
+            endpoints=self.lab.providers if self.lab is not None else {},
+            lab=self.lab_watch,
+            gateway=self.observer.view if self.observer is not None else GatewayView(),
             metrics=self.metrics,
             target_rate=self._load.rate if self._load else self.scenario.workload.http.rate,
             health=self._health,
@@ -361,6 +436,7 @@ class Session:
             events=self.events.recent(50),
             session_dir=str(self.dir) if self.dir and self.phase == "ended" else None,
             message=self.message,
+            gateway_url=self.gateway.url if self.gateway is not None else None,
         )
 
 

@@ -1,7 +1,9 @@
 """Building the frozen ``Snapshot`` a viewer draws from, out of the live session's parts.
 
-Each figure comes from the part that measured it: health from the engine's probes, breakers
-from the gateway's breaker objects, traffic share and latency from what the workload saw.
+Each figure comes from the part that measured it, over a socket: health from the engine's
+probes, breakers and strategy from the gateway's own admin endpoint (``GatewayView``),
+faults and received counts from the lab's control endpoint (``LabWatcher``), traffic share
+and latency from what the workload saw.
 """
 
 from __future__ import annotations
@@ -9,9 +11,10 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 
+from battletui.engine.chaos import Endpoint
+from battletui.engine.gateway_observer import GatewayView
 from battletui.engine.health import HealthMonitor
-from battletui.engine.lab import Lab
-from battletui.gateway import CircuitBreaker
+from battletui.engine.lab_watcher import LabWatcher
 from battletui.metrics import (
     Event,
     HttpMetrics,
@@ -32,7 +35,9 @@ def build_snapshot(
     scenario: Scenario,
     phase: SessionPhase,
     elapsed: float,
-    lab: Lab | None,
+    endpoints: Mapping[str, Endpoint],
+    lab: LabWatcher | None,
+    gateway: GatewayView,
     metrics: HttpMetrics | None,
     target_rate: float,
     health: HealthMonitor | None,
@@ -41,6 +46,7 @@ def build_snapshot(
     events: tuple[Event, ...],
     session_dir: str | None,
     message: str | None,
+    gateway_url: str | None = None,
 ) -> Snapshot:
     base = Snapshot(
         scenario=scenario.name,
@@ -48,30 +54,30 @@ def build_snapshot(
         elapsed=elapsed,
         duration=scenario.duration,
         target_rate=target_rate,
-        strategy=lab.gateway.strategy if lab and lab.gateway else scenario.gateway.strategy,
+        strategy=gateway.strategy or scenario.gateway.strategy,
         events=events,
         session_dir=session_dir,
+        gateway_url=gateway_url,
         message=message,
     )
-    if metrics is None or lab is None or lab.gateway is None:
+    if metrics is None or not endpoints:
         return base
-    gateway = lab.gateway
     window = metrics.window()
     corrected = metrics.total_latency()
-    breakers = gateway.breakers
-    gateway_stats = gateway.stats()
+    received_share = lab.received_share() if lab is not None else {}
     providers = []
     for key, spec in enumerate(scenario.providers, start=1):
-        provider = lab.provider(spec.id)
-        faults = provider.faults
+        endpoint = endpoints[spec.id]
+        faults = lab.faults(spec.id) if lab is not None else FaultState()
+        upstream = gateway.upstream(spec.id)
         rtt = health.rtt.get(spec.id) if health else None
         providers.append(
             ProviderView(
                 key=key,
                 id=spec.id,
-                url=provider.url,
+                url=endpoint.url,
                 health=health.health[spec.id] if health else "UNKNOWN",
-                breaker=str(breakers[spec.id].state),
+                breaker=upstream.breaker,
                 share=window.upstream_share.get(spec.id, 0.0),
                 served=metrics.upstreams.get(spec.id, 0),
                 probe_ms=None if rtt is None else rtt * 1000,
@@ -79,12 +85,14 @@ def build_snapshot(
                 flapping=faults.flapping,
                 serving_ws=ws is not None and ws.serving == spec.id,
                 faults=fault_words(faults),
-                breaker_left=breaker_left(breakers[spec.id]),
-                rate_limited_for=gateway_stats[spec.id].rate_limited_for,
-                lag=gateway.lag(spec.id),
+                breaker_left=upstream.breaker_left,
+                rate_limited_for=upstream.rate_limited_for,
+                lag=upstream.lag,
                 failovers_from=failovers_away.get(spec.id, 0),
                 error_rate=faults.error_rate,
                 error_kind=faults.error_kind,
+                received=lab.received(spec.id).requests if lab is not None else 0,
+                received_share=received_share.get(spec.id, 0.0),
             )
         )
     series = list(metrics.series)[-120:]
@@ -128,9 +136,3 @@ def fault_words(faults: FaultState) -> tuple[str, ...]:
     for method, added in sorted(faults.method_latency.items()):
         words.append(f"{method} +{added * 1000:.0f}ms")
     return tuple(words)
-
-
-def breaker_left(breaker: CircuitBreaker) -> float | None:
-    if str(breaker.state) != "OPEN":
-        return None
-    return breaker.open_remaining

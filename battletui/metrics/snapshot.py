@@ -26,8 +26,9 @@ class ProviderView:
 
     ``health`` comes from the engine's own probes over the socket (refused = DOWN, slower than
     its normal latency by a margin = SLOW, accepted but unanswered = HUNG); ``breaker`` from
-    the gateway's breaker object that routes traffic; ``share`` from the responses the
-    workload received in the last seconds.
+    the gateway's own admin endpoint (``/health`` and its event stream; ``UNKNOWN`` while it
+    does not answer); ``share`` from the ``X-Upstream`` header of the responses the workload
+    received in the last seconds; ``received`` from the provider's own counts.
     """
 
     key: int
@@ -54,6 +55,11 @@ class ProviderView:
     """Requests the gateway had to take elsewhere after this provider failed them."""
     error_rate: float = 0.0
     error_kind: str | None = None
+    received: int = 0
+    """JSON-RPC requests the provider itself received so far (counted at the provider)."""
+    received_share: float = 0.0
+    """Its share of what all providers received over the last seconds: the traffic share
+    that holds for any gateway, with or without an ``X-Upstream`` header."""
 
 
 @dataclass(frozen=True)
@@ -95,6 +101,8 @@ class Snapshot:
     """None when the scenario has no WebSocket subscribers."""
     slos: tuple[SloStatus, ...] = ()
     session_dir: str | None = None
+    gateway_url: str | None = None
+    """Where the users of the gateway under test send their requests."""
     message: str | None = None
     """A line for the operator (e.g. why an action failed), shown until the next one."""
     instrument: InstrumentView = field(default_factory=InstrumentView)

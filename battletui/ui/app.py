@@ -1,7 +1,9 @@
 """The live TUI. It is handed a ``SessionLink`` and knows nothing else of the engine.
 
-A few times a second it reads one frozen snapshot and redraws every panel in one batched
-update; keys become actions sent through the link.
+The session runs in another process (the engine); the link follows it over the control API.
+A few times a second the app reads the newest frozen snapshot and redraws every panel in one
+batched update; keys become actions sent through the link. The viewer that started the
+session (``owner``) ends and writes it on quit; any other viewer just leaves.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Footer
 
-from battletui.engine import SessionLink
+from battletui.control.link import SessionLink
 from battletui.metrics import ProviderView, Snapshot
 from battletui.scenario import Action
 from battletui.ui import keys
@@ -57,13 +59,19 @@ class BattleApp(App[Path | None]):
         Binding("up", "select(-1)", "select", show=False),
         Binding("down", "select(1)", "select", show=False),
         Binding("q", "quit_session", "quit & save"),
-        Binding("ctrl+c", "quit_session", "quit", show=False, priority=True),
+        Binding("q", "leave", "leave (session runs on)"),
+        Binding("ctrl+c", "quit_session('quit')", "quit", show=False, priority=True),
         *(Binding(str(n), f"select_key({n})", f"select {n}", show=False) for n in range(1, 10)),
     ]
 
-    def __init__(self, link: SessionLink, *, refresh_hz: float = REFRESH_HZ) -> None:
+    def __init__(
+        self, link: SessionLink, *, owner: bool = True, refresh_hz: float = REFRESH_HZ
+    ) -> None:
         super().__init__()
         self._link = link
+        self.owner = owner
+        self.lost_reason: str | None = None
+        """Why the app stopped following the session on its own (its engine went away)."""
         self._refresh_hz = refresh_hz
         self.selected = 1
         self._snapshot: Snapshot | None = None
@@ -110,6 +118,11 @@ class BattleApp(App[Path | None]):
     # -- drawing ---------------------------------------------------------------------------
 
     def refresh_view(self) -> None:
+        if self._link.lost and not self._quitting:
+            self._quitting = True
+            self.lost_reason = self._link.lost_reason or "the session went away"
+            self.exit(None, return_code=0 if not self.owner else 3)
+            return
         snap = self._link.snapshot()
         self._snapshot = snap
         if snap.providers:
@@ -127,7 +140,8 @@ class BattleApp(App[Path | None]):
     # -- selection -------------------------------------------------------------------------
 
     def _provider_count(self) -> int:
-        return len(self._snapshot.providers) if self._snapshot else 0
+        self._snapshot = self._link.snapshot()  # a key pressed before the next redraw
+        return len(self._snapshot.providers)
 
     def action_select_key(self, key: int) -> None:
         if 1 <= key <= self._provider_count():
@@ -224,6 +238,17 @@ class BattleApp(App[Path | None]):
 
     # -- ending ----------------------------------------------------------------------------
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """``q`` ends and writes the session for its owner; any other viewer just leaves."""
+        if action == "leave":
+            return not self.owner
+        if action == "quit_session" and parameters == ():
+            return self.owner
+        return True
+
+    def action_leave(self) -> None:
+        self.action_quit_session("left")
+
     def action_quit_session(self, reason: str = "quit") -> None:
         if self._quitting:
             return
@@ -232,5 +257,5 @@ class BattleApp(App[Path | None]):
 
     async def _finish(self, reason: str) -> None:
         self.refresh_view()
-        path = await self._link.finish(reason)
+        path = await self._link.finish(reason)  # a viewer that did not start it just leaves
         self.exit(path, return_code=130 if reason == "interrupted" else 0)

@@ -32,16 +32,14 @@ async def apply_fault(
     """Apply ``action`` and verify it; return what the check saw.
 
     ``http`` makes the verifying requests (fresh connections to the providers' ports);
-    ``switch`` changes the gateway's strategy (None: the lab's own ``switch_strategy`` if it
-    has one, else a strategy action is refused).
+    ``switch`` changes the gateway's strategy over its admin endpoint (None: a strategy
+    action is refused).
     """
     if action.kind == "mark":
         return "mark"
     if action.kind == "reorg":
         return await reorg(lab, int(action.params.get("depth", 1)), http)
     if action.kind == "strategy":
-        if switch is None:
-            switch = getattr(lab, "switch_strategy", None)  # the in-process Lab, while it lasts
         return await strategy(switch, str(action.params.get("name", "")))
     if action.target is None or action.target not in lab.providers:
         raise ChaosError(f"unknown provider {action.target!r}")
