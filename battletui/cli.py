@@ -236,7 +236,10 @@ def _live(path: Path, sessions: str | None) -> int:
     from battletui.ui import BattleApp
 
     link = OwnedSessionLink(
-        scenario, sessions_root=_sessions_root(sessions), scenario_format=format_of(path)
+        scenario,
+        sessions_root=_sessions_root(sessions),
+        scenario_format=format_of(path),
+        yield_cpu=True,
     )
     app = BattleApp(link, owner=True)
     folder = app.run()
@@ -276,6 +279,9 @@ def _attach(folder: Path | None, sessions: str | None) -> int:
     except NoSession as error:
         print(f"battletui: {error}", file=sys.stderr)
         return exit_codes.USAGE
+    from battletui.control.engine_link import yield_to_the_measurement
+
+    yield_to_the_measurement()
     link = RemoteSessionLink(url, token, owner=False)
     app = BattleApp(link, owner=False)
     app.run()

@@ -40,6 +40,7 @@ def frozen_snapshot() -> Snapshot:
                 0.0,
                 breaker_left=3.2,
                 failovers_from=37,
+                received=2_051,
             ),
             ProviderView(
                 2,
@@ -56,6 +57,8 @@ def frozen_snapshot() -> Snapshot:
                 rate_limited_for=0.8,
                 error_rate=0.25,
                 error_kind="rate-limit",
+                received=1_460,
+                received_share=0.7,
             ),
             ProviderView(
                 3,
@@ -69,6 +72,8 @@ def frozen_snapshot() -> Snapshot:
                 200.0,
                 faults=("+200ms", "eth_getLogs +800ms"),
                 lag=4,
+                received=540,
+                received_share=0.3,
             ),
         ),
         requests=4_000,

@@ -219,12 +219,18 @@ class RemoteSessionLink:
         return self._latest
 
     async def apply(self, action: Action, source: ActionSource = "key") -> ActionOutcome:
-        """Never raises: a refused or unreachable action is an outcome that did not apply."""
+        """Never raises: a refused or unreachable action is an outcome that did not apply.
+
+        Once the engine answers, a fresh snapshot is fetched at once, so the screen shows the
+        effect without waiting for the stream's next tick."""
         try:
-            return await self._client.apply(action, source)
+            outcome = await self._client.apply(action, source)
         except ControlError as err:
             offset = self._latest.elapsed if self._latest is not None else 0.0
             return ActionOutcome(action, offset, source, False, error=str(err))
+        with contextlib.suppress(ControlError):
+            self._latest = await self._client.snapshot()
+        return outcome
 
     async def finish(self, reason: str) -> Path | None:
         try:
@@ -255,7 +261,8 @@ class RemoteSessionLink:
         try:
             async for item in self._client.stream():
                 if isinstance(item, Snapshot):
-                    self._latest = item
+                    if self._latest is None or not _older(item, self._latest):
+                        self._latest = item
                 else:
                     self._ended(item)
         except ControlError as err:
@@ -271,3 +278,8 @@ class RemoteSessionLink:
     def _lose(self, reason: str) -> None:
         self.lost = True
         self.lost_reason = reason
+
+
+def _older(candidate: Snapshot, current: Snapshot) -> bool:
+    """A stream frame built before a snapshot already fetched directly (after an action)."""
+    return candidate.phase == current.phase and candidate.elapsed < current.elapsed

@@ -7,6 +7,8 @@ this viewer dies instead, the engine sees its pipe close and writes the session 
 
 from __future__ import annotations
 
+import contextlib
+import os
 from pathlib import Path
 
 from battletui.control.client import RemoteSessionLink
@@ -16,6 +18,17 @@ from battletui.processes import ChildError, ChildProcess
 from battletui.scenario import Action, Scenario, dumps_scenario
 
 ENGINE_MODULE = "battletui.engine"
+
+
+VIEWER_NICENESS = 10
+
+
+def yield_to_the_measurement() -> None:
+    """Lower this viewer's CPU priority: on a busy machine, drawing a frame late costs
+    nothing, while the engine, the lab and the gateway timing late would move the figures
+    the screen shows. Processes started before this keep their priority."""
+    with contextlib.suppress(OSError, AttributeError):
+        os.nice(VIEWER_NICENESS)
 
 
 class EngineStartError(RuntimeError):
@@ -32,7 +45,11 @@ class OwnedSessionLink:
         sessions_root: Path,
         scenario_format: str = "yaml",
         base_port: int | None = None,
+        yield_cpu: bool = False,
     ) -> None:
+        """``yield_cpu``: once the engine runs, lower this process's CPU priority (the CLI
+        does; tests, which run sessions in their own process too, do not)."""
+        self._yield_cpu = yield_cpu
         self._config = {
             "scenario": dumps_scenario(scenario, "yaml"),
             "format": scenario_format,
@@ -67,6 +84,8 @@ class OwnedSessionLink:
             self._engine = await ChildProcess.spawn("engine", ENGINE_MODULE, self._config)
         except ChildError as error:
             raise EngineStartError(str(error)) from error
+        if self._yield_cpu:
+            yield_to_the_measurement()  # after the spawn: the engine keeps its priority
         ready = self._engine.ready
         self.session_dir = Path(str(ready["session_dir"]))
         self._remote = RemoteSessionLink(str(ready["url"]), str(ready["token"]), owner=True)

@@ -1,5 +1,9 @@
 """Who is up, what their breaker says, how much traffic each carries, what is wrong with it.
 
+Traffic is shown twice: the share of answers the gateway said came from each provider
+(``X-Upstream``, with a bar) and ``recv``, the share each provider itself counted receiving
+(the truth for any gateway, with or without that header).
+
 Laid out as fixed-width lines (not a table) so that a provider's active faults get a whole
 line of their own under it and are never cut to fit a column.
 """
@@ -13,8 +17,8 @@ from textual.widgets import Static
 from battletui.metrics import ProviderView, Snapshot
 from battletui.ui.format import BREAKER_STYLE, HEALTH_STYLE, ms, share_bar
 
-COMPACT_BELOW = 74
-"""Panel width under which served / failed over / probe are left out."""
+COMPACT_BELOW = 80
+"""Panel width under which received / served / failed over / probe are left out."""
 
 
 def _cell(text: Text, value: str, width: int, style: str = "", *, right: bool = False) -> None:
@@ -75,6 +79,7 @@ class ProvidersPanel(Static):
         _cell(header, "breaker", 13)
         _cell(header, "traffic (2 s)", 11 if compact else 16)
         if not compact:
+            _cell(header, "recv", 5, right=True)
             _cell(header, "served", 7, right=True)
             _cell(header, "failed", 6, right=True)
             _cell(header, "probe", 7, right=True)
@@ -94,6 +99,7 @@ class ProvidersPanel(Static):
         bar = share_bar(view.share, 5 if compact else 10)
         _cell(row, f"{bar} {view.share * 100:3.0f}%", 11 if compact else 16)
         if not compact:
+            _cell(row, f"{view.received_share * 100:3.0f}%", 5, "cyan", right=True)
             _cell(row, f"{view.served:,}", 7, right=True)
             failed = f"{view.failovers_from:,}" if view.failovers_from else "—"
             _cell(row, failed, 6, "yellow" if view.failovers_from else "dim", right=True)
