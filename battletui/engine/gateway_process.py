@@ -14,14 +14,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from battletui.engine.errors import LabError
-from battletui.processes import READY_TIMEOUT, ChildError, ChildProcess
+from battletui.engine.spawn import spawn_part
+from battletui.processes import READY_TIMEOUT, ChildProcess
 from battletui.scenario import Scenario, dumps_scenario
 
 __all__ = ["MODULE", "GatewayProcess"]
 
 MODULE = "battletui.gateway"
-CANNOT_START = "the gateway could not start"
 
 
 class GatewayProcess:
@@ -63,20 +62,9 @@ class GatewayProcess:
             "upstreams": [{"id": uid, "url": url} for uid, url in upstreams],
             "port": port,
         }
-        try:
-            child = await ChildProcess.spawn(
-                "gateway", MODULE, config, log=log, ready_timeout=ready_timeout
-            )
-        except ChildError as error:
-            reason = " ".join(str(error).split())
-            if not reason.startswith(CANNOT_START):
-                reason = f"{CANNOT_START}: {reason}"
-            raise LabError(reason) from error
-        try:
-            url, ws_url, admin_url = _endpoints(child.ready)
-        except (KeyError, TypeError, ValueError) as error:
-            await child.stop()
-            raise LabError(f"{CANNOT_START}: unreadable ready line: {error}") from error
+        child, (url, ws_url, admin_url) = await spawn_part(
+            "gateway", MODULE, config, _endpoints, log=log, ready_timeout=ready_timeout
+        )
         return cls(child, url, ws_url, admin_url)
 
     async def stop(self) -> int:

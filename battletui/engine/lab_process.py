@@ -12,13 +12,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from battletui.engine.errors import LabError
 from battletui.engine.lab_client import LabClient
-from battletui.processes import READY_TIMEOUT, ChildError, ChildProcess
+from battletui.engine.spawn import spawn_part
+from battletui.processes import READY_TIMEOUT, ChildProcess
 from battletui.scenario import ProviderSpec, Scenario, dumps_scenario
 
 MODULE = "battletui.lab"
-CANNOT_START = "the lab could not start"
 
 
 @dataclass(frozen=True)
@@ -79,20 +78,14 @@ class LabProcess:
             "base_port": base_port,
             "token": token,
         }
-        try:
-            child = await ChildProcess.spawn(
-                "lab", MODULE, config, log=log, ready_timeout=ready_timeout
-            )
-        except ChildError as error:
-            reason = " ".join(str(error).split())
-            if not reason.startswith(CANNOT_START):
-                reason = f"{CANNOT_START}: {reason}"
-            raise LabError(reason) from error
-        try:
-            providers = _endpoints(scenario, child.ready)
-        except (KeyError, TypeError, ValueError) as error:
-            await child.stop()
-            raise LabError(f"{CANNOT_START}: unreadable ready line: {error}") from error
+        child, providers = await spawn_part(
+            "lab",
+            MODULE,
+            config,
+            lambda ready: _endpoints(scenario, ready),
+            log=log,
+            ready_timeout=ready_timeout,
+        )
         client = LabClient(str(child.ready["control"]), token)
         return cls(scenario, child, client, providers)
 

@@ -36,7 +36,7 @@ def _notes(view: ProviderView) -> list[tuple[str, str]]:
     if view.rate_limited_for:
         notes.append((f"gateway waits {view.rate_limited_for:.1f}s (429)", "yellow"))
     if view.lag:
-        notes.append((f"{view.lag} blocks behind", "yellow"))
+        notes.append((f"{view.lag} block{'s' if view.lag != 1 else ''} behind", "yellow"))
     return notes
 
 
