@@ -302,3 +302,23 @@ async def main():
 
 asyncio.run(main())
 """
+
+
+async def test_the_screen_says_so_when_its_engine_dies(tmp_path: Path) -> None:
+    link = OwnedSessionLink(small_scenario(rate=30), sessions_root=tmp_path)
+    app = BattleApp(link, owner=True)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_until(
+            lambda: link.snapshot().phase == "running", timeout=10, what="the session to run"
+        )
+        engine = link.engine_pid
+        assert engine is not None
+        others = descendants(engine)
+        ports = ports_of(link.snapshot())
+        os.kill(engine, signal.SIGKILL)
+        await wait_until(lambda: not app.is_running, timeout=10, what="the app to give up")
+        await pilot.pause()
+    assert app.lost_reason  # the CLI prints it and rebuilds the session from its journal
+    assert app.return_code == 3
+    assert wait_all_gone([engine, *others], ports) == []
+    assert link.session_dir is not None and (link.session_dir / JOURNAL_NAME).is_file()

@@ -59,8 +59,10 @@ __all__ = [
 
 _log = logging.getLogger(__name__)
 
-POLL_INTERVAL: Final = 0.25
-"""Seconds between ``/health`` polls."""
+POLL_INTERVAL: Final = 0.5
+"""Seconds between ``/health`` polls. Transitions arrive on ``/events`` at once; the poll
+keeps what only ``/health`` says (time left open, lag, Retry-After) fresh. It runs on the
+engine's measuring loop, so it is kept sparse."""
 REQUEST_TIMEOUT: Final = 1.0
 """One admin request (or opening the event stream) gives up after this."""
 STALE_AFTER: Final = 2.0

@@ -18,7 +18,9 @@ from typing import Final
 from battletui.engine.lab_client import LabClient, LabRequestError, LabState, Received
 from battletui.providers import FaultState
 
-POLL_INTERVAL: Final = 0.25
+POLL_INTERVAL: Final = 0.5
+"""Seconds between reads of the lab's state. It runs on the engine's measuring loop, so it is
+kept sparse; the session reads again at once after every action."""
 REPORT_EVERY: Final = 1.0
 SHARE_WINDOW: Final = 2.0
 """Seconds over which the live received share is judged, so a shift shows fast."""
