@@ -290,6 +290,8 @@ def _attach(folder: Path | None, sessions: str | None) -> int:
         return exit_codes.USAGE
     if app.lost_reason:
         print(app.lost_reason)
+    else:
+        print(f"left {folder}; the session keeps running")
     return 0
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from battletui import exit_codes
+from battletui.control.files import remove_stale_control_files
 from battletui.engine.journal import JOURNAL_NAME
 from battletui.report import RebuildError, rebuild, write_outputs
 from battletui.report.summary import print_summary
@@ -32,6 +33,7 @@ def report_session(
     except RebuildError as error:
         print(f"battletui: {error}", file=sys.stderr)
         return exit_codes.USAGE
+    remove_stale_control_files(journal.parent)  # a killed engine could not remove them
     result = write_outputs(record, journal.parent, decorate=decorate)
     if record.end_reason == "killed":
         print(

@@ -243,6 +243,13 @@ def test_an_engine_ended_by_a_signal_leaves_nothing(
     assert wait_all_gone([process.pid, *others], ports) == []
     if how == "SIGKILL":
         assert not (folder / "result.json").exists()  # `battletui report` rebuilds it
+        done = subprocess.run(
+            [str(BIN / "battletui"), "report", str(folder)], capture_output=True, timeout=60
+        )
+        assert done.returncode in (0, 1, 4), done.stderr
+        assert (folder / "result.json").exists()
+        assert not (folder / "control.json").exists()  # the dead engine's files are gone
+        assert not (folder / "control.token").exists()
     else:
         assert code == 130
         result = json.loads((folder / "result.json").read_text())

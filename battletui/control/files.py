@@ -44,6 +44,14 @@ def remove_control_files(folder: Path) -> None:
             (folder / name).unlink()
 
 
+def remove_stale_control_files(folder: Path) -> bool:
+    """Remove control files whose engine is gone (it was killed); True if it did."""
+    if not (folder / CONTROL_NAME).is_file() or _alive(_pid_of(folder)):
+        return False
+    remove_control_files(folder)
+    return True
+
+
 def read_control(folder: Path) -> tuple[str, str]:
     """``(url, token)`` of the session in ``folder``; ``NoSession`` if it has none."""
     try:
