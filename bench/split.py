@@ -37,11 +37,11 @@ def load_average() -> str:
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
-def newest_session(root: Path) -> Path:
-    folders = sorted(p for p in root.iterdir() if p.is_dir())
-    if not folders:
-        raise RuntimeError(f"no session under {root}")
-    return folders[-1]
+def session_folders(root: Path) -> set[Path]:
+    """Session folders under ``root`` (not the engine's transient log file beside them)."""
+    if not root.exists():
+        return set()
+    return {p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")}
 
 
 def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
@@ -57,7 +57,7 @@ def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
 
 def headless(scenario: Path, root: Path) -> dict[str, Any]:
     """``battletui replay`` with no terminal; returns the session's result.json."""
-    before = set(root.iterdir()) if root.exists() else set()
+    before = session_folders(root)
     subprocess.run(
         [BATTLETUI, "replay", str(scenario), "--sessions", str(root)],
         stdout=subprocess.DEVNULL,
@@ -65,7 +65,7 @@ def headless(scenario: Path, root: Path) -> dict[str, Any]:
         check=False,
         timeout=600,
     )
-    folder = next(iter(sorted(set(root.iterdir()) - before)))
+    folder = next(iter(sorted(session_folders(root) - before)))
     return dict(json.loads((folder / "result.json").read_text()))
 
 
@@ -95,10 +95,10 @@ def quit_tui() -> None:
 def with_tui(scenario: Path, root: Path, duration: float) -> dict[str, Any]:
     """The live TUI in a real terminal for the scenario's whole length; its result.json."""
     root.mkdir(parents=True, exist_ok=True)
-    before = set(root.iterdir())
+    before = session_folders(root)
     start_tui(scenario, root)
-    wait_for(lambda: bool(set(root.iterdir()) - before), 30, "the session folder")
-    folder = next(iter(set(root.iterdir()) - before))
+    wait_for(lambda: bool(session_folders(root) - before), 30, "the session folder")
+    folder = next(iter(session_folders(root) - before))
     wait_for(lambda: (folder / "result.json").exists(), duration + 60, "the session to end")
     quit_tui()
     return dict(json.loads((folder / "result.json").read_text()))
@@ -113,10 +113,10 @@ def key_latency(root: Path, rounds: int) -> dict[str, list[float]]:
     """
     scenario = SCENARIOS / "demo-60s.yaml"
     root.mkdir(parents=True, exist_ok=True)
-    before = set(root.iterdir())
+    before = session_folders(root)
     start_tui(scenario, root)
     wait_for(lambda: alpha_state() == "UP", 30, "alpha UP on screen")
-    folder = next(iter(set(root.iterdir()) - before))
+    folder = next(iter(session_folders(root) - before))
     screen: list[float] = []
     for _ in range(rounds):
         tmux("send-keys", "-t", TMUX, "1")
