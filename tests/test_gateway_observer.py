@@ -195,7 +195,7 @@ async def test_wait_ready_says_what_did_not_answer() -> None:
     observer = GatewayObserver("http://127.0.0.1:9", ["alpha"])
     try:
         await observer.start()
-        with pytest.raises(GatewayAdminError, match=r"/health at http://127.0.0.1:9 did not"):
+        with pytest.raises(GatewayAdminError, match=r"URL http://127.0.0.1:9/health did not"):
             await observer.wait_ready(timeout=0.5)
     finally:
         await observer.stop()

@@ -21,6 +21,7 @@ from battletui.metrics.snapshot import (
     ProviderHealth,
     ProviderView,
     SessionPhase,
+    ShareSource,
     SloStatus,
     Snapshot,
 )
@@ -45,6 +46,7 @@ __all__ = [
     "ProviderView",
     "RequestResult",
     "SessionPhase",
+    "ShareSource",
     "SloStatus",
     "Snapshot",
     "WsMetrics",

@@ -18,6 +18,9 @@ from battletui.metrics.ws import WsView
 
 ProviderHealth = Literal["UP", "DOWN", "SLOW", "HUNG", "UNKNOWN"]
 SessionPhase = Literal["starting", "running", "ending", "ended"]
+ShareSource = Literal["header", "received"]
+"""Where the screen's traffic share comes from: the gateway's upstream header on each answer
+(``header``), or what each provider counted receiving (``received``: no header to read)."""
 
 
 @dataclass(frozen=True)
@@ -26,9 +29,10 @@ class ProviderView:
 
     ``health`` comes from the engine's own probes over the socket (refused = DOWN, slower than
     its normal latency by a margin = SLOW, accepted but unanswered = HUNG); ``breaker`` from
-    the gateway's own admin endpoint (``/health`` and its event stream; ``UNKNOWN`` while it
-    does not answer); ``share`` from the ``X-Upstream`` header of the responses the workload
-    received in the last seconds; ``received`` from the provider's own counts.
+    the gateway's own observers (``/health`` and its event stream, or its metrics;
+    ``UNKNOWN`` while they do not answer, ``n/a`` where nothing observes breakers); ``share``
+    from the upstream header (``X-Upstream``) of the responses the workload received in the
+    last seconds; ``received`` from the provider's own counts.
     """
 
     key: int
@@ -108,6 +112,9 @@ class Snapshot:
     instrument: InstrumentView = field(default_factory=InstrumentView)
     """The load generator's own state: when it falls behind, latency measures it, not the
     gateway, and the verdict is inconclusive."""
+    share_source: ShareSource = "header"
+    """What the traffic bars show: ``ProviderView.share`` (the gateway's upstream header) or,
+    when the gateway sends no such header, ``ProviderView.received_share``."""
 
     @property
     def verdict(self) -> bool | None:

@@ -2,7 +2,9 @@
 
 Traffic is shown twice: the share of answers the gateway said came from each provider
 (``X-Upstream``, with a bar) and ``recv``, the share each provider itself counted receiving
-(the truth for any gateway, with or without that header).
+(the truth for any gateway, with or without that header). A gateway that names no upstream
+in its answers (``Snapshot.share_source == "received"``) gets its bar from ``recv`` and a
+``served`` of ``—``. A breaker nothing observes reads ``n/a``, dim: never a guess.
 
 Laid out as fixed-width lines (not a table) so that a provider's active faults get a whole
 line of their own under it and are never cut to fit a column.
@@ -19,6 +21,8 @@ from battletui.ui.format import BREAKER_STYLE, HEALTH_STYLE, ms, share_bar
 
 COMPACT_BELOW = 80
 """Panel width under which received / served / failed over / probe are left out."""
+NOT_OBSERVED = "n/a"
+"""The breaker state of a gateway nothing observes."""
 
 
 def _cell(text: Text, value: str, width: int, style: str = "", *, right: bool = False) -> None:
@@ -50,9 +54,10 @@ class ProvidersPanel(Static):
 
     def show(self, snap: Snapshot, selected: int) -> None:
         compact = (self.size.width or 80) < COMPACT_BELOW
-        lines: list[Text] = [self._header(compact)]
+        by_header = snap.share_source == "header"
+        lines: list[Text] = [self._header(compact, by_header)]
         for view in snap.providers:
-            lines.append(self._row(view, selected, compact))
+            lines.append(self._row(view, selected, compact, by_header))
             notes = _notes(view)
             if notes:
                 note = Text("     ↳ ", style="dim", no_wrap=True, overflow="ellipsis")
@@ -71,13 +76,13 @@ class ProvidersPanel(Static):
             lines.append(detail)
         self.update(Group(*lines))
 
-    def _header(self, compact: bool) -> Text:
+    def _header(self, compact: bool, by_header: bool) -> Text:
         header = Text(style="dim", no_wrap=True)
         _cell(header, "", 3)
         _cell(header, "provider", 8)
         _cell(header, "state", 7)
         _cell(header, "breaker", 13)
-        _cell(header, "traffic (2 s)", 11 if compact else 16)
+        _cell(header, "traffic (2 s)" if by_header else "traffic (recv)", 11 if compact else 16)
         if not compact:
             _cell(header, "recv", 5, right=True)
             _cell(header, "served", 7, right=True)
@@ -85,7 +90,7 @@ class ProvidersPanel(Static):
             _cell(header, "probe", 7, right=True)
         return header
 
-    def _row(self, view: ProviderView, selected: int, compact: bool) -> Text:
+    def _row(self, view: ProviderView, selected: int, compact: bool, by_header: bool) -> Text:
         row = Text(no_wrap=True, overflow="ellipsis")
         if view.key == selected:
             row.stylize("on #2a2f45")
@@ -95,12 +100,17 @@ class ProvidersPanel(Static):
         breaker = view.breaker
         if view.breaker_left is not None:
             breaker += f" {view.breaker_left:.0f}s"
-        _cell(row, breaker, 13, BREAKER_STYLE.get(view.breaker, ""))
-        bar = share_bar(view.share, 5 if compact else 10)
-        _cell(row, f"{bar} {view.share * 100:3.0f}%", 11 if compact else 16)
+        style = "dim" if view.breaker == NOT_OBSERVED else BREAKER_STYLE.get(view.breaker, "")
+        _cell(row, breaker, 13, style)
+        share = view.share if by_header else view.received_share
+        bar = share_bar(share, 5 if compact else 10)
+        _cell(row, f"{bar} {share * 100:3.0f}%", 11 if compact else 16)
         if not compact:
             _cell(row, f"{view.received_share * 100:3.0f}%", 5, "cyan", right=True)
-            _cell(row, f"{view.served:,}", 7, right=True)
+            if by_header:
+                _cell(row, f"{view.served:,}", 7, right=True)
+            else:
+                _cell(row, "—", 7, "dim", right=True)
             failed = f"{view.failovers_from:,}" if view.failovers_from else "—"
             _cell(row, failed, 6, "yellow" if view.failovers_from else "dim", right=True)
             probe = "—" if view.probe_ms is None else f"{ms(view.probe_ms)}ms"
