@@ -18,7 +18,7 @@ from typing import Any
 
 from battletui import __version__, exit_codes
 from battletui.ctl import add_ctl_parser, run_ctl
-from battletui.scenario import ScenarioError, format_of, load_scenario
+from battletui.scenario import Scenario, ScenarioError, format_of, load_scenario
 
 EPILOG = """\
 exit codes:
@@ -49,6 +49,64 @@ def _sessions_root(value: str | None) -> Path:
 
 
 DEFAULT_TOLERANCE = "10%"
+MAX_PORT = 65535
+
+
+class Usage(ValueError):
+    """A command-line value refused before anything starts (one line, exit 2)."""
+
+
+def _add_base_port(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--base-port",
+        type=int,
+        default=None,
+        metavar="N",
+        help="providers on N+1, N+2, ... in the scenario's order; the reference gateway on N "
+        "when it runs (default: free ports). lab.json in the session folder lists them",
+    )
+
+
+def _add_target(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--target",
+        metavar="HTTP_URL",
+        help="test this gateway instead of the reference one (a loopback URL; sets or "
+        "overrides the scenario's target.http)",
+    )
+    parser.add_argument(
+        "--target-ws",
+        metavar="WS_URL",
+        help="where its WebSocket subscribers connect (sets or overrides target.ws)",
+    )
+
+
+def check_base_port(base_port: int | None, providers: int) -> None:
+    """Usage (one line) when the providers would not all get a port."""
+    if base_port is None:
+        return
+    top = MAX_PORT - providers
+    if not 1 <= base_port <= top:
+        raise Usage(
+            f"--base-port: {base_port} is out of range (1 to {top} for {providers} "
+            f"provider{'s' if providers != 1 else ''}, which listen on N+1 to N+{providers})"
+        )
+
+
+def _scenario(path: Path, args: argparse.Namespace) -> Scenario:
+    """The scenario file with the command line's --target / --target-ws / --base-port
+    applied and checked; ScenarioError or Usage (one line each)."""
+    from battletui.scenario import override_target
+
+    scenario = load_scenario(path)
+    try:
+        scenario = override_target(
+            scenario, getattr(args, "target", None), getattr(args, "target_ws", None)
+        )
+    except ValueError as error:
+        raise Usage(str(error)) from None
+    check_base_port(getattr(args, "base_port", None), len(scenario.providers))
+    return scenario
 
 
 def _baseline(path: Path | None, tolerance: str) -> Callable[[dict[str, Any]], None] | None:
@@ -80,6 +138,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("scenario", type=Path, nargs="?", help="scenario file (default: the demo)")
     run.add_argument("--sessions", help="where to write sessions (default ./sessions)")
+    _add_target(run)
+    _add_base_port(run)
 
     replay = commands.add_parser(
         "replay",
@@ -109,6 +169,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="also write the result as JUnit XML to FILE (one test case per SLO) once the "
         "session is written; exit 2 if FILE cannot be written",
     )
+    _add_target(replay)
+    _add_base_port(replay)
 
     validate = commands.add_parser("validate", help="check scenario files")
     validate.add_argument("files", type=Path, nargs="+")
@@ -140,15 +202,17 @@ def build_parser() -> argparse.ArgumentParser:
     add_ctl_parser(commands)
 
     lab = commands.add_parser(
-        "lab", help="run a scenario's mock providers and gateway until Ctrl-C"
+        "lab",
+        help="a session without load: the mock providers (and the reference gateway unless "
+        "the scenario has a target:), the timeline and the control API, until Ctrl-C",
+        description="Start the scenario's mock providers (and the reference gateway unless "
+        "the scenario names a target:), print one line per server (id http-url ws-url, the "
+        "gateway first), write lab.json, run the timeline and accept actions (battletui "
+        "ctl, battletui attach) until Ctrl-C or SIGTERM; then write the session folder.",
     )
     lab.add_argument("scenario", type=Path)
-    lab.add_argument(
-        "--base-port",
-        type=int,
-        default=None,
-        help="gateway on this port, providers on the next ones (default: free ports)",
-    )
+    _add_base_port(lab)
+    lab.add_argument("--sessions", help="where to write sessions (default ./sessions)")
     return parser
 
 
@@ -159,22 +223,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command is None:
             return _live(bundled_demo(), None)
         if args.command == "run":
-            return _live(args.scenario or bundled_demo(), args.sessions)
+            return _live(args.scenario or bundled_demo(), args.sessions, args)
         if args.command == "replay":
             if args.ui:
-                return _live(args.scenario, args.sessions)
-            return _replay(args.scenario, args.sessions, args.junit, args.baseline, args.tolerance)
+                return _live(args.scenario, args.sessions, args)
+            return _replay(
+                args.scenario, args.sessions, args.junit, args.baseline, args.tolerance, args
+            )
         if args.command == "validate":
             return _validate(args.files)
         if args.command == "report":
             return _report(args.session, args.baseline, args.tolerance)
         if args.command == "lab":
-            return _lab(args.scenario, args.base_port)
+            return _lab(args.scenario, args)
         if args.command == "attach":
             return _attach(args.session, args.sessions)
         if args.command == "ctl":
             return run_ctl(args)
-    except ScenarioError as error:
+    except (ScenarioError, Usage) as error:
         print(f"battletui: {error}", file=sys.stderr)
         return exit_codes.USAGE
     parser.print_help()
@@ -203,10 +269,11 @@ def _replay(
     junit: Path | None = None,
     baseline: Path | None = None,
     tolerance: str = DEFAULT_TOLERANCE,
+    args: argparse.Namespace | None = None,
 ) -> int:
     from battletui.headless import replay
 
-    scenario = load_scenario(path)
+    scenario = _scenario(path, args or argparse.Namespace())
     try:
         decorate = _baseline(baseline, tolerance)
     except ValueError as error:
@@ -223,15 +290,16 @@ def _replay(
                 scenario_format=format_of(path),
                 junit=junit,
                 decorate=decorate,
+                base_port=getattr(args, "base_port", None),
             )
         )
     except KeyboardInterrupt:
         return exit_codes.INTERRUPTED
 
 
-def _live(path: Path, sessions: str | None) -> int:
+def _live(path: Path, sessions: str | None, args: argparse.Namespace | None = None) -> int:
     """The live TUI as the owner of a new session: the engine runs in its own process."""
-    scenario = load_scenario(path)
+    scenario = _scenario(path, args or argparse.Namespace())
     from battletui.control.engine_link import OwnedSessionLink
     from battletui.ui import BattleApp
 
@@ -239,6 +307,7 @@ def _live(path: Path, sessions: str | None) -> int:
         scenario,
         sessions_root=_sessions_root(sessions),
         scenario_format=format_of(path),
+        base_port=getattr(args, "base_port", None),
         yield_cpu=True,
     )
     app = BattleApp(link, owner=True)
@@ -306,11 +375,21 @@ def _report(folder: Path, baseline: Path | None, tolerance: str) -> int:
     return report_session(folder, decorate=decorate)
 
 
-def _lab(path: Path, base_port: int | None) -> int:
+def _lab(path: Path, args: argparse.Namespace) -> int:
     from battletui.labrunner import run_lab
 
-    scenario = load_scenario(path)
+    scenario = _scenario(path, args)
+    from battletui.processes import install_uvloop
+
+    install_uvloop()  # this process is the engine: the lab session runs on its loop
     try:
-        return asyncio.run(run_lab(scenario, base_port=base_port))
+        return asyncio.run(
+            run_lab(
+                scenario,
+                sessions_root=_sessions_root(args.sessions),
+                base_port=args.base_port,
+                scenario_format=format_of(path),
+            )
+        )
     except KeyboardInterrupt:
         return 0

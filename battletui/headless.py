@@ -43,6 +43,7 @@ async def replay(
     junit: Path | None = None,
     progress: ProgressMode = "auto",
     decorate: Callable[[dict[str, Any]], None] | None = None,
+    base_port: int | None = None,
 ) -> int:
     """Run ``scenario`` to its end with no UI; show progress; return the exit code.
 
@@ -50,6 +51,7 @@ async def replay(
     seconds, ``"auto"`` the bar when ``out`` is a terminal (and ``TERM`` is not ``dumb``).
     ``junit``: also write the result as JUnit XML there once the session is written.
     ``decorate``: adds to the result before it is written (a baseline comparison).
+    ``base_port``: providers on ``base_port + 1, + 2, ...`` (the reference gateway on it).
     """
     if junit is not None and (problem := _junit_problem(junit)):
         print(f"battletui: --junit {junit}: {problem}", file=sys.stderr)
@@ -61,6 +63,7 @@ async def replay(
         scenario_format=scenario_format,
         on_event=printer.event,
         decorate=decorate,
+        base_port=base_port,
     )
     print(
         f"replaying {scenario.name} · {scenario.duration:g}s · "

@@ -1,5 +1,12 @@
-"""``battletui lab``: the mock providers and the reference gateway, each in its own process,
-until Ctrl-C. Prints one line per server, ``id http-url ws-url``, the gateway first."""
+"""``battletui lab``: a session without load, for a gateway someone else drives.
+
+It starts the lab (and the reference gateway unless the scenario names a ``target:``),
+prints one line per server, ``id http-url ws-url``, the gateway first when there is one,
+writes ``lab.json``, runs the scenario's timeline and serves the control API (so
+``battletui ctl`` and ``battletui attach`` work against it) until Ctrl-C or SIGTERM — not
+bounded by ``duration``. Then the session folder is written like any other: the report of
+the actions, what each provider received, what the observers saw.
+"""
 
 from __future__ import annotations
 
@@ -7,42 +14,62 @@ import asyncio
 import contextlib
 import signal
 import sys
+from pathlib import Path
+from typing import TextIO
 
 from battletui import exit_codes
-from battletui.engine import LabError, LabProcess
-from battletui.engine.gateway_process import GatewayProcess
+from battletui.engine import LabError, Session
+from battletui.engine.hosting import HostedSession
 from battletui.scenario import Scenario
 
+STOPPED = "stopped"
+"""End reason of a lab session ended by Ctrl-C or SIGTERM: its normal end."""
 
-async def run_lab(scenario: Scenario, *, base_port: int | None = None) -> int:
-    lab: LabProcess | None = None
-    gateway: GatewayProcess | None = None
+
+async def run_lab(
+    scenario: Scenario,
+    *,
+    sessions_root: Path,
+    base_port: int | None = None,
+    scenario_format: str = "yaml",
+    out: TextIO = sys.stdout,
+) -> int:
+    session = Session(
+        scenario,
+        sessions_root=sessions_root,
+        scenario_format=scenario_format,
+        base_port=base_port,
+        load=False,
+        until_stopped=True,
+    )
     try:
-        lab = await LabProcess.start(scenario, base_port=base_port)
-        upstreams = [(spec.id, lab.providers[spec.id].url) for spec in scenario.providers]
-        gateway = await GatewayProcess.start(scenario, upstreams, port=base_port)
+        await session.start()
     except LabError as error:
-        if lab is not None:
-            await lab.stop()
         print(f"battletui: {error}", file=sys.stderr)
         return exit_codes.LAB_FAILED
-    stop = asyncio.Event()
+    hosted = HostedSession(session)
+    await hosted.open()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, stop.set)
-    print(f"gateway {gateway.url} {gateway.ws_url}", flush=True)
-    for spec in scenario.providers:
-        provider = lab.providers[spec.id]
-        print(f"{provider.id} {provider.url} {provider.ws_url}", flush=True)
-    print("# Ctrl-C to stop", file=sys.stderr, flush=True)
+            loop.add_signal_handler(sig, session.request_finish, STOPPED)
+    _print_servers(session, out)
+    print(f"# session {session.dir} · Ctrl-C to stop", file=sys.stderr, flush=True)
     try:
-        children = [asyncio.ensure_future(lab.child.wait()), asyncio.ensure_future(stop.wait())]
-        children.append(asyncio.ensure_future(gateway.child.wait()))
-        _, pending = await asyncio.wait(children, return_when=asyncio.FIRST_COMPLETED)
-        for task in pending:
-            task.cancel()
+        await session.wait_finished()
     finally:
-        await gateway.stop()
-        await lab.stop()
-    return 0
+        await hosted.close()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.remove_signal_handler(sig)
+    print(session.dir, file=out, flush=True)
+    return 0 if session.end_reason == STOPPED else exit_codes.LAB_FAILED
+
+
+def _print_servers(session: Session, out: TextIO) -> None:
+    assert session.lab is not None
+    if session.gateway is not None:
+        print(f"gateway {session.gateway.url} {session.gateway.ws_url}", file=out, flush=True)
+    for spec in session.scenario.providers:
+        provider = session.lab.providers[spec.id]
+        print(f"{provider.id} {provider.url} {provider.ws_url}", file=out, flush=True)

@@ -282,7 +282,7 @@ YAML_CASES = [
      "s.yaml:7: description: expected a string, got nothing"),
     ("unknown-top", Y + "nmae: demo\n",
      "s.yaml:7: nmae: unknown key (known: name, description, seed, duration, chain, providers, "
-     "gateway, workload, slo, timeline)"),
+     "gateway, target, workload, slo, timeline)"),
     ("unknown-nested", Y + "gateway:\n  breaker:\n    failures: 5\n    failurs: 5\n",
      "s.yaml:10: gateway.breaker.failurs: unknown key "
      "(known: failures, window, failure_rate, min_calls, open_for, max_open_for, "
@@ -386,7 +386,7 @@ YAML_CASES = [
      "s.yaml:1: (file): empty scenario (it needs at least name, duration and providers)"),
     ("yaml-11-bool-key", Y + "on: 1\n",
      "s.yaml:7: on: unknown key (known: name, description, seed, duration, chain, providers, "
-     "gateway, workload, slo, timeline)"),
+     "gateway, target, workload, slo, timeline)"),
     ("non-scalar-key", Y + "? [a]\n: 1\n", "s.yaml:7: (top level): keys must be plain names"),
     ("unknown-tag", Y + "seed: !thing 3\n",
      "s.yaml:7: seed: cannot read this value: could not determine a constructor for the tag "
@@ -418,7 +418,7 @@ TOML_CASES = [
      "s.toml:3: seed: expected an integer, got True"),
     ("unknown-top", 'nmae = "x"\n' + T,
      "s.toml:1: nmae: unknown key (known: name, description, seed, duration, chain, providers, "
-     "gateway, workload, slo, timeline)"),
+     "gateway, target, workload, slo, timeline)"),
     ("unknown-nested", T + "\n[gateway]\ntimeout = 1\n\n[gateway.breaker]\nfailures = 5\n"
      "failurs = 5\n",
      "s.toml:18: gateway.breaker.failurs: unknown key "

@@ -8,6 +8,10 @@ The session runs in the engine process, on the loop that timestamps requests, an
 else does: the lab (mock chain and providers) and the reference gateway are child processes
 reached only over sockets, and viewers follow over the control API (``hosting.py``). A child
 that dies ends the session, which is still written.
+
+The system under test is either the reference gateway (spawned here) or an external one
+(``target:``); either way it is described by one ``TargetSpec`` and observed through the
+same ``build_observer`` (``target.py``, ``observers/``), so nothing below depends on which.
 """
 
 from __future__ import annotations
@@ -26,16 +30,30 @@ import aiohttp
 from battletui import __version__
 from battletui.engine.chaos import ChaosError, apply_fault
 from battletui.engine.errors import LabError
-from battletui.engine.gateway_observer import GatewayAdminError, GatewayObserver, GatewayView
 from battletui.engine.gateway_process import GatewayProcess
 from battletui.engine.health import HealthMonitor
 from battletui.engine.journal import JOURNAL_NAME, Journal
 from battletui.engine.lab_process import LabProcess
 from battletui.engine.lab_watcher import LabWatcher
+from battletui.engine.observers import (
+    GatewayView,
+    Observer,
+    ObserverCallbacks,
+    ObserverError,
+    build_observer,
+)
 from battletui.engine.outcome import ActionOutcome, ActionSource
 from battletui.engine.recorder import SessionRecorder
 from battletui.engine.session_dir import make_session_dir
 from battletui.engine.snapshots import build_snapshot
+from battletui.engine.target import (
+    SystemUnderTest,
+    external,
+    lab_json,
+    reference,
+    wait_listening,
+    write_lab_json,
+)
 from battletui.metrics import (
     Event,
     EventLog,
@@ -53,7 +71,15 @@ from battletui.report import (
     write_outputs,
     write_scenario,
 )
-from battletui.scenario import Action, Scenario, dumps_scenario
+from battletui.scenario import (
+    Action,
+    HttpLoadSpec,
+    Scenario,
+    SloSpec,
+    WorkloadSpec,
+    WsLoadSpec,
+    dumps_scenario,
+)
 from battletui.workload import HttpLoad, WsLoad
 
 TICK = 1.0
@@ -69,6 +95,14 @@ class SessionError(RuntimeError):
     pass
 
 
+def without_load(scenario: Scenario) -> Scenario:
+    """What a session with no workload really runs: no load, so no SLO it could judge."""
+    idle = WorkloadSpec(
+        http=HttpLoadSpec(rate=0.0, mix=scenario.workload.http.mix), ws=WsLoadSpec(0)
+    )
+    return dataclasses.replace(scenario, workload=idle, slo=SloSpec())
+
+
 class Session:
     def __init__(
         self,
@@ -81,8 +115,14 @@ class Session:
         wall_clock: Callable[[], float] = time.time,
         on_event: Callable[[Event], None] | None = None,
         decorate: Callable[[dict[str, Any]], None] | None = None,
+        load: bool = True,
+        until_stopped: bool = False,
     ) -> None:
-        self.scenario = scenario
+        """``load=False``: no workload and no SLOs (``battletui lab``: someone else sends
+        the traffic); ``until_stopped``: run past ``duration`` until ``finish``."""
+        self.scenario = scenario if load else without_load(scenario)
+        self._with_load = load
+        self._until_stopped = until_stopped
         self._root = sessions_root
         self._format = "toml" if scenario_format == "toml" else "yaml"
         self._clock = clock
@@ -101,7 +141,10 @@ class Session:
         self.message: str | None = None
         self.lab: LabProcess | None = None
         self.gateway: GatewayProcess | None = None
-        self.observer: GatewayObserver | None = None
+        """The reference gateway, when it is the system under test."""
+        self.target: SystemUnderTest | None = None
+        """The system under test, once started (reference or external)."""
+        self.observer: Observer | None = None
         self.lab_watch: LabWatcher | None = None
         self.metrics: HttpMetrics | None = None
         self._load: HttpLoad | None = None
@@ -156,7 +199,8 @@ class Session:
             if isinstance(error, LabError):
                 raise
             raise LabError(f"the session could not start: {reason}") from error
-        assert self.lab is not None and self.gateway is not None
+        assert self.lab is not None and self.target is not None
+        target = self.target
         self.t0 = self._clock()  # provisional, for what happens while the rest starts
         self._http = aiohttp.ClientSession()
         self._health = HealthMonitor(
@@ -164,10 +208,10 @@ class Session:
             self.recorder.on_health,
         )
         ws_spec = self.scenario.workload.ws
-        if ws_spec.subscribers > 0:
+        if ws_spec.subscribers > 0 and target.ws is not None:
             self.ws_metrics = WsMetrics(ws_spec.subscribers, self._clock)
             self._ws_load = WsLoad(
-                self.gateway.ws_url,
+                target.ws,
                 ws_spec,
                 self.ws_metrics,
                 clock=self._clock,
@@ -184,14 +228,17 @@ class Session:
         self.metrics = HttpMetrics(
             self._clock, start=self.t0, on_interval=self.recorder.on_interval
         )
-        self._load = HttpLoad(
-            self.gateway.url,
-            self.scenario.workload.http,
-            self.metrics,
-            seed=self.scenario.seed,
-            clock=self._clock,
-        )
-        await self._load.start()
+        if self._with_load:
+            self._load = HttpLoad(
+                target.http,
+                self.scenario.workload.http,
+                self.metrics,
+                seed=self.scenario.seed,
+                clock=self._clock,
+                upstream_header=target.upstream_header,
+                upstream_names=target.spec.upstreams,
+            )
+            await self._load.start()
         self._journal.write({"type": "running", "wall": round(self._wall(), 3)})
         self.recorder.event(
             0.0, f"session started · {len(self.scenario.providers)} providers", "ok"
@@ -200,13 +247,18 @@ class Session:
             asyncio.create_task(self._run_timeline(), name="timeline"),
             asyncio.create_task(self._run_clock(), name="session-clock"),
             asyncio.create_task(self._watch_child(self.lab.child.wait(), "lab"), name="lab"),
-            asyncio.create_task(
-                self._watch_child(self.gateway.child.wait(), "gateway"), name="gateway-process"
-            ),
         ]
+        if self.gateway is not None:
+            self._tasks.append(
+                asyncio.create_task(
+                    self._watch_child(self.gateway.child.wait(), "gateway"),
+                    name="gateway-process",
+                )
+            )
 
     async def _start_children(self, folder: Path) -> None:
-        """The lab, then the reference gateway in front of it, then the gateway's observer."""
+        """The lab, then the system under test in front of it (the reference gateway is
+        spawned; an external one must already listen), then its observers; lab.json."""
         self.lab = await LabProcess.start(
             self.scenario, base_port=self._base_port, log=folder / "lab.log"
         )
@@ -215,22 +267,48 @@ class Session:
                 self.elapsed, counts
             )
         )
-        upstreams = [(spec.id, self.lab.providers[spec.id].url) for spec in self.scenario.providers]
-        self.gateway = await GatewayProcess.start(
-            self.scenario, upstreams, port=self._base_port, log=folder / "gateway.log"
-        )
-        self.observer = GatewayObserver(
-            self.gateway.admin_url,
+        if self.scenario.target is None:
+            upstreams = [
+                (spec.id, self.lab.providers[spec.id].url) for spec in self.scenario.providers
+            ]
+            self.gateway = await GatewayProcess.start(
+                self.scenario, upstreams, port=self._base_port, log=folder / "gateway.log"
+            )
+            self.target = reference(self.gateway)
+        else:
+            self.target = external(self.scenario.target)
+            if self._with_load:  # `battletui lab` starts first: its gateway may come later
+                await wait_listening(self.target.http)
+        strategy_url = None  # an external gateway's strategy is not ours to switch
+        if self.gateway is not None:
+            strategy_url = f"{self.gateway.admin_url}/admin/strategy"
+        self.observer = build_observer(
+            self.target.spec.observe,
             self.scenario.provider_ids,
-            on_transition=self.recorder.on_transition,
-            on_ws_event=self.recorder.on_ws_event,
-            on_failover=self.recorder.on_failover,
-            on_gateway_event=self.recorder.on_gateway_event,
+            self.target.spec.upstreams,
+            ObserverCallbacks(
+                on_transition=self.recorder.on_transition,
+                on_ws_event=self.recorder.on_ws_event,
+                on_failover=self.recorder.on_failover,
+                on_gateway_event=self.recorder.on_gateway_event,
+            ),
+            strategy_url=strategy_url,
         )
         await self.observer.start()
         await self.observer.wait_ready()
+        self._describe_target(folder)
         await self.lab_watch.poll()
         self.lab_watch.start()
+
+    def _describe_target(self, folder: Path) -> None:
+        """lab.json for whoever configures a gateway, and the journal's ``target`` entry
+        (the report names the system under test from it)."""
+        assert self.lab is not None and self.target is not None and self.observer is not None
+        names = list(self.observer.names)
+        providers = [self.lab.providers[spec.id] for spec in self.scenario.providers]
+        write_lab_json(folder, lab_json(providers, self.gateway, self.target, names))
+        if self._journal is not None:
+            self._journal.write({"type": "target", **self.target.to_json(names)})
 
     async def _stop_children(self) -> None:
         """Observers first (their last reads reach the journal), then gateway, then lab."""
@@ -345,11 +423,16 @@ class Session:
 
     async def _switch(self, name: str) -> str:
         """The gateway's strategy, switched and verified over its admin endpoint."""
+        if self.target is not None and self.target.kind == "external":
+            raise ChaosError(
+                f"strategy: {self.target.http} is an external gateway; its strategy cannot "
+                "be switched from here"
+            )
         if self.observer is None:
             raise ChaosError("strategy: the gateway is not running")
         try:
             return await self.observer.set_strategy(name)
-        except GatewayAdminError as error:
+        except ObserverError as error:
             raise ChaosError(str(error)) from error
 
     def _journal_outcome(self, outcome: ActionOutcome) -> ActionOutcome:
@@ -381,9 +464,9 @@ class Session:
         end = self.t0 + self.scenario.duration
         while True:
             now = self._clock()
-            if now >= end:
+            if now >= end and not self._until_stopped:
                 break
-            await asyncio.sleep(min(TICK, end - now))
+            await asyncio.sleep(TICK if self._until_stopped else min(TICK, end - now))
             if self.metrics is not None:
                 self.metrics.tick()
             self.recorder.report_failovers()
@@ -439,7 +522,7 @@ class Session:
             events=self.events.recent(50),
             session_dir=str(self.dir) if self.dir and self.phase == "ended" else None,
             message=self.message,
-            gateway_url=self.gateway.url if self.gateway is not None else None,
+            gateway_url=self.target.http if self.target is not None else None,
         )
 
 

@@ -12,9 +12,9 @@ import dataclasses
 from collections.abc import Mapping
 
 from battletui.engine.chaos import Endpoint
-from battletui.engine.gateway_observer import GatewayView
 from battletui.engine.health import HealthMonitor
 from battletui.engine.lab_watcher import LabWatcher
+from battletui.engine.observers import GatewayView
 from battletui.metrics import (
     Event,
     HttpMetrics,
@@ -54,11 +54,12 @@ def build_snapshot(
         elapsed=elapsed,
         duration=scenario.duration,
         target_rate=target_rate,
-        strategy=gateway.strategy or scenario.gateway.strategy,
+        strategy=gateway.strategy or _configured_strategy(scenario),
         events=events,
         session_dir=session_dir,
         gateway_url=gateway_url,
         message=message,
+        share_source=gateway.share_source,
     )
     if metrics is None or not endpoints:
         return base
@@ -118,6 +119,12 @@ def build_snapshot(
         slos=tuple(SloStatus(s.name, s.target_text, s.actual_text, s.passed) for s in slos),
         instrument=metrics.instrument_view(),
     )
+
+
+def _configured_strategy(scenario: Scenario) -> str:
+    """``gateway.strategy`` configures only the reference gateway; an external one's
+    strategy is whatever its observers say, else unknown."""
+    return "n/a" if scenario.target is not None else scenario.gateway.strategy
 
 
 def fault_words(faults: FaultState) -> tuple[str, ...]:

@@ -19,6 +19,12 @@ What is compared, and when a figure *regresses* (``tolerance`` is a fraction, 0.
 * ``ws.max_stall_ms`` (ms): as latency, with a 50 ms floor.
 * ``http.requests``, ``http.failovers`` (count): listed for context, never regress.
 
+A baseline of a different system under test (``target``: the reference gateway against an
+external one, or two external URLs; a result without ``target`` is the reference gateway) is
+still compared, figure by figure, but never silently: ``target_mismatch`` is set and the
+report and the summary say so in one line. It does not fail the run by itself — comparing
+your gateway with the reference one is a fair question — only regressions do.
+
 "More than" is strict everywhere: a figure exactly at its threshold does not regress.
 
 A figure present on only one side is listed with ``None`` on the other and never regresses; a
@@ -43,6 +49,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from battletui.report.target import same_target, target_name, target_of_result
 
 LATENCY_FLOOR_MS = 2.0
 """A latency must rise by more than this, as well as by the tolerance, to regress."""
@@ -94,6 +102,12 @@ class BaselineComparison:
     tolerance: float
     """A fraction: 0.10 for 10%."""
     figures: tuple[FigureComparison, ...]
+    target_note: str = ""
+    """One line when the baseline measured a different system under test, else empty."""
+
+    @property
+    def target_mismatch(self) -> bool:
+        return bool(self.target_note)
 
     @property
     def regressions(self) -> tuple[FigureComparison, ...]:
@@ -108,6 +122,8 @@ class BaselineComparison:
                 {k: v for k, v in f.to_json().items() if k != "regressed"} for f in self.regressions
             ],
             "figures": [f.to_json() for f in self.figures],
+            "target_mismatch": self.target_mismatch,
+            "target_note": self.target_note,
         }
 
     @classmethod
@@ -130,6 +146,7 @@ class BaselineComparison:
                 )
                 for f in data.get("figures", [])
             ),
+            target_note=str(data.get("target_note") or ""),
         )
 
 
@@ -476,7 +493,20 @@ def compare(
                 spec.figure, spec.label, spec.unit, before, now, change, text, bool(why), why
             )
         )
-    return BaselineComparison(baseline_file, tolerance, tuple(figures))
+    return BaselineComparison(
+        baseline_file, tolerance, tuple(figures), target_note=mismatch_note(result, baseline)
+    )
+
+
+def mismatch_note(result: Mapping[str, Any], baseline: Mapping[str, Any]) -> str:
+    """One line when the two results measured different systems under test, else empty."""
+    if same_target(result, baseline):
+        return ""
+    return (
+        f"different systems under test: this run measured "
+        f"{target_name(target_of_result(result))}, the baseline "
+        f"{target_name(target_of_result(baseline))}"
+    )
 
 
 # --------------------------------------------------------------------------- report.md
@@ -516,6 +546,7 @@ def render_markdown(comparison: BaselineComparison) -> list[str]:
         "",
         summary,
         "",
+        *([f"⚠️ {comparison.target_note}.", ""] if comparison.target_note else []),
         "| figure | baseline | now | change | result |",
         "|---|---|---|---|---|",
     ]

@@ -10,6 +10,7 @@ from battletui.report.baseline import render_markdown as render_baseline
 from battletui.report.charts import downsample, mermaid_line_chart, sparkline
 from battletui.report.instrument import fell_behind, render_instrument, why_behind
 from battletui.report.slo import SloResult
+from battletui.report.target import describe_target, target_of_result
 from battletui.scenario import Action, clock_tenths, format_duration
 
 CHART_POINTS = 60
@@ -47,6 +48,8 @@ def render_report(result: Mapping[str, Any]) -> str:
         f"{format_duration(result['duration_s'])} · {http['requests']:,} requests · "
         f"ended: {result['end_reason']} · started {result['started_at']}",
         *_inconclusive(result),
+        "",
+        f"System under test: {describe_target(target_of_result(result))}",
         "",
         "## SLOs",
         "",

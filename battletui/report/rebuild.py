@@ -28,6 +28,7 @@ from battletui.report.phases import phase_windows, window_of
 from battletui.report.received import received_figures
 from battletui.report.record import PhaseStats, SessionRecord
 from battletui.report.recording import recorded_scenario
+from battletui.report.target import target_of_journal
 from battletui.scenario import ScenarioError, loads_scenario
 
 KILLED = "killed"
@@ -203,4 +204,5 @@ def rebuild(journal_path: Path) -> SessionRecord:
             [int(e["index"]) for e in intervals],
         ),
         instrument=instrument.summary(final=True),
+        target=target_of_journal(next(iter(by_type.get("target", [])), None), scenario),
     )

@@ -63,6 +63,8 @@ class SessionRecord:
     """What each provider received, as the lab counted it (None: a journal from before)."""
     instrument: InstrumentSummary = field(default_factory=InstrumentSummary)
     """The load generator's own figures and whether it kept up (unmeasured in old journals)."""
+    target: dict[str, Any] = field(default_factory=dict)
+    """The system under test (``report/target.py``); empty: the reference gateway."""
 
     @property
     def success_rate(self) -> float | None:

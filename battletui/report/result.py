@@ -12,6 +12,7 @@ from battletui.report.instrument import INCONCLUSIVE, instrument_json
 from battletui.report.received import received_json
 from battletui.report.record import SessionRecord
 from battletui.report.slo import SloResult, evaluate_slos
+from battletui.report.target import target_of_journal
 
 SCHEMA_VERSION = 1
 
@@ -86,6 +87,7 @@ def build_result(record: SessionRecord) -> dict[str, Any]:
         "scenario": record.scenario.name,
         "scenario_file": record.scenario_file,
         "seed": record.scenario.seed,
+        "target": record.target or target_of_journal(None, record.scenario),
         "started_at": record.started_at,
         "duration_s": duration,
         "end_reason": record.end_reason,

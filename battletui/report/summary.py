@@ -30,5 +30,7 @@ def print_summary(result: Mapping[str, Any], out: TextIO) -> None:
             f" {len(regressions)} regression{'s' if len(regressions) != 1 else ''}",
             file=out,
         )
+        if baseline.get("target_note"):
+            print(f"  note  {baseline['target_note']}", file=out)
         for regression in regressions:
             print(f"  FAIL  {regression['why']}", file=out)

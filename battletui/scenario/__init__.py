@@ -3,6 +3,7 @@
 This package imports nothing else from battletui so that the format stands on its own.
 """
 
+from battletui.scenario._target import override_target
 from battletui.scenario._validate import TARGETLESS, parse_action
 from battletui.scenario.dump import dump_scenario, dumps_scenario
 from battletui.scenario.durations import (
@@ -16,9 +17,11 @@ from battletui.scenario.errors import ScenarioError
 from battletui.scenario.load import format_of, load_scenario, loads_scenario
 from battletui.scenario.model import (
     ACTION_KINDS,
+    DEFAULT_UPSTREAM_HEADER,
     ERROR_KINDS,
     HTTP_METHODS,
     MAX_PROVIDERS,
+    PROMETHEUS_PRESETS,
     STRATEGIES,
     SUBSCRIPTIONS,
     Action,
@@ -26,10 +29,13 @@ from battletui.scenario.model import (
     ChainSpec,
     GatewaySpec,
     HttpLoadSpec,
+    ObserveSpec,
     ParamValue,
+    PrometheusSpec,
     ProviderSpec,
     Scenario,
     SloSpec,
+    TargetSpec,
     TimelineEntry,
     WorkloadSpec,
     WsLoadSpec,
@@ -37,9 +43,11 @@ from battletui.scenario.model import (
 
 __all__ = [
     "ACTION_KINDS",
+    "DEFAULT_UPSTREAM_HEADER",
     "ERROR_KINDS",
     "HTTP_METHODS",
     "MAX_PROVIDERS",
+    "PROMETHEUS_PRESETS",
     "STRATEGIES",
     "SUBSCRIPTIONS",
     "TARGETLESS",
@@ -49,11 +57,14 @@ __all__ = [
     "DurationError",
     "GatewaySpec",
     "HttpLoadSpec",
+    "ObserveSpec",
     "ParamValue",
+    "PrometheusSpec",
     "ProviderSpec",
     "Scenario",
     "ScenarioError",
     "SloSpec",
+    "TargetSpec",
     "TimelineEntry",
     "WorkloadSpec",
     "WsLoadSpec",
@@ -65,6 +76,7 @@ __all__ = [
     "format_of",
     "load_scenario",
     "loads_scenario",
+    "override_target",
     "parse_action",
     "parse_duration",
 ]

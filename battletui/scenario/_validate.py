@@ -51,6 +51,7 @@ TOP_KEYS = (
     "chain",
     "providers",
     "gateway",
+    "target",
     "workload",
     "slo",
     "timeline",
@@ -265,7 +266,12 @@ def scenario(data: object) -> Scenario:
     timeline: tuple[TimelineEntry, ...] = ()
     if "timeline" in root:
         timeline = read_timeline(root["timeline"], ("timeline",), ids, duration)
-    return Scenario(
+    from battletui.scenario._target import read_target, ws_problem  # it reads with these readers
+
+    target = None
+    if "target" in root:
+        target = read_target(root["target"], ("target",), ids)
+    checked = Scenario(
         name=name,
         description=description,
         seed=seed,
@@ -276,7 +282,11 @@ def scenario(data: object) -> Scenario:
         workload=workload,
         slo=slo,
         timeline=timeline,
+        target=target,
     )
+    if (problem := ws_problem(checked)) is not None:
+        raise Invalid(problem[0], problem[1], "parent")
+    return checked
 
 
 def read_chain(value: object, path: Path) -> ChainSpec:

@@ -13,6 +13,7 @@ from typing import Any
 import tomli_w
 import yaml
 
+from battletui.scenario._target import NO_HEADER
 from battletui.scenario._validate import FLAP_DOWN, FLAP_UP
 from battletui.scenario.durations import format_duration, parse_duration
 from battletui.scenario.load import Format, format_of
@@ -99,6 +100,31 @@ def _gateway(s: Scenario) -> Tree:
             "successes": b.successes,
         },
     }
+
+
+def _target(s: Scenario) -> Tree | None:
+    """``target:`` when there is one; its upstream header always, ``none`` when absent."""
+    target = s.target
+    if target is None:
+        return None
+    tree: Tree = {"http": target.http}
+    if target.ws is not None:
+        tree["ws"] = target.ws
+    if target.upstreams:
+        tree["upstreams"] = dict(target.upstreams)
+    observe = target.observe
+    seen: Tree = {"upstream_header": observe.upstream_header or NO_HEADER}
+    if observe.health is not None:
+        seen["health"] = observe.health
+    if observe.events is not None:
+        seen["events"] = observe.events
+    if observe.prometheus is not None:
+        prometheus: Tree = {"url": observe.prometheus.url, "preset": observe.prometheus.preset}
+        if observe.prometheus.metrics:
+            prometheus["metrics"] = dict(observe.prometheus.metrics)
+        seen["prometheus"] = prometheus
+    tree["observe"] = seen
+    return tree
 
 
 def _http(s: Scenario) -> Tree:
@@ -217,8 +243,14 @@ def _yaml(s: Scenario) -> str:
         {**_head(s), "chain": _Flow(_chain(s))},
         {"providers": [_Flow(p) for p in _providers(s)]},
         {"gateway": gateway},
-        {"workload": _workload(s, http)},
     ]
+    if (target := _target(s)) is not None:
+        if "upstreams" in target:
+            target["upstreams"] = _Flow(target["upstreams"])
+        if "prometheus" in target["observe"]:
+            target["observe"]["prometheus"] = _Flow(target["observe"]["prometheus"])
+        sections.append({"target": target})
+    sections.append({"workload": _workload(s, http)})
     if slo := _slo(s):
         sections.append({"slo": slo})
     if s.timeline:
@@ -238,6 +270,8 @@ def _toml(s: Scenario) -> str:
     sections = [tomli_w.dumps(_head(s)), tomli_w.dumps({"chain": _chain(s)})]
     sections += ["[[providers]]\n" + tomli_w.dumps(p) for p in _providers(s)]
     sections.append(tomli_w.dumps({"gateway": _gateway(s)}))
+    if (target := _target(s)) is not None:
+        sections.append(tomli_w.dumps({"target": target}))
     sections.append(tomli_w.dumps({"workload": _workload(s, _http(s))}))
     if slo := _slo(s):
         sections.append(tomli_w.dumps({"slo": slo}))

@@ -58,6 +58,26 @@ HTTP_METHODS: Final = (
 MAX_PROVIDERS: Final = 9
 """Providers are selected with keys 1-9 in the TUI."""
 
+PROMETHEUS_PRESETS: Final = ("lasso", "erpc", "dshackle", "custom")
+"""Metric-name presets of the Prometheus observer; ``custom`` names its metrics itself."""
+
+CUSTOM_METRIC_KEYS: Final = (
+    "breaker_state",
+    "lag",
+    "label",
+    "state_label",
+    "closed_values",
+    "open_values",
+    "half_open_values",
+)
+"""``target.observe.prometheus.metrics`` keys (``preset: custom``, docs/observers.md): the
+breaker-state and head-lag metric names, the label naming the upstream (default
+``upstream``), and how the breaker metric reads: one-hot over ``state_label``, or numeric
+codes (``closed_values`` etc., numbers separated by commas)."""
+
+DEFAULT_UPSTREAM_HEADER: Final = "X-Upstream"
+"""The response header naming the upstream that answered (the reference gateway's)."""
+
 
 def _frozen(mapping: Mapping[str, ParamValue] | None = None) -> Mapping[str, ParamValue]:
     return MappingProxyType(dict(mapping or {}))
@@ -242,6 +262,56 @@ class SloSpec:
 
 
 @dataclass(frozen=True)
+class PrometheusSpec:
+    """A gateway's Prometheus ``/metrics`` to scrape for breaker states and lag."""
+
+    url: str
+    preset: str
+    """One of PROMETHEUS_PRESETS: whose metric names to read."""
+    metrics: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    """``preset: custom`` only: CUSTOM_METRIC_KEYS -> metric or label name."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "metrics", MappingProxyType(dict(self.metrics)))
+
+
+@dataclass(frozen=True)
+class ObserveSpec:
+    """How the engine learns what only the gateway knows; everything is optional."""
+
+    upstream_header: str | None = DEFAULT_UPSTREAM_HEADER
+    """Response header naming the upstream that answered; None: the gateway sends none."""
+    health: str | None = None
+    """A JSON health URL in the reference gateway's ``/health`` format."""
+    events: str | None = None
+    """A WebSocket event stream in the reference gateway's ``/events`` format."""
+    prometheus: PrometheusSpec | None = None
+
+
+@dataclass(frozen=True)
+class TargetSpec:
+    """The gateway under test when it is not the reference one (``target:``).
+
+    Every URL is on this machine (loopback): battletui only sends load to itself.
+    """
+
+    http: str
+    """Where the workload sends JSON-RPC over HTTP."""
+    ws: str | None = None
+    """Where WebSocket subscribers connect (needed by WebSocket load and SLOs)."""
+    upstreams: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    """The gateway's upstream names -> provider ids; a name not listed is taken as an id."""
+    observe: ObserveSpec = field(default_factory=ObserveSpec)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "upstreams", MappingProxyType(dict(self.upstreams)))
+
+    def provider_of(self, upstream: str) -> str:
+        """The provider id behind one of the gateway's upstream names."""
+        return self.upstreams.get(upstream, upstream)
+
+
+@dataclass(frozen=True)
 class Scenario:
     name: str
     duration: float
@@ -253,6 +323,8 @@ class Scenario:
     workload: WorkloadSpec = field(default_factory=WorkloadSpec)
     slo: SloSpec = field(default_factory=SloSpec)
     timeline: tuple[TimelineEntry, ...] = ()
+    target: TargetSpec | None = None
+    """An external gateway under test; None: the reference gateway (``gateway:``)."""
 
     @property
     def provider_ids(self) -> tuple[str, ...]:

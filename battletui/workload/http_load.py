@@ -17,7 +17,7 @@ import contextlib
 import json
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import aiohttp
 
@@ -35,7 +35,12 @@ is taken to end that much earlier, so a stop landing between two sends is not a 
 
 
 class HttpLoad:
-    """Sends the scenario's HTTP load at ``url`` and records every outcome in ``metrics``."""
+    """Sends the scenario's HTTP load at ``url`` and records every outcome in ``metrics``.
+
+    ``upstream_header`` names the response header that says which upstream answered (None:
+    the gateway says nothing, the traffic share then comes from what the providers
+    received); ``upstream_names`` turns the gateway's upstream names into provider ids.
+    """
 
     def __init__(
         self,
@@ -46,8 +51,12 @@ class HttpLoad:
         seed: int = 0,
         clock: Callable[[], float] = time.monotonic,
         max_in_flight: int = 20_000,
+        upstream_header: str | None = UPSTREAM_HEADER,
+        upstream_names: Mapping[str, str] | None = None,
     ) -> None:
         self._url = url
+        self._upstream_header = upstream_header
+        self._upstream_names = dict(upstream_names or {})
         self._spec = spec
         self._metrics = metrics
         self._clock = clock
@@ -166,7 +175,10 @@ class HttpLoad:
                 timeout=aiohttp.ClientTimeout(total=self._spec.timeout),
             ) as response:
                 raw = await response.read()
-                upstream = response.headers.get(UPSTREAM_HEADER)
+                if self._upstream_header is not None:
+                    upstream = response.headers.get(self._upstream_header)
+                    if upstream is not None:
+                        upstream = self._upstream_names.get(upstream, upstream)
                 failovers = _int_header(response.headers.get(FAILOVERS_HEADER))
                 ok, kind = self._judge(response.status, raw)
         except TimeoutError:
