@@ -16,7 +16,7 @@ def run(*command: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_ruff_is_clean() -> None:
-    done = run(str(BIN / "ruff"), "check", "battletui", "tests", "bench", "tools")
+    done = run(str(BIN / "ruff"), "check", "battletui", "tests", "bench", "tools", "examples")
     assert done.returncode == 0, done.stdout + done.stderr
 
 
