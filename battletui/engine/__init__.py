@@ -1,13 +1,12 @@
 """The engine: runs one session behind ``apply(action)``: the lab and the reference gateway
 as child processes, the workload, timeline, probes and journal on its own loop."""
 
+from battletui.control.outcome import ActionOutcome, ActionSource
 from battletui.engine.errors import LabError
 from battletui.engine.journal import JOURNAL_NAME, Journal, read_journal
 from battletui.engine.lab_client import LabClient, LabRequestError, LabState, Received
 from battletui.engine.lab_process import LabProcess, ProviderEndpoint
 from battletui.engine.lab_watcher import LabWatcher
-from battletui.engine.link import SessionLink
-from battletui.engine.outcome import ActionOutcome, ActionSource
 from battletui.engine.session import Session, SessionError
 
 __all__ = [
@@ -25,6 +24,5 @@ __all__ = [
     "Received",
     "Session",
     "SessionError",
-    "SessionLink",
     "read_journal",
 ]

@@ -28,6 +28,7 @@ from typing import Any
 import aiohttp
 
 from battletui import __version__
+from battletui.control.outcome import ActionOutcome, ActionSource
 from battletui.engine.chaos import ChaosError, apply_fault
 from battletui.engine.errors import LabError
 from battletui.engine.gateway_process import GatewayProcess
@@ -42,7 +43,6 @@ from battletui.engine.observers import (
     ObserverError,
     build_observer,
 )
-from battletui.engine.outcome import ActionOutcome, ActionSource
 from battletui.engine.recorder import SessionRecorder
 from battletui.engine.session_dir import make_session_dir
 from battletui.engine.snapshots import build_snapshot

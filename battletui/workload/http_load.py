@@ -67,6 +67,7 @@ class HttpLoad:
         self._session: aiohttp.ClientSession | None = None
         self._runner: asyncio.Task[None] | None = None
         self._rescheduled = asyncio.Event()
+        self._timeout = aiohttp.ClientTimeout(total=spec.timeout)  # one for every request
         self._monitor = LoopMonitor(metrics)
         self._origin = 0.0
         self._next = 0
@@ -172,7 +173,7 @@ class HttpLoad:
             async with self._session.post(
                 self._url,
                 json=body,
-                timeout=aiohttp.ClientTimeout(total=self._spec.timeout),
+                timeout=self._timeout,
             ) as response:
                 raw = await response.read()
                 if self._upstream_header is not None:
