@@ -156,8 +156,12 @@ def replay_through_haproxy(tmp_path: Path) -> tuple[int, str, int]:
     upstreams = config.from_scenario(SCENARIO, base)
     cfg = tmp_path / "haproxy.cfg"
     cfg.write_text(config.render(upstreams, port=base, stats_port=base + 100, source="test"))
+    scenario = tmp_path / SCENARIO.name  # HAProxy's /metrics moves with the base port
+    text = SCENARIO.read_text()
+    assert "http://127.0.0.1:8700/metrics" in text
+    scenario.write_text(text.replace(":8700/metrics", f":{base + 100}/metrics"))
     command = [
-        sys.executable, "-m", "battletui", "replay", str(SCENARIO),
+        sys.executable, "-m", "battletui", "replay", str(scenario),
         "--base-port", str(base),
         "--target", f"http://127.0.0.1:{base}", "--target-ws", f"ws://127.0.0.1:{base}",
         "--sessions", str(tmp_path / "sessions"),
@@ -211,6 +215,14 @@ def test_replay_through_a_real_haproxy(tmp_path: Path) -> None:
     assert all(series[t]["beta"] + series[t]["gamma"] > 0 for t in down)
     assert sum(series[t]["alpha"] for t in series if t < killed - 1) > 0
     assert sum(series[t]["alpha"] for t in series if t > restored + 2) > 0
+
+    # HAProxy's own metrics (preset haproxy) showed alpha's server DOWN while it was killed,
+    # as an OPEN breaker, and UP again after the restore.
+    assert "prometheus haproxy" in result["target"]["observers"]
+    moves = result["providers"]["alpha"]["transitions"]
+    opened = [m for m in moves if m["to"] == "OPEN" and killed <= m["offset"] <= restored]
+    assert opened and "DOWN" in opened[0]["reason"], moves
+    assert any(m["to"] == "CLOSED" and m["offset"] > restored for m in moves), moves
 
     # HAProxy does not look inside an HTTP 200: beta's JSON-RPC errors reached the users.
     assert result["http"]["errors"].get("rpc_error", 0) > 0, result["http"]["errors"]

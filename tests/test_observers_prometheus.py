@@ -271,6 +271,80 @@ async def test_dshackle_gives_lag_per_upstream_and_availability_counts_but_no_br
         await watch.stop()
 
 
+# -- HAProxy ---------------------------------------------------------------------------------
+
+HAPROXY_STATES = ("DOWN", "UP", "MAINT", "DRAIN", "NOLB")
+HAPROXY_CHECKS = ("L4OK", "L4CON", "L7OK", "L7STS", "L7TOUT")
+
+
+def set_server(status: Gauge, check: Gauge, server: str, state: str, last_check: str) -> None:
+    """One-hot, as HAProxy 2.4+ writes both (``promex_srv_status``)."""
+    for word in HAPROXY_STATES:
+        status.labels("providers", server, word).set(int(word == state))
+    for word in HAPROXY_CHECKS:
+        check.labels("providers", server, word).set(int(word == last_check))
+
+
+async def test_haproxy_server_status_reads_as_breakers_with_the_check_as_reason(
+    served: Served,
+) -> None:
+    status = Gauge(
+        "haproxy_server_status",
+        "Current status of the service, per state label value.",
+        ["proxy", "server", "state"],
+        registry=served.registry,
+    )
+    check = Gauge(
+        "haproxy_server_check_status",
+        "Status of last health check, per state label value.",
+        ["proxy", "server", "state"],
+        registry=served.registry,
+    )
+    set_server(status, check, "alpha", "UP", "L7OK")
+    set_server(status, check, "beta", "UP", "L7OK")
+    set_server(status, check, "gamma_srv", "MAINT", "L7OK")
+    told = Told()
+    watch = observer(served, "haproxy", told, gamma_srv="gamma")
+    try:
+        assert await watch.scrape()
+        assert [watch.view.upstream(pid).breaker for pid in IDS] == ["CLOSED", "CLOSED", "OPEN"]
+        assert watch.view.upstream("beta").lag is None, "HAProxy knows no chain head"
+        assert watch.names == ["prometheus haproxy"]
+
+        set_server(status, check, "alpha", "DOWN", "L4CON")
+        set_server(status, check, "gamma_srv", "UP", "L7OK")
+        assert await watch.scrape()
+        set_server(status, check, "alpha", "UP", "L7OK")
+        assert await watch.scrape()
+        said = "seen in haproxy_server_status at scrape"
+        down = "DOWN, failing its health checks, last check L4CON"
+        assert told.moves() == [
+            ("alpha", "CLOSED", "OPEN", f"{said} ({down})"),
+            ("gamma", "OPEN", "CLOSED", f"{said} (UP)"),
+            ("alpha", "OPEN", "CLOSED", f"{said} (UP)"),
+        ]
+    finally:
+        await watch.stop()
+
+
+async def test_haproxy_before_2_4_one_coded_value_per_server(served: Served) -> None:
+    status = Gauge(
+        "haproxy_server_status",
+        "Current status of the server (0=DOWN, 1=UP, 2=MAINT, 3=DRAIN, 4=NOLB).",
+        ["proxy", "server"],
+        registry=served.registry,
+    )
+    status.labels("providers", "alpha").set(1)
+    status.labels("providers", "beta").set(0)
+    status.labels("providers", "gamma").set(9)  # no code HAProxy wrote
+    watch = observer(served, "haproxy", Told())
+    try:
+        assert await watch.scrape()
+        assert [watch.view.upstream(pid).breaker for pid in IDS] == ["CLOSED", "OPEN", UNKNOWN]
+    finally:
+        await watch.stop()
+
+
 # -- custom ----------------------------------------------------------------------------------
 
 
@@ -313,11 +387,48 @@ async def test_custom_mapping_numeric_codes_and_one_hot(served: Served) -> None:
         await by_label.stop()
 
 
+async def test_custom_one_hot_with_the_gateways_own_state_words(served: Served) -> None:
+    health = Gauge("gw_member", "one-hot", ["node", "status"], registry=served.registry)
+    for node, current in (("alpha", "healthy"), ("beta", "EJECTED"), ("gamma", "probing")):
+        for word in ("healthy", "ejected", "probing", "weird"):
+            health.labels(node, word).set(int(word == current.lower()))
+    watch = PrometheusObserver(
+        served.url,
+        CustomPreset.from_mapping(
+            {
+                "breaker_state": "gw_member",
+                "label": "node",
+                "state_label": "status",
+                "closed_states": "Healthy",
+                "open_states": "ejected, cordoned",
+                "half_open_states": "probing",
+            }
+        ),
+        IDS,
+    )
+    try:
+        assert await watch.scrape()
+        assert [watch.view.upstream(pid).breaker for pid in IDS] == ["CLOSED", "OPEN", "HALF-OPEN"]
+        for word in ("healthy", "ejected", "probing", "weird"):
+            health.labels("alpha", word).set(int(word == "weird"))
+        assert await watch.scrape()
+        assert watch.view.upstream("alpha").breaker == UNKNOWN, "a word in no list"
+    finally:
+        await watch.stop()
+
+
 def test_custom_mapping_errors_are_one_line() -> None:
     with pytest.raises(ValueError, match=r"^prometheus custom: unknown key 'breaker'"):
         CustomPreset.from_mapping({"breaker": "x"})
     with pytest.raises(ValueError, match=r"^prometheus custom: name a breaker_state metric"):
         CustomPreset.from_mapping({"label": "node"})
+    with pytest.raises(ValueError, match=r"^prometheus custom: open_states needs state_label"):
+        CustomPreset.from_mapping({"breaker_state": "x", "open_states": "DOWN"})
+    with pytest.raises(ValueError, match=r"^prometheus custom: state 'down' is in two of"):
+        CustomPreset.from_mapping(
+            {"breaker_state": "x", "state_label": "s", "open_states": "DOWN"}
+            | {"closed_states": "down"}
+        )
     with pytest.raises(ValueError, match=r"^prometheus custom: open_values: expected numbers"):
         CustomPreset.from_mapping({"breaker_state": "x", "open_values": "open"})
     with pytest.raises(ValueError, match=r"^unknown prometheus preset 'envoy' \(known: lasso"):

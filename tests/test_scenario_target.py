@@ -173,7 +173,7 @@ YAML_CASES = [
     ("preset", Y + "target:\n  http: http://127.0.0.1:1\n  observe:\n"
      "    prometheus: {url: 'http://127.0.0.1:9100/metrics', preset: lassoo}\n",
      "s.yaml:10: target.observe.prometheus.preset: unknown preset 'lassoo' "
-     "(known: lasso, erpc, dshackle, custom)"),
+     "(known: lasso, erpc, dshackle, haproxy, custom)"),
     ("preset-missing", Y + "target:\n  http: http://127.0.0.1:1\n  observe:\n"
      "    prometheus:\n      url: http://127.0.0.1:9100/metrics\n",
      "s.yaml:11: target.observe.prometheus.preset: required key is missing"),
@@ -198,7 +198,18 @@ YAML_CASES = [
      "    prometheus:\n      url: http://127.0.0.1:9100/metrics\n      preset: custom\n"
      "      metrics: {breaker_state: b, labels: x}\n",
      "s.yaml:13: target.observe.prometheus.metrics.labels: unknown key (known: breaker_state, "
-     "lag, label, state_label, closed_values, open_values, half_open_values)"),
+     "lag, label, state_label, closed_values, open_values, half_open_values, closed_states, "
+     "open_states, half_open_states)"),
+    ("metrics-words-need-label", Y + "target:\n  http: http://127.0.0.1:1\n  observe:\n"
+     "    prometheus:\n      url: http://127.0.0.1:9100/metrics\n      preset: custom\n"
+     "      metrics: {breaker_state: b, open_states: DOWN}\n",
+     "s.yaml:13: target.observe.prometheus.metrics.open_states: needs state_label (the label "
+     "holding the words)"),
+    ("metrics-word-twice", Y + "target:\n  http: http://127.0.0.1:1\n  observe:\n"
+     "    prometheus:\n      url: http://127.0.0.1:9100/metrics\n      preset: custom\n"
+     "      metrics: {breaker_state: b, state_label: s, closed_states: UP,\n"
+     "                open_states: 'DOWN, up'}\n",
+     "s.yaml:14: target.observe.prometheus.metrics.open_states: 'up' is also in closed_states"),
     ("metrics-none", Y + "target:\n  http: http://127.0.0.1:1\n  observe:\n"
      "    prometheus:\n      url: http://127.0.0.1:9100/metrics\n      preset: custom\n"
      "      metrics: {label: upstream}\n",
@@ -227,7 +238,7 @@ TOML_CASES = [
     ("preset-inline", T + '\n[target]\nhttp = "http://127.0.0.1:1"\n\n[target.observe]\n'
      'prometheus = { url = "http://127.0.0.1:9100/metrics", preset = "lassoo" }\n',
      "s.toml:9: target.observe.prometheus.preset: unknown preset 'lassoo' "
-     "(known: lasso, erpc, dshackle, custom)"),
+     "(known: lasso, erpc, dshackle, haproxy, custom)"),
     ("ws-load-needs-ws", T + '\n[workload.ws]\nsubscribers = 1\n\n[target]\n'
      'http = "http://127.0.0.1:1"\n',
      "s.toml:8: target.ws: required by workload.ws.subscribers (1): the WebSocket "

@@ -166,6 +166,9 @@ def read_metrics(value: object, path: Path) -> dict[str, str]:
         if key.endswith("_values"):
             names[key] = read_codes(mapping[key], (*path, key))
             continue
+        if key.endswith("_states"):
+            names[key] = read_state_words(mapping[key], (*path, key))
+            continue
         name = read_str(mapping[key], (*path, key))
         metric = key in ("breaker_state", "lag")
         pattern, what = (_METRIC, "metric") if metric else (_LABEL, "label")
@@ -174,7 +177,25 @@ def read_metrics(value: object, path: Path) -> dict[str, str]:
         names[key] = name
     if "breaker_state" not in names and "lag" not in names:
         raise Invalid(path, "name at least one of breaker_state, lag")
+    words = [key for key in CUSTOM_METRIC_KEYS if key.endswith("_states") and key in names]
+    if words and "state_label" not in names:
+        raise Invalid((*path, words[0]), "needs state_label (the label holding the words)")
+    seen: dict[str, str] = {}
+    for key in words:
+        for word in names[key].split(", "):
+            other = seen.setdefault(word.lower(), key)
+            if other != key:
+                raise Invalid((*path, key), f"{word!r} is also in {other}")
     return names
+
+
+def read_state_words(value: object, path: Path) -> str:
+    """One-hot state words: a word, or words separated by commas ("DOWN, MAINT")."""
+    text = read_str(value, path)
+    parts = [part.strip() for part in text.split(",")]
+    if not all(parts):
+        raise Invalid(path, f"expected words separated by commas, got {text!r}")
+    return ", ".join(parts)
 
 
 def read_codes(value: object, path: Path) -> str:

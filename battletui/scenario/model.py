@@ -58,7 +58,7 @@ HTTP_METHODS: Final = (
 MAX_PROVIDERS: Final = 9
 """Providers are selected with keys 1-9 in the TUI."""
 
-PROMETHEUS_PRESETS: Final = ("lasso", "erpc", "dshackle", "custom")
+PROMETHEUS_PRESETS: Final = ("lasso", "erpc", "dshackle", "haproxy", "custom")
 """Metric-name presets of the Prometheus observer; ``custom`` names its metrics itself."""
 
 CUSTOM_METRIC_KEYS: Final = (
@@ -69,11 +69,15 @@ CUSTOM_METRIC_KEYS: Final = (
     "closed_values",
     "open_values",
     "half_open_values",
+    "closed_states",
+    "open_states",
+    "half_open_states",
 )
 """``target.observe.prometheus.metrics`` keys (``preset: custom``, docs/observers.md): the
 breaker-state and head-lag metric names, the label naming the upstream (default
-``upstream``), and how the breaker metric reads: one-hot over ``state_label``, or numeric
-codes (``closed_values`` etc., numbers separated by commas)."""
+``upstream``), and how the breaker metric reads: one-hot over ``state_label`` (with the
+gateway's own words in ``closed_states`` etc. when they are not closed/open/half_open), or
+numeric codes (``closed_values`` etc., numbers separated by commas)."""
 
 DEFAULT_UPSTREAM_HEADER: Final = "X-Upstream"
 """The response header naming the upstream that answered (the reference gateway's)."""

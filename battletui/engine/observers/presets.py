@@ -28,6 +28,7 @@ __all__ = [
     "CustomPreset",
     "DshacklePreset",
     "ErpcPreset",
+    "HaproxyPreset",
     "LassoPreset",
     "Preset",
     "Reading",
@@ -253,6 +254,67 @@ class DshacklePreset(Preset):
         return reading
 
 
+class HaproxyPreset(Preset):
+    """HAProxy's built-in Prometheus exporter (``addons/promex/service-prometheus.c``,
+    ``promex_srv_status``), HAProxy 2.4 and newer:
+
+    * ``haproxy_server_status{proxy, server, state}`` is one-hot over ``state`` = ``DOWN``,
+      ``UP``, ``MAINT``, ``DRAIN``, ``NOLB``. HAProxy has no circuit breaker; a server it has
+      taken out of load balancing is the nearest thing to an open one, so ``UP`` reads
+      ``CLOSED`` and every other state ``OPEN``, the state word kept as the reason. HAProxy
+      before 2.4 exported one numeric value instead (0 DOWN, 1 UP, 2 MAINT, 3 DRAIN, 4 NOLB),
+      read the same way.
+    * ``haproxy_server_check_status{proxy, server, state}`` (one-hot over the last health
+      check's result, e.g. ``L4CON`` connection refused, ``L7STS`` bad HTTP status, ``L4TOUT``
+      / ``L7TOUT`` timeout) is quoted in the reason of a server that is not ``UP``.
+
+    HAProxy knows no chain head, so there is no lag. The upstream name is the ``server``
+    label (the server's name in the backend); a server in several backends shows its worst.
+    """
+
+    name = "haproxy"
+    status_metric: Final = "haproxy_server_status"
+    check_metric: Final = "haproxy_server_check_status"
+    metrics = (status_metric, check_metric)
+    _CODES: Final = {0.0: "DOWN", 1.0: "UP", 2.0: "MAINT", 3.0: "DRAIN", 4.0: "NOLB"}
+    _WHY: Final = {
+        "DOWN": "DOWN, failing its health checks",
+        "MAINT": "MAINT, in maintenance",
+        "DRAIN": "DRAIN, draining",
+        "NOLB": "NOLB, stopping (no load balancing)",
+    }
+
+    def read(self, samples: Mapping[str, Sequence[Sample]]) -> Reading:
+        reading = Reading()
+        checks: dict[tuple[str, str], str] = {}
+        for sample in samples.get(self.check_metric, ()):
+            server, proxy = _label(sample, "server"), sample.labels.get("proxy", "")
+            if server is not None and sample.value == 1 and sample.labels.get("state"):
+                checks[proxy, server] = sample.labels["state"]
+        for sample in samples.get(self.status_metric, ()):
+            server, proxy = _label(sample, "server"), sample.labels.get("proxy", "")
+            if server is None:
+                continue
+            word = sample.labels.get("state")
+            if word is None:  # before 2.4: one coded value per server
+                word = self._CODES.get(sample.value)
+                if word is None:
+                    reading.breaker(server, BreakerReading(UNKNOWN, self.status_metric))
+                    continue
+            elif sample.value != 1:
+                continue
+            word = word.upper()
+            if word == "UP":
+                reading.breaker(server, BreakerReading(CLOSED, self.status_metric, "UP"))
+                continue
+            detail = self._WHY.get(word, word)
+            check = checks.get((proxy, server))
+            if check is not None:
+                detail += f", last check {check}"
+            reading.breaker(server, BreakerReading(OPEN, self.status_metric, detail))
+        return reading
+
+
 CUSTOM_KEYS: Final = (
     "breaker_state",
     "lag",
@@ -261,6 +323,9 @@ CUSTOM_KEYS: Final = (
     "closed_values",
     "open_values",
     "half_open_values",
+    "closed_states",
+    "open_states",
+    "half_open_states",
 )
 """Keys of ``prometheus.metrics`` for ``preset: custom`` (see docs/observers.md)."""
 
@@ -272,7 +337,10 @@ class CustomPreset(Preset):
     The breaker metric is read one of two ways: one-hot over ``state_label`` (the sample whose
     label says ``closed``/``open``/``half_open`` has value 1, as Lasso and resilience4j do), or
     a numeric code per upstream (``closed_values`` / ``open_values`` / ``half_open_values``,
-    by default 0 / 1 / 2; another value reads UNKNOWN)."""
+    by default 0 / 1 / 2; another value reads UNKNOWN). The one-hot state words are
+    ``closed_states`` / ``open_states`` / ``half_open_states`` (case does not matter; by
+    default ``closed`` / ``open`` / ``half_open``), so a gateway that says ``UP`` / ``DOWN``
+    maps too; a word in none of them reads UNKNOWN."""
 
     breaker_metric: str | None = None
     lag_metric: str | None = None
@@ -281,6 +349,8 @@ class CustomPreset(Preset):
     closed_values: tuple[float, ...] = (0.0,)
     open_values: tuple[float, ...] = (1.0,)
     half_open_values: tuple[float, ...] = (2.0,)
+    state_words: Mapping[str, str] = field(default_factory=lambda: dict(_STATE_WORDS))
+    """Lower-cased one-hot state word -> CLOSED / OPEN / HALF-OPEN."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "name", "custom")
@@ -307,6 +377,7 @@ class CustomPreset(Preset):
             closed_values=_values(metrics, "closed_values", (0.0,)),
             open_values=_values(metrics, "open_values", (1.0,)),
             half_open_values=_values(metrics, "half_open_values", (2.0,)),
+            state_words=_state_words(metrics),
         )
 
     def read(self, samples: Mapping[str, Sequence[Sample]]) -> Reading:
@@ -319,7 +390,7 @@ class CustomPreset(Preset):
                     by_upstream[sample.labels[self.label]].append(sample)
                 for upstream, series in by_upstream.items():
                     for group in _one_hot_groups(series, self.state_label):
-                        state = _one_hot_state(group, self.state_label)
+                        state = _one_hot_state(group, self.state_label, self.state_words)
                         reading.breaker(upstream, BreakerReading(state, self.breaker_metric))
             else:
                 for sample in mine:
@@ -356,6 +427,27 @@ def _values(metrics: Mapping[str, str], key: str, default: tuple[float, ...]) ->
         ) from None
 
 
+def _state_words(metrics: Mapping[str, str]) -> dict[str, str]:
+    """The one-hot words of ``closed_states`` / ``open_states`` / ``half_open_states``."""
+    keys = {"closed_states": CLOSED, "open_states": OPEN, "half_open_states": HALF_OPEN}
+    if not any(metrics.get(key) for key in keys):
+        return dict(_STATE_WORDS)
+    if not metrics.get("state_label"):
+        given = next(key for key in keys if metrics.get(key))
+        raise ValueError(f"prometheus custom: {given} needs state_label (the label holding them)")
+    words: dict[str, str] = {}
+    for key, state in keys.items():
+        for word in str(metrics.get(key) or "").split(","):
+            word = word.strip().lower()
+            if not word:
+                continue
+            if word in words and words[word] != state:
+                both = ", ".join(keys)
+                raise ValueError(f"prometheus custom: state {word!r} is in two of {both}")
+            words[word] = state
+    return words
+
+
 def _one_hot_groups(series: Iterable[Sample], state_label: str = "state") -> list[list[Sample]]:
     """One-hot samples grouped by every label but the state one (one group per circuit)."""
     groups: dict[tuple[tuple[str, str], ...], list[Sample]] = defaultdict(list)
@@ -365,11 +457,13 @@ def _one_hot_groups(series: Iterable[Sample], state_label: str = "state") -> lis
     return list(groups.values())
 
 
-def _one_hot_state(group: Iterable[Sample], state_label: str) -> str:
+def _one_hot_state(
+    group: Iterable[Sample], state_label: str, words: Mapping[str, str] = _STATE_WORDS
+) -> str:
     """The state whose sample is 1; UNKNOWN when none is (the gateway does not know)."""
     for sample in group:
         if sample.value == 1:
-            return _STATE_WORDS.get(sample.labels.get(state_label, "").lower(), UNKNOWN)
+            return words.get(sample.labels.get(state_label, "").lower(), UNKNOWN)
     return UNKNOWN
 
 
@@ -377,6 +471,7 @@ PRESETS: Final[Mapping[str, Preset]] = {
     "lasso": LassoPreset(),
     "erpc": ErpcPreset(),
     "dshackle": DshacklePreset(),
+    "haproxy": HaproxyPreset(),
 }
 
 
