@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -163,6 +164,66 @@ def test_lab_with_a_target_runs_no_gateway_and_ends_on_sigterm(tmp_path: Path) -
     assert wait_all_gone(pids, ports) == []
     result = json.loads((folder / "result.json").read_text())
     assert result["target"]["kind"] == "external" and result["end_reason"] == "stopped"
+
+
+def wait_for_entry(journal: Path, kind: str, timeout: float = 20.0) -> dict[str, object]:
+    """The first journal entry of ``type`` ``kind`` (bounded)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for line in journal.read_text().splitlines():
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                continue  # the line being written
+            if entry.get("type") == kind:
+                return dict(entry)
+        time.sleep(0.1)
+    raise AssertionError(f"no {kind!r} entry in {journal}")
+
+
+def test_lab_starts_before_its_gateway_and_observes_it_once_it_answers(tmp_path: Path) -> None:
+    """The gateway is configured from what the lab prints, so it comes up after the lab:
+    the lab does not wait for its metrics, and reads them once they answer."""
+    from prometheus_client import CollectorRegistry, Gauge
+    from prometheus_client.exposition import start_http_server
+
+    base = free_base_port(4)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        metrics_port = probe.getsockname()[1]
+    text = SCENARIO + (
+        f"target:\n  http: 'http://127.0.0.1:{base}'\n  observe:\n    prometheus:\n"
+        f"      url: 'http://127.0.0.1:{metrics_port}/metrics'\n      preset: haproxy\n"
+    )
+    process = start_lab(tmp_path, text, base)
+    server = None
+    try:
+        lines = read_lines(process, 3)  # printed with nothing answering at metrics_port
+        assert [line[0] for line in lines] == ["alpha", "beta", "gamma"]
+        (folder,) = (tmp_path / "runs").iterdir()
+        wait_for_second(folder / "journal.jsonl", 1)
+
+        registry = CollectorRegistry()
+        status = Gauge("haproxy_server_status", "", ["proxy", "server", "state"], registry=registry)
+        for server_name in ("alpha", "beta", "gamma"):
+            status.labels("providers", server_name, "UP").set(1)
+            status.labels("providers", server_name, "DOWN").set(0)
+        server, thread = start_http_server(metrics_port, addr="127.0.0.1", registry=registry)
+        wait_for_second(folder / "journal.jsonl", 3)  # scraped at least once since
+        status.labels("providers", "beta", "UP").set(0)
+        status.labels("providers", "beta", "DOWN").set(1)
+        entry = wait_for_entry(folder / "journal.jsonl", "breaker")
+        assert (entry["provider"], entry["from"], entry["to"]) == ("beta", "CLOSED", "OPEN")
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=30)
+    finally:
+        if server is not None:
+            server.shutdown()
+            server.server_close()
+        if process.poll() is None:
+            process.kill()
+            process.communicate(timeout=10)
+    assert process.returncode == 0, err
 
 
 def test_lab_port_taken_is_one_line_exit_3(tmp_path: Path) -> None:

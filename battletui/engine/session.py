@@ -295,7 +295,10 @@ class Session:
             strategy_url=strategy_url,
         )
         await self.observer.start()
-        await self.observer.wait_ready()
+        if self._with_load or self.gateway is not None:
+            await self.observer.wait_ready()
+        # else `battletui lab` before its external gateway: the observers keep trying and
+        # the screen reads UNKNOWN until the gateway answers them.
         self._describe_target(folder)
         await self.lab_watch.poll()
         self.lab_watch.start()
