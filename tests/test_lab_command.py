@@ -12,10 +12,11 @@ import sys
 import time
 from pathlib import Path
 
+import httpx
 from orphans import children_of, wait_all_gone
 from test_session_target import free_base_port
 
-from battletui.control.files import CONTROL_NAME
+from battletui.control.files import CONTROL_NAME, read_control
 
 SCENARIO = """\
 name: lab-test
@@ -111,6 +112,13 @@ def test_lab_is_a_session_ctl_can_drive_and_sigint_writes(tmp_path: Path) -> Non
         assert lab["gateway"] == {"http": lines[0][1], "ws": lines[0][2]}
         assert lab["target"]["kind"] == "reference"
         assert (folder / CONTROL_NAME).is_file()
+
+        url, token = read_control(folder)
+        snapshot = httpx.get(
+            f"{url}/snapshot", headers={"Authorization": f"Bearer {token}"}, timeout=10
+        ).json()
+        assert snapshot["load"] is False  # the top line says "lab", no duration, no verdict
+        assert snapshot["share_source"] == "received"  # no answers of ours carry a header
 
         done = battletui("ctl", "kill", "alpha", "--sessions", "runs", cwd=tmp_path)
         assert done.returncode == 0, done.stdout + done.stderr
@@ -208,7 +216,7 @@ def test_lab_starts_before_its_gateway_and_observes_it_once_it_answers(tmp_path:
         for server_name in ("alpha", "beta", "gamma"):
             status.labels("providers", server_name, "UP").set(1)
             status.labels("providers", server_name, "DOWN").set(0)
-        server, thread = start_http_server(metrics_port, addr="127.0.0.1", registry=registry)
+        server, _thread = start_http_server(metrics_port, addr="127.0.0.1", registry=registry)
         wait_for_second(folder / "journal.jsonl", 3)  # scraped at least once since
         status.labels("providers", "beta", "UP").set(0)
         status.labels("providers", "beta", "DOWN").set(1)

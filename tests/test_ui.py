@@ -92,6 +92,23 @@ async def test_top_line_says_when_the_generator_is_behind_and_the_verdict_is_inc
         assert "INCONCLUSIVE" in top and "FAIL" not in top and "PASS" not in top
 
 
+async def test_top_line_of_a_lab_session_names_no_duration_rate_or_verdict() -> None:
+    """``battletui attach`` on ``battletui lab``: the load is someone else's, nothing judged."""
+    lab = dataclasses.replace(
+        frozen_snapshot(), load=False, slos=(), elapsed=75.0, gateway_url="http://127.0.0.1:8600"
+    )
+    for size in ((160, 45), (80, 24)):
+        app = BattleApp(FakeLink(lab))
+        async with app.run_test(size=size) as pilot:
+            await pilot.pause(0.2)
+            top = next(line for line in screen_text(app).splitlines() if " battletui " in line)
+        assert "lab · 01:15" in top and "/ 01:" not in top, top
+        assert not any(word in top for word in ("PASS", "FAIL", "SLO …", "req/s")), top
+        if size[0] >= 160:
+            assert "load from outside: http://127.0.0.1:8600" in top, top
+            assert "no load of ours · no SLOs" in top, top
+
+
 def test_the_warning_fits_the_room_it_has() -> None:
     fell = InstrumentView(saturated=True, behind_from=75.0)
     assert behind_words(fell, 200) == (

@@ -508,6 +508,15 @@ class Session:
         if self.dir is not None:
             write_scenario(self.recorded_scenario(), self.dir / f"scenario.{self._format}")
 
+    def _gateway_view(self) -> GatewayView:
+        """What the observers say; without load of our own (``battletui lab``) no answer
+        carries an upstream header to us, so the traffic share is what the providers
+        received."""
+        view = self.observer.view if self.observer is not None else GatewayView()
+        if self._with_load:
+            return view
+        return dataclasses.replace(view, share_source="received")
+
     def snapshot(self) -> Snapshot:
         """The session as the screen shows it now (see ``snapshots.py`` for the sources)."""
         return build_snapshot(
@@ -516,7 +525,7 @@ class Session:
             elapsed=self.elapsed,
             endpoints=self.lab.providers if self.lab is not None else {},
             lab=self.lab_watch,
-            gateway=self.observer.view if self.observer is not None else GatewayView(),
+            gateway=self._gateway_view(),
             metrics=self.metrics,
             target_rate=self._load.rate if self._load else self.scenario.workload.http.rate,
             health=self._health,
@@ -526,6 +535,7 @@ class Session:
             session_dir=str(self.dir) if self.dir and self.phase == "ended" else None,
             message=self.message,
             gateway_url=self.target.http if self.target is not None else None,
+            load=self._with_load,
         )
 
 

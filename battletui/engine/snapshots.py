@@ -47,6 +47,7 @@ def build_snapshot(
     session_dir: str | None,
     message: str | None,
     gateway_url: str | None = None,
+    load: bool = True,
 ) -> Snapshot:
     base = Snapshot(
         scenario=scenario.name,
@@ -60,6 +61,7 @@ def build_snapshot(
         gateway_url=gateway_url,
         message=message,
         share_source=gateway.share_source,
+        load=load,
     )
     if metrics is None or not endpoints:
         return base

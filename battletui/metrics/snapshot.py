@@ -112,6 +112,9 @@ class Snapshot:
     instrument: InstrumentView = field(default_factory=InstrumentView)
     """The load generator's own state: when it falls behind, latency measures it, not the
     gateway, and the verdict is inconclusive."""
+    load: bool = True
+    """battletui sends the load; False in ``battletui lab``, where someone else does (no
+    duration, no SLOs: the top line says so)."""
     share_source: ShareSource = "header"
     """What the traffic bars show: ``ProviderView.share`` (the gateway's upstream header) or,
     when the gateway sends no such header, ``ProviderView.received_share``."""

@@ -25,8 +25,12 @@ class StatusBar(Static):
         text = Text()
         text.append(" battletui ", style="bold reverse")
         text.append(f" {snap.scenario} ", style="bold")
-        text.append(f"· {clock(snap.elapsed)} / {clock(snap.duration)} ")
-        detail = f"· {snap.target_rate:g} req/s · {snap.strategy} "
+        if snap.load:
+            text.append(f"· {clock(snap.elapsed)} / {clock(snap.duration)} ")
+            detail = f"· {snap.target_rate:g} req/s · {snap.strategy} "
+        else:
+            text.append(f"· lab · {clock(snap.elapsed)} ")
+            detail = f"· load from outside: {snap.gateway_url or 'the gateway'} "
         note = Text()
         if snap.phase == "starting":
             note.append(" starting the lab… ", style="bold black on yellow")
@@ -46,8 +50,11 @@ class StatusBar(Static):
         else:
             badge, style = " SLO ✘ FAIL ", "bold white on red"
         tail = Text()
-        tail.append(f" {success} ok · p95 {p95} ms ", style="bold")
-        tail.append(badge, style=style)
+        if snap.load:
+            tail.append(f" {success} ok · p95 {p95} ms ", style="bold")
+            tail.append(badge, style=style)
+        else:
+            tail.append(" no load of ours · no SLOs ", style="dim")
         width = self.size.width or 120
         room = width - text.cell_len - note.cell_len - tail.cell_len - 3
         warning = behind_words(snap.instrument, room - cell_len(detail))
