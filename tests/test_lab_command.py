@@ -17,6 +17,7 @@ from orphans import children_of, wait_all_gone
 from test_session_target import free_base_port
 
 from battletui.control.files import CONTROL_NAME, read_control
+from battletui.scenario import load_scenario
 
 SCENARIO = """\
 name: lab-test
@@ -143,9 +144,30 @@ def test_lab_is_a_session_ctl_can_drive_and_sigint_writes(tmp_path: Path) -> Non
         ("kill", "api", True),
     ]
     assert result["slos"] == []  # no load, nothing to judge
+    assert result["load"] is False and result["verdict"] == "none"
     assert result["target"]["kind"] == "reference"
-    assert (folder / "report.md").is_file() and (folder / "scenario.yaml").is_file()
+    report = (folder / "report.md").read_text()
+    assert "**Lab session: nothing judged**" in report and "PASS" not in report
+    assert "## Latency" not in report and "## Received per second" in report
     assert not (folder / CONTROL_NAME).exists()
+
+    # The recording keeps the file's load and SLOs, with the api's kill where it happened:
+    # replaying it puts load on what was found by hand.
+    recorded = load_scenario(folder / "scenario.yaml")
+    assert recorded.slo.success_rate == 0.99
+    assert recorded.workload.http.rate == load_scenario(tmp_path / "lab.yaml").workload.http.rate
+    assert recorded.workload.http.rate > 0
+    assert [(e.action.kind, e.action.target) for e in recorded.timeline] == [
+        ("degrade", "gamma"),
+        ("kill", "alpha"),
+    ]
+    assert recorded.duration >= 2.0  # as long as it ran, not the file's 1 s
+
+    # Rebuilt from the journal alone (battletui report), the same.
+    (folder / "result.json").unlink()
+    rebuilt = battletui("report", str(Path("runs") / folder.name), cwd=tmp_path)
+    assert rebuilt.returncode == 0, rebuilt.stdout + rebuilt.stderr
+    assert json.loads((folder / "result.json").read_text())["verdict"] == "none"
 
 
 def test_lab_with_a_target_runs_no_gateway_and_ends_on_sigterm(tmp_path: Path) -> None:

@@ -121,6 +121,9 @@ class Session:
         """``load=False``: no workload and no SLOs (``battletui lab``: someone else sends
         the traffic); ``until_stopped``: run past ``duration`` until ``finish``."""
         self.scenario = scenario if load else without_load(scenario)
+        self._declared = scenario
+        """What the scenario file says: the recording keeps its workload and SLOs, so a
+        replay of a ``battletui lab`` session puts load on what was found by hand."""
         self._with_load = load
         self._until_stopped = until_stopped
         self._root = sessions_root
@@ -185,6 +188,7 @@ class Session:
                 "started_at": _iso(self.started_at),
                 "format": self._format,
                 "scenario": dumps_scenario(self.scenario, "yaml"),
+                **({} if self._with_load else self._lab_start()),
             }
         )
         try:
@@ -494,10 +498,13 @@ class Session:
     def failover_log(self) -> FailoverLog:
         return self.recorder.failover_log
 
+    def _lab_start(self) -> dict[str, Any]:
+        return {"load": False, "declared": dumps_scenario(self._declared, "yaml")}
+
     def recorded_scenario(self) -> Scenario:
         """The setup plus the actions exactly as applied, at the offsets they were issued."""
         return recorded_scenario(
-            self.scenario,
+            self._declared,
             [dict(o.to_json()) for o in self.outcomes],
             end_reason=self.end_reason,
             elapsed=self.elapsed,

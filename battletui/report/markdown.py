@@ -28,6 +28,8 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 
 
 def render_report(result: Mapping[str, Any]) -> str:
+    if result.get("load", True) is False:
+        return _render_lab(result)
     http = result["http"]
     verdict = result["verdict"]
     slos = result["slos"]
@@ -182,6 +184,107 @@ def render_report(result: Mapping[str, Any]) -> str:
         "",
     ]
     return "\n".join(parts)
+
+
+def _render_lab(result: Mapping[str, Any]) -> str:
+    """``battletui lab``: the load came from outside, so nothing is judged and there is no
+    latency of ours; what the providers received, the breakers and the faults remain."""
+    providers = result["providers"]
+    parts: list[str] = [
+        f"# battletui · {result['scenario']} (lab)",
+        "",
+        f"**Lab session: nothing judged** — battletui sent no load (the traffic came from "
+        f"outside) · {format_duration(result['duration_s'])} · ended: {result['end_reason']}"
+        f" · started {result['started_at']}",
+        "",
+        f"System under test: {describe_target(target_of_result(result))}",
+        "",
+        "## Providers",
+        "",
+        _table(
+            ["provider", "received", "breaker transitions"],
+            [
+                [pid, _received(p.get("received")), str(len(p["transitions"]))]
+                for pid, p in providers.items()
+            ],
+        ),
+        "",
+        "*Received* is what each provider itself counted (JSON-RPC requests, batch members one "
+        "by one, the gateway's retries and its own probes included).",
+        "",
+        "### Breaker timeline",
+        "",
+    ]
+    transitions = sorted(
+        (t["offset"], pid, t) for pid, p in providers.items() for t in p["transitions"]
+    )
+    if transitions:
+        parts.append(
+            _table(
+                ["at", "provider", "change", "why"],
+                [
+                    [clock_tenths(off), pid, f"{t['from']} → {t['to']}", t["reason"]]
+                    for off, pid, t in transitions
+                ],
+            )
+        )
+    else:
+        parts.append("No breaker changed state (or nothing observed the breakers).")
+    parts += _impacts(result.get("fault_impacts") or [])
+    parts += ["", "## Actions", ""]
+    actions = result["actions"]
+    if actions:
+        parts.append(
+            _table(
+                ["at", "action", "from", "applied", "verified by"],
+                [
+                    [
+                        clock_tenths(a["offset"]),
+                        Action(a["kind"], a["target"], a["params"]).describe(),
+                        a["source"],
+                        "✅" if a["applied"] else "❌",
+                        "operator note"
+                        if a["kind"] == "mark"
+                        else (a["detail"] if a["applied"] else (a["error"] or "")),
+                    ]
+                    for a in actions
+                ],
+            )
+        )
+    else:
+        parts.append("No actions were applied.")
+    parts += ["", "## Received per second", "", *_received_charts(result["series"], providers)]
+    parts += [
+        "",
+        "## Replay with load",
+        "",
+        "The recording keeps the scenario file's workload and SLOs, with the actions of this "
+        "session at the moments they were applied. From this session's folder:",
+        "",
+        "```sh",
+        f"battletui replay {result['scenario_file']}",
+        "```",
+        "",
+    ]
+    return "\n".join(parts)
+
+
+def _received_charts(
+    series: Sequence[Mapping[str, Any]], providers: Mapping[str, Any]
+) -> list[str]:
+    if not series or not any(s.get("received") for s in series):
+        return ["No complete second was measured."]
+    lines = ["```text"]
+    width = max(len(pid) for pid in providers)
+    step = 1.0
+    for pid in providers:
+        counts = [float((s.get("received") or {}).get(pid, 0)) for s in series]
+        points = downsample(counts, CHART_POINTS)
+        step = len(counts) / len(points)
+        lines.append(f"{pid:<{width}} {sparkline(points)}  max {max(points):.0f}/s")
+    lines.append("```")
+    mark = f"one mark per {step:.0f}s" if step > 1 else "one mark per second"
+    return [f"Requests each provider received ({mark}):", "", *lines]
 
 
 PERCENTILES = ("p50", "p95", "p99", "p999", "max")

@@ -56,6 +56,15 @@ def rebuild(journal_path: Path) -> SessionRecord:
         raise RebuildError(
             f"{journal_path}: the journal's scenario is unreadable: {error}"
         ) from error
+    load = start.get("load", True) is not False
+    declared = scenario
+    if not load and isinstance(start.get("declared"), str):
+        try:  # a lab session records the file's workload and SLOs for its replay
+            declared = loads_scenario(str(start["declared"]), path=str(journal_path), fmt="yaml")
+        except ScenarioError as error:
+            raise RebuildError(
+                f"{journal_path}: the journal's scenario is unreadable: {error}"
+            ) from error
     fmt = "toml" if start.get("format") == "toml" else "yaml"
     by_type: dict[str, list[dict[str, Any]]] = {}
     for entry in entries:
@@ -164,7 +173,7 @@ def rebuild(journal_path: Path) -> SessionRecord:
     ]
     return SessionRecord(
         scenario=scenario,
-        recorded=recorded_scenario(scenario, actions, end_reason=end_reason, elapsed=duration),
+        recorded=recorded_scenario(declared, actions, end_reason=end_reason, elapsed=duration),
         scenario_file=f"scenario.{fmt}",
         started_at=str(start.get("started_at", "")),
         duration_s=round(duration, 3),
@@ -205,4 +214,5 @@ def rebuild(journal_path: Path) -> SessionRecord:
         ),
         instrument=instrument.summary(final=True),
         target=target_of_journal(next(iter(by_type.get("target", [])), None), scenario),
+        load=load,
     )

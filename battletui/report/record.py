@@ -65,6 +65,9 @@ class SessionRecord:
     """The load generator's own figures and whether it kept up (unmeasured in old journals)."""
     target: dict[str, Any] = field(default_factory=dict)
     """The system under test (``report/target.py``); empty: the reference gateway."""
+    load: bool = True
+    """battletui sent the load; False for ``battletui lab`` (someone else did: nothing is
+    judged, and the report tells what the providers received and what the faults did)."""
 
     @property
     def success_rate(self) -> float | None:

@@ -5,7 +5,7 @@ Fields may be added by later versions; none is ever renamed or removed.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 from battletui.metrics import LatencyStats
 from battletui.report.instrument import INCONCLUSIVE, instrument_json
@@ -63,6 +63,16 @@ def _ws(record: SessionRecord) -> dict[str, Any] | None:
     }
 
 
+NOTHING_JUDGED: Final = "none"
+"""The verdict of a ``battletui lab`` session: battletui sent no load, so judged nothing."""
+
+
+def _verdict(record: SessionRecord, slo_verdict: str) -> str:
+    if not record.load:
+        return NOTHING_JUDGED
+    return INCONCLUSIVE if record.instrument.saturated else slo_verdict
+
+
 def build_result(record: SessionRecord) -> dict[str, Any]:
     """The result; ``verdict`` is ``inconclusive`` when the load generator fell behind (the
     SLOs were then judged on its own delays: ``slo_verdict`` keeps what they said)."""
@@ -91,8 +101,9 @@ def build_result(record: SessionRecord) -> dict[str, Any]:
         "started_at": record.started_at,
         "duration_s": duration,
         "end_reason": record.end_reason,
-        "verdict": INCONCLUSIVE if record.instrument.saturated else slo_verdict,
-        "slo_verdict": slo_verdict,
+        "load": record.load,
+        "verdict": _verdict(record, slo_verdict),
+        "slo_verdict": slo_verdict if record.load else NOTHING_JUDGED,
         "slos": [
             {
                 "name": r.name,

@@ -11,6 +11,9 @@ from battletui.scenario import clock_tenths
 
 
 def print_summary(result: Mapping[str, Any], out: TextIO) -> None:
+    if result.get("load", True) is False:
+        print("verdict: NONE (a lab session: battletui sent no load, nothing judged)", file=out)
+        return
     print(f"verdict: {str(result['verdict']).upper()}", file=out)
     instrument = result.get("instrument")
     behind = fell_behind(instrument, clock_tenths)
