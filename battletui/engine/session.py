@@ -52,6 +52,7 @@ from battletui.engine.target import (
     lab_json,
     reference,
     wait_listening,
+    wait_serving,
     write_lab_json,
 )
 from battletui.metrics import (
@@ -283,6 +284,11 @@ class Session:
             self.target = external(self.scenario.target)
             if self._with_load:  # `battletui lab` starts first: its gateway may come later
                 await wait_listening(self.target.http)
+        if self._with_load:
+            waited = await wait_serving(self.target.http, self.scenario.chain.id)
+            if waited >= 0.5:
+                words = f"the target answered JSON-RPC {waited:.1f}s after it listened"
+                self.recorder.event(0.0, f"{words} (its start-up is not judged)", "info")
         strategy_url = None  # an external gateway's strategy is not ours to switch
         if self.gateway is not None:
             strategy_url = f"{self.gateway.admin_url}/admin/strategy"

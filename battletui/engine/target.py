@@ -11,11 +11,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, Literal
 from urllib.parse import urlsplit
+
+import aiohttp
 
 from battletui.engine.errors import LabError
 from battletui.engine.gateway_process import GatewayProcess
@@ -31,6 +34,7 @@ __all__ = [
     "lab_json",
     "reference",
     "wait_listening",
+    "wait_serving",
     "write_lab_json",
 ]
 
@@ -38,6 +42,9 @@ LAB_JSON: Final = "lab.json"
 """The session folder's file saying where the providers (and the gateway) listen."""
 REACH_TIMEOUT: Final = 5.0
 """How long an external target may take to accept a connection when the session starts."""
+SERVE_TIMEOUT: Final = 10.0
+"""How long a gateway that accepts connections may take to answer JSON-RPC (its first
+health checks of the lab's providers) before the session clock starts."""
 
 TargetKind = Literal["reference", "external"]
 
@@ -143,3 +150,33 @@ async def wait_listening(url: str, timeout: float = REACH_TIMEOUT) -> None:
             f"the target {url} does not accept connections ({last}) within {timeout:g}s: "
             "is the gateway running?"
         ) from None
+
+
+async def wait_serving(url: str, chain_id: int, timeout: float = SERVE_TIMEOUT) -> float:
+    """Until the gateway at ``url`` answers ``eth_chainId`` with the lab's chain id, so its
+    start-up (a proxy that has not yet seen its upstreams pass a health check answers 503)
+    is not judged as an outage. Returns the seconds waited; LabError (one line) when it
+    never does, with its last answer."""
+    body = {"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []}
+    want = hex(chain_id)
+    last = "no answer"
+    started = time.monotonic()
+    attempt = aiohttp.ClientTimeout(total=1.0)
+    async with aiohttp.ClientSession(timeout=attempt) as http:
+        while time.monotonic() - started < timeout:
+            try:
+                async with http.post(url, json=body) as response:
+                    text = await response.text()
+                    if response.status == 200:
+                        answer = json.loads(text)
+                        if isinstance(answer, dict) and answer.get("result") == want:
+                            return time.monotonic() - started
+                    last = f"HTTP {response.status}: {' '.join(text.split())[:80]}"
+            except (aiohttp.ClientError, TimeoutError, ValueError) as error:
+                last = str(error) or type(error).__name__
+            await asyncio.sleep(0.1)
+    raise LabError(
+        f"the target {url} accepts connections but did not answer eth_chainId with {want} "
+        f"within {timeout:g}s (last: {last}): are its upstreams the lab's providers "
+        "(lab.json)?"
+    )

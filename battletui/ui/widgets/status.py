@@ -61,6 +61,8 @@ class StatusBar(Static):
         if warning is not None and warning != behind_words(snap.instrument, width):
             warning = behind_words(snap.instrument, room)  # rate and strategy give way to it
             detail = ""
+        if cell_len(detail) > room and not snap.load:
+            detail = "· load from outside " if room >= 20 else ""  # the URL gives way
         text.append(detail)
         text.append_text(note)
         if warning:
