@@ -95,8 +95,9 @@ class ProgressPrinter:
         ws = ""
         if snap.ws is not None:
             w = snap.ws
+            via = (w.serving or "—") if w.serving_observed else "n/a"
             ws = (
-                f" · ws #{w.head if w.head is not None else '—'} via {w.serving or '—'}"
+                f" · ws #{w.head if w.head is not None else '—'} via {via}"
                 f" gaps {w.gaps} dups {w.duplicates}"
             )
         self._line(

@@ -87,6 +87,7 @@ async def test_the_observer_sees_a_gateway_process_through_its_admin_endpoints(
 
         view = observer.view
         assert view.reachable and view.strategy == "priority" and view.ws_upstream is None
+        assert view.ws_observed, "the reference /health says who serves the subscription"
         alpha = view.upstream("alpha")
         assert (alpha.breaker, alpha.breaker_left, alpha.rate_limited_for) == ("CLOSED", None, 0)
         assert alpha.lag in (None, 0) and not alpha.lagging, "None until probes saw heads"

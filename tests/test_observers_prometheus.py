@@ -310,6 +310,11 @@ async def test_haproxy_server_status_reads_as_breakers_with_the_check_as_reason(
         assert [watch.view.upstream(pid).breaker for pid in IDS] == ["CLOSED", "CLOSED", "OPEN"]
         assert watch.view.upstream("beta").lag is None, "HAProxy knows no chain head"
         assert watch.names == ["prometheus haproxy"]
+        first = [note.detail for note in told.notes]  # a state found, not a change
+        assert len(first) == 1 and first[0].startswith(
+            "gamma OPEN when the gateway's metrics were first read (haproxy_server_status: MAINT"
+        ), first
+        assert told.moves() == []
 
         set_server(status, check, "alpha", "DOWN", "L4CON")
         set_server(status, check, "gamma_srv", "UP", "L7OK")

@@ -29,7 +29,11 @@ def unobserved() -> FakeLink:
         )
         for view in snap.providers
     )
-    return FakeLink(dataclasses.replace(snap, providers=providers, share_source="received"))
+    assert snap.ws is not None
+    ws = dataclasses.replace(snap.ws, serving=None, serving_observed=False)
+    return FakeLink(
+        dataclasses.replace(snap, providers=providers, share_source="received", ws=ws)
+    )
 
 
 def test_unobserved_gateway_snapshot(snap_compare: Any) -> None:
@@ -47,3 +51,4 @@ async def test_unobserved_breakers_read_n_a_and_the_bars_show_what_providers_rec
     assert all(" n/a " in row for row in rows)
     assert "70%" in rows[1] and "30%" in rows[2], "beta and gamma's received shares"
     assert "OPEN" not in " ".join(rows) and "CLOSED" not in " ".join(rows)
+    assert "served by n/a" in text and "served by nobody" not in text, "no guess for the ws"

@@ -489,8 +489,8 @@ class Session:
     def ws_view(self) -> WsView | None:
         if self.ws_metrics is None:
             return None
-        serving = self.observer.view.ws_upstream if self.observer is not None else None
-        return self.ws_metrics.view(serving)
+        view = self.observer.view if self.observer is not None else GatewayView()
+        return self.ws_metrics.view(view.ws_upstream, observed=view.ws_observed)
 
     def _offset_of(self, at: float) -> float:
         """A time on the session's clock as an offset from its start."""

@@ -24,6 +24,9 @@ class WsView:
     reconnects: int
     serving: str | None = None
     """The provider the gateway's upstream subscription is on (the gateway's own state)."""
+    serving_observed: bool = True
+    """False when nothing observes which provider serves the gateway's subscription (an
+    external gateway without the reference ``/health``): ``serving`` is then no reading."""
 
 
 class WsMetrics:
@@ -69,7 +72,7 @@ class WsMetrics:
         now = self._clock()
         return max(now - at for at in self._last_head_at.values())
 
-    def view(self, serving: str | None = None) -> WsView:
+    def view(self, serving: str | None = None, *, observed: bool = True) -> WsView:
         return WsView(
             subscribers=self.subscribers,
             connected=self.connected,
@@ -84,4 +87,5 @@ class WsMetrics:
             current_stall_ms=self.current_stall() * 1000,
             reconnects=self.reconnects,
             serving=serving,
+            serving_observed=observed,
         )

@@ -127,6 +127,7 @@ class JsonHealthObserver:
         self._upstreams = {uid: _Upstream() for uid in self._ids}
         self._strategy: str | None = None
         self._ws_upstream: str | None = None
+        self._ws_observed = False
         self._health: Mapping[str, Any] | None = None
         self._health_local = -math.inf
         self._reachable = False
@@ -212,6 +213,7 @@ class JsonHealthObserver:
             reachable=self._reachable,
             strategy=self._strategy,
             ws_upstream=self._ws_upstream,
+            ws_observed=self._ws_observed,
             upstreams=MappingProxyType(upstreams),
         )
 
@@ -315,6 +317,7 @@ class JsonHealthObserver:
         self._strategy = strategy if isinstance(strategy, str) else None
         websocket = health.get("websocket")
         serving = websocket.get("upstream") if isinstance(websocket, dict) else None
+        self._ws_observed = isinstance(websocket, dict) and "upstream" in websocket
         self._ws_upstream = self._provider(serving) if isinstance(serving, str) else None
         self._health = health
         self._health_local = now

@@ -255,6 +255,12 @@ class PrometheusObserver:
         if old is None and before == N_A and self._baseline:
             old = self.preset.start_state  # first mention after silence: from the start
         self._known[provider] = state
+        if not self._baseline and state != CLOSED:
+            # A gateway first read mid-session (started after a fault): no change is told,
+            # as nothing saw the state before, but the journal says what was found.
+            words = f"{provider} {state} when the gateway's metrics were first read"
+            detail = f"{words} ({said.metric}" + (f": {said.detail})" if said.detail else ")")
+            tell(self._callbacks.on_gateway_event, GatewayEvent(now, NOTE_KIND, None, detail))
         if not self._baseline or old is None or old == state:
             return  # the first scrape is where we start; it tells no change
         reason = f"seen in {said.metric} at scrape" + (f" ({said.detail})" if said.detail else "")

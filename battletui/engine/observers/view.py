@@ -67,6 +67,9 @@ class GatewayView:
     """The selection strategy the gateway reports (None when it does not say)."""
     ws_upstream: str | None = None
     """The provider serving the gateway's shared ``newHeads`` subscription."""
+    ws_observed: bool = False
+    """The gateway says which provider serves its subscription (``ws_upstream`` is then a
+    reading; otherwise nobody knows, and the screen says ``n/a``)."""
     upstreams: Mapping[str, UpstreamView] = field(default_factory=lambda: MappingProxyType({}))
     """Provider id -> its view (the lab's ids, mapped from the gateway's upstream names)."""
     observed: bool = True

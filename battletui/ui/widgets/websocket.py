@@ -36,7 +36,10 @@ class WebSocketPanel(Static):
         top.append("—" if ws.head is None else f"#{ws.head:,}", style="bold")
         top.append(f" · {ws.heads:,} heads received", style="dim")
         top.append(" · served by ", style="dim")
-        top.append(ws.serving or "nobody", style="bold cyan" if ws.serving else "bold red")
+        if not ws.serving_observed:
+            top.append("n/a", style="dim")  # the gateway does not say
+        else:
+            top.append(ws.serving or "nobody", style="bold cyan" if ws.serving else "bold red")
         top.append(" · waiting ", style="dim")
         stall_style = "bold red" if ws.current_stall_ms > 3000 else "bold"
         top.append(f"{ws.current_stall_ms / 1000:.1f}s", style=stall_style)
