@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import random
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -30,7 +29,7 @@ from battletui.gateway.head_feed import HeadFeed, WsFeedEvent
 from battletui.gateway.head_sequencer import Head
 from battletui.gateway.health import HealthProber, run_ticker
 from battletui.gateway.health_report import health_report
-from battletui.gateway.jsonrpc import PARSE_ERROR_REPLY
+from battletui.gateway.jsonrpc import NO_UPSTREAM, PARSE_ERROR_REPLY, error_reply
 from battletui.gateway.outcome import Verdict
 from battletui.gateway.pool import UpstreamPool, UpstreamStats
 from battletui.gateway.router import Router
@@ -38,10 +37,13 @@ from battletui.gateway.selection import Strategy
 from battletui.gateway.upstream_client import Upstream, UpstreamClient, new_session
 from battletui.gateway.ws_endpoint import WsEndpoint
 from battletui.scenario import GatewaySpec
+from battletui.wire import FastPostServer, PostReply
+from battletui.wire import loads as fast_loads
 
 __all__ = ["Gateway"]
 
 _JSON: Final = "application/json"
+_NO_FAILOVER: Final = (("X-Failovers", "0"),)
 _SHUTDOWN_TIMEOUT: Final = 0.5
 """Grace for in-flight client requests on stop; they are cancelled after it."""
 
@@ -111,6 +113,8 @@ class Gateway:
         self._port: int | None = None
         self._runner: web.AppRunner | None = None
         self._session: ClientSession | None = None
+        self._client: UpstreamClient | None = None
+        self._front: FastPostServer | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._router: Router | None = None
         self._feed: HeadFeed | None = None
@@ -123,7 +127,7 @@ class Gateway:
         if self._runner is not None:
             raise RuntimeError("gateway already started")
         self._session = new_session()
-        client = UpstreamClient(self._session)
+        client = self._client = UpstreamClient()
         self._router = Router(
             self._spec,
             self._pool,
@@ -155,12 +159,14 @@ class Gateway:
         self._runner = runner
         try:
             await runner.setup()
-            site = web.TCPSite(runner, self._host, self._requested_port)
-            await site.start()
+            assert runner.server is not None
+            # POST / on the lean path; WebSocket upgrades and the admin endpoints go on to
+            # aiohttp on the same port.
+            self._front = FastPostServer(self._fast_rpc, runner.server)
+            self._port = await self._front.start(self._host, self._requested_port)
         except BaseException:
             await self.stop()
             raise
-        self._port = int(runner.addresses[0][1])
         self._tasks.append(asyncio.create_task(run_ticker(self._pool), name="gateway-ticker"))
         if self._health_interval > 0:
             prober = HealthProber(
@@ -234,6 +240,9 @@ class Gateway:
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+        front, self._front = self._front, None
+        if front is not None:
+            await front.close()
         if self._runner is not None:  # last words to the /events clients, then 1001
             await self._events.close()
         runner, self._runner = self._runner, None
@@ -242,6 +251,9 @@ class Gateway:
         session, self._session = self._session, None
         if session is not None:
             await session.close()
+        client, self._client = self._client, None
+        if client is not None:
+            await client.close()
 
     async def __aenter__(self) -> Self:
         await self.start()
@@ -336,27 +348,26 @@ class Gateway:
 
     # -- endpoints ---------------------------------------------------------------------------
 
-    async def _handle_rpc(self, request: web.Request) -> web.Response:
-        body = await request.read()
+    async def _fast_rpc(self, body: bytes) -> PostReply:
+        """``POST /`` on the lean path: status, body and headers of the answer."""
         try:
-            parsed = json.loads(body)
+            parsed = fast_loads(body)
         except (ValueError, RecursionError):
-            return web.Response(
-                body=PARSE_ERROR_REPLY,
-                content_type=_JSON,
-                headers={"X-Failovers": "0"},
-            )
+            return 200, PARSE_ERROR_REPLY, _NO_FAILOVER
         if self._router is None:  # pragma: no cover - handlers only run while started
-            raise web.HTTPServiceUnavailable()
+            return 503, error_reply(None, NO_UPSTREAM, "gateway stopping"), _NO_FAILOVER
         reply = await self._router.route(body, parsed)
-        headers = {"X-Failovers": str(reply.failovers)}
+        headers = [("X-Failovers", str(reply.failovers))]
         if reply.failovers:
-            headers["X-Failover-Cost-Ms"] = str(round(reply.cost * 1000))
+            headers.append(("X-Failover-Cost-Ms", str(round(reply.cost * 1000))))
         if reply.upstream is not None:
-            headers["X-Upstream"] = reply.upstream
-        return web.Response(
-            status=reply.status, body=reply.body, content_type=_JSON, headers=headers
-        )
+            headers.append(("X-Upstream", reply.upstream))
+        return reply.status, reply.body, headers
+
+    async def _handle_rpc(self, request: web.Request) -> web.Response:
+        """``POST /`` on a connection aiohttp serves (one that began with another request)."""
+        status, body, headers = await self._fast_rpc(await request.read())
+        return web.Response(status=status, body=body, content_type=_JSON, headers=dict(headers))
 
     def health(self) -> dict[str, Any]:
         """The ``GET /health`` body (format: :mod:`battletui.gateway.health_report`)."""

@@ -7,7 +7,6 @@ Pure functions over status, body and exception, so the rules the breaker lives b
 from __future__ import annotations
 
 import errno
-import json
 import time
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
@@ -17,6 +16,8 @@ from typing import Any, Final
 import aiohttp
 
 from battletui.gateway.jsonrpc import is_provider_error
+from battletui.wire import BadResponse, Disconnected
+from battletui.wire import loads as fast_loads
 
 __all__ = [
     "DEFAULT_RETRY_AFTER",
@@ -111,7 +112,7 @@ def judge_response(
             return Verdict.ANSWER, "", None
         return Verdict.FAILURE, f"empty body (HTTP {status})", None
     try:
-        answer = json.loads(body)
+        answer = fast_loads(body)
     except (ValueError, RecursionError):
         return Verdict.FAILURE, f"non-JSON body (HTTP {status})", None
     if status >= 400 and not isinstance(answer, dict | list):
@@ -130,6 +131,10 @@ def describe_error(exc: BaseException, timeout: float) -> str:
     """A short cause for a transport error or timeout, as shown to operators and clients."""
     if isinstance(exc, TimeoutError):
         return f"timeout after {format_seconds(timeout)}"
+    if isinstance(exc, Disconnected):
+        return str(exc)  # connection reset / truncated response / server disconnected
+    if isinstance(exc, BadResponse):
+        return str(exc)
     if isinstance(exc, aiohttp.ServerDisconnectedError):
         return "server disconnected"
     if isinstance(exc, aiohttp.ClientPayloadError):

@@ -31,6 +31,7 @@ from battletui.gateway.jsonrpc import (
     error_reply,
     expects_reply,
 )
+from battletui.wire import loads as fast_loads
 
 __all__ = [
     "INFLIGHT_LIMIT",
@@ -270,7 +271,7 @@ class WsEndpoint:
 
     async def _on_message(self, client: ClientConnection, text: str) -> None:
         try:
-            parsed = json.loads(text)
+            parsed = fast_loads(text)
         except (ValueError, RecursionError):
             client.send(_PARSE_ERROR_TEXT)
             return
@@ -327,7 +328,7 @@ class WsEndpoint:
         if rest:
             relayed = await self._relay_raw(json.dumps(rest).encode(), rest)
             if relayed is not None:
-                remote = json.loads(relayed)
+                remote = fast_loads(relayed)
                 answers.extend(remote if isinstance(remote, list) else [remote])
         return json.dumps(answers) if answers else None
 
