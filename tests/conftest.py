@@ -41,8 +41,10 @@ def small_scenario(
     rate: float = 50.0,
     timeline: tuple[TimelineEntry, ...] = (),
     slo: SloSpec | None = None,
+    workers: int = 1,
 ) -> Scenario:
-    """Three quick providers behind the gateway, breaker that opens after 3 failures."""
+    """Three quick providers behind the gateway, breaker that opens after 3 failures;
+    ``workers`` load-generator processes (one: the machine the tests run on has 2 cores)."""
     return Scenario(
         name=name,
         duration=duration,
@@ -56,7 +58,7 @@ def small_scenario(
             strategy="fastest",
             breaker=BreakerSpec(failures=3, open_for=1.0, half_open_probes=1, successes=2),
         ),
-        workload=WorkloadSpec(http=HttpLoadSpec(rate=rate)),
+        workload=WorkloadSpec(http=HttpLoadSpec(rate=rate, workers=workers)),
         slo=slo or SloSpec(success_rate=0.95),
         timeline=timeline,
     )

@@ -41,3 +41,31 @@ def test_hlog_round_trips_through_the_standard_reader(tmp_path: Path) -> None:
     assert (
         '"StartTimestamp","Interval_Length","Interval_Max","Interval_Compressed_Histogram"' in text
     )
+
+
+def test_record_seconds_fills_the_same_buckets_as_hdrhistograms_own_record_value() -> None:
+    import random
+
+    from battletui.metrics.latency import (
+        HIGHEST_US,
+        INTERVAL_FIGURES,
+        new_histogram,
+        record_seconds,
+    )
+
+    draw = random.Random(7)
+    values = [1, 2, 1023, 1024, 2047, 2048, HIGHEST_US, HIGHEST_US + 5]
+    values += [int(10 ** draw.uniform(0, 8.2)) for _ in range(20_000)]
+    for figures in (3, INTERVAL_FIGURES):
+        ours, theirs = new_histogram(figures), new_histogram(figures)
+        for micros in values:
+            seconds = micros / 1_000_000
+            record_seconds(ours, seconds)
+            theirs.record_value(min(max(int(seconds * 1_000_000), 1), HIGHEST_US))
+        assert list(ours.counts) == list(theirs.counts)
+        assert (ours.total_count, ours.min_value, ours.max_value) == (
+            theirs.total_count,
+            theirs.min_value,
+            theirs.max_value,
+        )
+        assert ours.get_value_at_percentile(99.9) == theirs.get_value_at_percentile(99.9)

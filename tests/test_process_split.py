@@ -67,7 +67,7 @@ async def owned(tmp_path: Path) -> Any:
 
 
 async def test_the_tui_drives_a_session_in_another_process(tmp_path: Path) -> None:
-    link = OwnedSessionLink(small_scenario(rate=40), sessions_root=tmp_path)
+    link = OwnedSessionLink(small_scenario(rate=40, workers=2), sessions_root=tmp_path)
     app = BattleApp(link, owner=True)
     async with app.run_test(size=(160, 45)) as pilot:
         await wait_until(
@@ -79,7 +79,7 @@ async def test_the_tui_drives_a_session_in_another_process(tmp_path: Path) -> No
         engine = link.engine_pid
         assert engine is not None and engine != os.getpid()
         others = descendants(engine)
-        assert len(others) == 2, others  # the lab and the gateway, the engine's children
+        assert len(others) == 4, others  # the lab, the gateway, two load workers
         ports = ports_of(link.snapshot())
         await pilot.press("1", "k")
 
@@ -190,7 +190,7 @@ def write_scenario(tmp_path: Path, scenario: Scenario) -> Path:
 @pytest.fixture
 def replay_running(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], Path]]:
     """``battletui replay`` of a 60 s session, up and observed (control files written)."""
-    path = write_scenario(tmp_path, small_scenario(rate=30, duration=60))
+    path = write_scenario(tmp_path, small_scenario(rate=30, duration=60, workers=2))
     sessions = tmp_path / "sessions"
     process = subprocess.Popen(
         [str(BIN / "battletui"), "replay", str(path), "--sessions", str(sessions)],
@@ -237,7 +237,7 @@ def test_an_engine_ended_by_a_signal_leaves_nothing(
 ) -> None:
     process, folder = replay_running
     others, ports = children_and_ports(process.pid, folder)
-    assert len(others) == 2 and len(ports) == 4
+    assert len(others) == 4 and len(ports) == 4  # lab, gateway, two load workers
     process.send_signal(getattr(signal, how))
     code = process.wait(timeout=30)
     assert wait_all_gone([process.pid, *others], ports) == []

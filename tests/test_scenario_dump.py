@@ -195,6 +195,20 @@ MINIMAL = Scenario(name="tiny", duration=5.0, providers=(ProviderSpec("solo"),))
 
 
 @pytest.mark.parametrize("fmt", ["yaml", "toml"])
+def test_round_trip_the_closed_loop_workers_and_connections(fmt: Format) -> None:
+    http = HttpLoadSpec(closed=True, workers=3, connections=16)
+    scenario = Scenario(
+        name="capacity", duration=5.0, providers=(ProviderSpec("solo"),),
+        workload=WorkloadSpec(http=http),
+    )  # fmt: skip
+    text = dumps_scenario(scenario, fmt)
+    assert ("rate: max" if fmt == "yaml" else 'rate = "max"') in text
+    assert loads_scenario(text, path="s", fmt=fmt) == scenario
+    auto = dumps_scenario(MINIMAL, fmt)
+    assert "workers" not in auto and "connections" not in auto, "defaults stay unsaid"
+
+
+@pytest.mark.parametrize("fmt", ["yaml", "toml"])
 def test_round_trip_defaults(fmt: Format) -> None:
     text = dumps_scenario(MINIMAL, fmt)
     assert loads_scenario(text, path="s", fmt=fmt) == MINIMAL

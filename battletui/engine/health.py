@@ -82,8 +82,9 @@ class HealthMonitor:
             wake.clear()
             result = await probe_health(self._http, url, timeout=self._timeout)
             self._update(spec, result)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(wake.wait(), self._interval)
+            with contextlib.suppress(TimeoutError):  # not wait_for: on 3.11 it can swallow
+                async with asyncio.timeout(self._interval):  # the cancel that stops us
+                    await wake.wait()
 
     def _update(self, spec: ProviderSpec, result: ProbeResult) -> None:
         self.rtt[spec.id] = result.rtt if result.outcome == "ok" else None

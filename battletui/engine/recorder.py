@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-from hdrh.histogram import HdrHistogram
-
 from battletui.engine.journal import Journal
 from battletui.engine.lab_client import Received
 from battletui.engine.probes import ProbeResult
@@ -24,6 +22,7 @@ from battletui.metrics import (
     ProviderHealth,
     WsView,
 )
+from battletui.metrics.interval_codec import record_to_json
 from battletui.workload import HeadVerdict
 
 GATEWAY_NOTE_QUIET = 10.0
@@ -56,30 +55,7 @@ class SessionRecorder:
         the report can tell whether it measured the gateway or the generator's own stalls."""
         if self.journal is None:
             return
-        self.journal.write(
-            {
-                "type": "interval",
-                "index": record.index,
-                "requests": record.requests,
-                "ok": record.ok,
-                "errors": record.errors,
-                "upstreams": record.upstreams,
-                "failovers": record.failovers,
-                "failed_over": record.failed_over,
-                "corrected": _encoded(record.corrected),
-                "uncorrected": _encoded(record.uncorrected),
-                "failover_latency": (
-                    None if record.failover_latency is None else _encoded(record.failover_latency)
-                ),
-                "due": record.due,
-                "sent": record.sent,
-                "unsent": record.unsent,
-                "clipped": record.clipped,
-                "slip": _encoded_or_none(record.slip),
-                "loop_lag": _encoded_or_none(record.loop_lag),
-                "cpu_percent": None if record.cpu_percent is None else round(record.cpu_percent, 1),
-            }
-        )
+        self.journal.write(record_to_json(record))
 
     def checkpoint_ws(self, view: WsView | None) -> None:
         """The WebSocket counters so far (cumulative: the last entry is the state)."""
@@ -254,14 +230,3 @@ def _counted(counts: dict[str, int]) -> str:
     if len(counts) == 1:
         return next(iter(counts))
     return ", ".join(f"{name} {count}" for name, count in sorted(counts.items()))
-
-
-def _encoded(histogram: HdrHistogram) -> str:
-    return str(histogram.encode().decode("ascii"))
-
-
-def _encoded_or_none(histogram: HdrHistogram | None) -> str | None:
-    """An empty histogram (nothing recorded that second) is journaled as null."""
-    if histogram is None or not histogram.get_total_count():
-        return None
-    return _encoded(histogram)

@@ -36,6 +36,7 @@ from battletui.engine.health import HealthMonitor
 from battletui.engine.journal import JOURNAL_NAME, Journal
 from battletui.engine.lab_process import LabProcess
 from battletui.engine.lab_watcher import LabWatcher
+from battletui.engine.load_workers import LoadWorkers, auto_workers
 from battletui.engine.observers import (
     GatewayView,
     Observer,
@@ -59,7 +60,7 @@ from battletui.metrics import (
     Event,
     EventLog,
     FailoverLog,
-    HttpMetrics,
+    MergedHttpMetrics,
     SessionPhase,
     Snapshot,
     WsMetrics,
@@ -81,7 +82,7 @@ from battletui.scenario import (
     WsLoadSpec,
     dumps_scenario,
 )
-from battletui.workload import HttpLoad, WsLoad
+from battletui.workload import WsLoad
 
 TICK = 1.0
 GATEWAY_NOTE_QUIET = 10.0
@@ -150,8 +151,8 @@ class Session:
         """The system under test, once started (reference or external)."""
         self.observer: Observer | None = None
         self.lab_watch: LabWatcher | None = None
-        self.metrics: HttpMetrics | None = None
-        self._load: HttpLoad | None = None
+        self.metrics: MergedHttpMetrics | None = None
+        self._load: LoadWorkers | None = None
         self.ws_metrics: WsMetrics | None = None
         self._ws_load: WsLoad | None = None
         self._health: HealthMonitor | None = None
@@ -230,21 +231,16 @@ class Session:
         # The clock starts last: nothing of the start-up above runs inside the first second
         # the load generator is judged on.
         self.t0 = self._clock()
-        self.metrics = HttpMetrics(
-            self._clock, start=self.t0, on_interval=self.recorder.on_interval
+        self.metrics = MergedHttpMetrics(
+            self._clock,
+            workers=self._load.count if self._load is not None else 0,
+            start=self.t0,
+            on_interval=self.recorder.on_interval,
         )
-        if self._with_load:
-            self._load = HttpLoad(
-                target.http,
-                self.scenario.workload.http,
-                self.metrics,
-                seed=self.scenario.seed,
-                clock=self._clock,
-                upstream_header=target.upstream_header,
-                upstream_names=target.spec.upstreams,
-            )
-            await self._load.start()
-        self._journal.write({"type": "running", "wall": round(self._wall(), 3)})
+        if self._load is not None:
+            self._load.start(self.metrics)
+        workers = self._load.count if self._load is not None else 0
+        self._journal.write({"type": "running", "wall": round(self._wall(), 3), "workers": workers})
         self.recorder.event(
             0.0, f"session started · {len(self.scenario.providers)} providers", "ok"
         )
@@ -253,6 +249,13 @@ class Session:
             asyncio.create_task(self._run_clock(), name="session-clock"),
             asyncio.create_task(self._watch_child(self.lab.child.wait(), "lab"), name="lab"),
         ]
+        if self._load is not None:
+            self._tasks.append(
+                asyncio.create_task(
+                    self._watch_child(self._load.wait_exited(), "load worker"),
+                    name="load-workers",
+                )
+            )
         if self.gateway is not None:
             self._tasks.append(
                 asyncio.create_task(
@@ -312,6 +315,18 @@ class Session:
         self._describe_target(folder)
         await self.lab_watch.poll()
         self.lab_watch.start()
+        if self._with_load:
+            http = self.scenario.workload.http
+            self._load = LoadWorkers(
+                self.target.http,
+                http,
+                seed=self.scenario.seed,
+                count=http.workers or auto_workers(),
+                upstream_header=self.target.upstream_header,
+                upstream_names=self.target.spec.upstreams,
+                log=folder / "workers.log",
+            )
+            await self._load.spawn()
 
     def _describe_target(self, folder: Path) -> None:
         """lab.json for whoever configures a gateway, and the journal's ``target`` entry
@@ -325,6 +340,8 @@ class Session:
 
     async def _stop_children(self) -> None:
         """Observers first (their last reads reach the journal), then gateway, then lab."""
+        if self._load is not None:
+            await self._load.close()  # idempotent; the load was stopped before, if it ran
         if self.observer is not None:
             await self.observer.stop()
         if self.lab_watch is not None:
@@ -379,7 +396,7 @@ class Session:
         self.recorder.report_failovers()
         self.recorder.checkpoint_ws(self.ws_view())
         if self.metrics is not None:
-            self.metrics.flush()
+            self.metrics.flush()  # (the workers' seconds are all in once they stopped)
         if self._health is not None:
             await self._health.stop()
         if self._http is not None:

@@ -17,8 +17,8 @@ from battletui.engine.lab_watcher import LabWatcher
 from battletui.engine.observers import GatewayView
 from battletui.metrics import (
     Event,
-    HttpMetrics,
     LatencyStats,
+    MergedHttpMetrics,
     ProviderView,
     SessionPhase,
     SloStatus,
@@ -38,7 +38,7 @@ def build_snapshot(
     endpoints: Mapping[str, Endpoint],
     lab: LabWatcher | None,
     gateway: GatewayView,
-    metrics: HttpMetrics | None,
+    metrics: MergedHttpMetrics | None,
     target_rate: float,
     health: HealthMonitor | None,
     ws: WsView | None,
@@ -61,6 +61,7 @@ def build_snapshot(
         gateway_url=gateway_url,
         message=message,
         share_source=gateway.share_source,
+        closed_loop=scenario.workload.http.closed,
         load=load,
     )
     if metrics is None or not endpoints:

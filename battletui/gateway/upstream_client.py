@@ -6,7 +6,6 @@ knows its providers by URL and nothing else.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from dataclasses import dataclass
 from typing import Final
@@ -77,8 +76,7 @@ class UpstreamClient:
         pool = self._pool(upstream)
         started = time.perf_counter()
         try:
-            async with asyncio.timeout(timeout):
-                response = await pool.post(body)
+            response = await pool.post(body, timeout=timeout)
         except (OSError, TimeoutError) as exc:
             return Attempt(
                 Verdict.FAILURE,

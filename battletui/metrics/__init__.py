@@ -7,6 +7,7 @@ from battletui.metrics.http import (
     HttpWindow,
     IntervalRecord,
     IntervalSummary,
+    LiveSecond,
     RequestResult,
 )
 from battletui.metrics.instrument import InstrumentSummary, InstrumentTally, InstrumentView
@@ -17,6 +18,7 @@ from battletui.metrics.latency import (
     new_histogram,
     record_seconds,
 )
+from battletui.metrics.merged import MergedHttpMetrics
 from battletui.metrics.snapshot import (
     ProviderHealth,
     ProviderView,
@@ -42,6 +44,8 @@ __all__ = [
     "IntervalRecord",
     "IntervalSummary",
     "LatencyStats",
+    "LiveSecond",
+    "MergedHttpMetrics",
     "ProviderHealth",
     "ProviderView",
     "RequestResult",

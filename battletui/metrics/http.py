@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections import Counter, deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from hdrh.histogram import HdrHistogram
 
@@ -40,9 +41,11 @@ UNSENT = "unsent"
 """Error kind of a request that was due but never sent."""
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class RequestResult:
     """One request as the client saw it. Times are on the workload's monotonic clock.
+
+    Not frozen: one is made per request, and a frozen dataclass's ``__init__`` costs twice.
 
     ``intended`` is when the open-model schedule said to send it; ``sent`` when it really went
     out. Latency from ``intended`` is the coordinated-omission-corrected figure.
@@ -145,6 +148,51 @@ class IntervalRecord:
     """How late the event loop woke a periodic timer (µs)."""
     cpu_percent: float | None = None
     """Process CPU in this second, % of one core."""
+
+
+@dataclass(frozen=True)
+class LiveSecond:
+    """One worker's second so far (cumulative: a later one for the same index replaces it),
+    for the engine's live view. The journal gets the whole ``IntervalRecord`` once the second
+    closes; this is what the screen can show before that."""
+
+    index: int
+    requests: int
+    ok: int
+    unsent: int
+    errors: dict[str, int]
+    upstreams: dict[str, int]
+    failovers: int
+    failed_over: int
+    histogram: HdrHistogram
+    """Corrected latency at ``INTERVAL_FIGURES`` (the live window's precision)."""
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "index": self.index,
+            "requests": self.requests,
+            "ok": self.ok,
+            "unsent": self.unsent,
+            "errors": self.errors,
+            "upstreams": self.upstreams,
+            "failovers": self.failovers,
+            "failed_over": self.failed_over,
+            "histogram": self.histogram.encode().decode("ascii"),
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> LiveSecond:
+        return cls(
+            index=int(data["index"]),
+            requests=int(data["requests"]),
+            ok=int(data["ok"]),
+            unsent=int(data["unsent"]),
+            errors={str(k): int(v) for k, v in dict(data["errors"]).items()},
+            upstreams={str(k): int(v) for k, v in dict(data["upstreams"]).items()},
+            failovers=int(data["failovers"]),
+            failed_over=int(data["failed_over"]),
+            histogram=HdrHistogram.decode(str(data["histogram"]).encode("ascii")),
+        )
 
 
 @dataclass(frozen=True)
@@ -334,6 +382,24 @@ class HttpMetrics:
                     cpu_percent=interval.cpu_percent,
                 )
             )
+
+    def live_seconds(self, count: int = 2) -> list[LiveSecond]:
+        """The newest ``count`` seconds as they stand (the one in progress included)."""
+        self._interval_at(self._clock())
+        return [
+            LiveSecond(
+                index=i.index,
+                requests=i.requests,
+                ok=i.ok,
+                unsent=i.unsent,
+                errors=dict(i.errors),
+                upstreams=dict(i.upstreams),
+                failovers=i.failovers,
+                failed_over=i.failed_over,
+                histogram=i.histogram,
+            )
+            for i in list(self._ring)[-count:]
+        ]
 
     # -- reading ---------------------------------------------------------------------------
 

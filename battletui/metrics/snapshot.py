@@ -115,6 +115,8 @@ class Snapshot:
     load: bool = True
     """battletui sends the load; False in ``battletui lab``, where someone else does (no
     duration, no SLOs: the top line says so)."""
+    closed_loop: bool = False
+    """``rate: max``: each connection sends as soon as it is answered; no target rate."""
     share_source: ShareSource = "header"
     """What the traffic bars show: ``ProviderView.share`` (the gateway's upstream header) or,
     when the gateway sends no such header, ``ProviderView.received_share``."""

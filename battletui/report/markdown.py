@@ -96,7 +96,7 @@ def render_report(result: Mapping[str, Any]) -> str:
         "",
         "## Traffic",
         "",
-        f"- target rate {http['target_rate']:g} req/s, achieved {http['achieved_rate']:g} req/s",
+        _rates(http),
         f"- success rate {'—' if success is None else f'{success * 100:.3f}%'}"
         f" ({http['ok']:,} of {http['requests']:,})",
         f"- errors: {_errors(http['errors'])}",
@@ -489,3 +489,16 @@ def _charts(series: Sequence[Mapping[str, Any]]) -> list[str]:
         f"p95 ms {sparkline(p95)}  max {max(p95):.1f}",
         "```",
     ]
+
+
+def _rates(http: dict[str, Any]) -> str:
+    """What was asked of the load and what it did, by whom."""
+    workers = http.get("workers")
+    who = "" if not workers else f" · sent by {workers} worker process{'es' if workers > 1 else ''}"
+    achieved = f"achieved {http['achieved_rate']:g} req/s"
+    if http.get("mode") == "closed":
+        connections = http.get("connections")
+        per = f"{connections} connections per worker" if connections else "its connections"
+        return f"- closed loop (`rate: max`, {per}): {achieved}{who}"
+    return f"- target rate {http['target_rate']:g} req/s, {achieved}{who}"
+

@@ -70,6 +70,7 @@ def rebuild(journal_path: Path) -> SessionRecord:
     for entry in entries:
         by_type.setdefault(str(entry.get("type")), []).append(entry)
     intervals = sorted(by_type.get("interval", []), key=lambda e: int(e["index"]))
+    running = next(iter(by_type.get("running", [])), {})
     actions = [{k: v for k, v in e.items() if k != "type"} for e in by_type.get("action", [])]
     end = next(iter(by_type.get("end", [])), None)
     last_offset = max(
@@ -206,7 +207,8 @@ def rebuild(journal_path: Path) -> SessionRecord:
         phases=phases,
         impacts=fault_impacts(actions, transitions, duration),
         interval_histograms=[(int(e["index"]), str(e["corrected"])) for e in intervals],
-        running_wall=float(next(iter(by_type.get("running", [])), {}).get("wall", 0.0)),
+        running_wall=float(running.get("wall", 0.0)),
+        workers=running["workers"] if isinstance(running.get("workers"), int) else None,
         received=received_figures(
             by_type.get("received", []),
             [spec.id for spec in scenario.providers],

@@ -59,6 +59,8 @@ class SessionRecord:
     """(second, encoded corrected HdrHistogram) per interval, for ``latency.hlog``."""
     running_wall: float = 0.0
     """Wall-clock time (epoch seconds) of second 0 of the intervals."""
+    workers: int | None = None
+    """Load-generator processes that sent the load (None: a journal from before they were)."""
     received: ReceivedFigures | None = None
     """What each provider received, as the lab counted it (None: a journal from before)."""
     instrument: InstrumentSummary = field(default_factory=InstrumentSummary)

@@ -79,6 +79,7 @@ def build_result(record: SessionRecord) -> dict[str, Any]:
     results = slo_results(record)
     slo_verdict = verdict_of(results)
     unsent = record.instrument.unsent
+    http = record.scenario.workload.http
     served_total = sum(record.upstreams.values())
     providers: dict[str, Any] = {}
     for spec in record.scenario.providers:
@@ -115,7 +116,8 @@ def build_result(record: SessionRecord) -> dict[str, Any]:
             for r in results
         ],
         "http": {
-            "target_rate": record.scenario.workload.http.rate,
+            "mode": "closed" if http.closed else "open",
+            "target_rate": None if http.closed else http.rate,
             "achieved_rate": (
                 round((record.requests - unsent) / duration, 2) if duration > 0 else 0.0
             ),
@@ -124,6 +126,8 @@ def build_result(record: SessionRecord) -> dict[str, Any]:
             "success_rate": None if record.success_rate is None else round(record.success_rate, 6),
             "errors": dict(sorted(record.errors.items())),
             "failovers": record.failovers,
+            "workers": record.workers,
+            "connections": http.connections,
             "latency_ms": {
                 "corrected": _latency(record.latency_corrected),
                 "uncorrected": _latency(record.latency_uncorrected),

@@ -6,6 +6,7 @@ number, so every problem is raised as ``Invalid(path, ...)`` and the loader loca
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -80,7 +81,9 @@ BREAKER_KEYS = (
 WORKLOAD_KEYS = ("http", "ws")
 WS_KEYS = ("subscribers", "subscription")
 MAX_WS_SUBSCRIBERS = 1_000
-HTTP_KEYS = ("rate", "mix", "timeout")
+HTTP_KEYS = ("rate", "mix", "timeout", "workers", "connections")
+MAX_WORKERS = 64
+MAX_CONNECTIONS = 10_000
 SLO_KEYS = ("success_rate", "p50", "p95", "p99", "max", "ws_gaps", "ws_duplicates", "ws_max_stall")
 LATENCY_SLO_KEYS = ("p50", "p95", "p99", "max", "ws_max_stall")
 ACTION_PARAMS: Mapping[str, tuple[str, ...]] = {
@@ -106,7 +109,7 @@ RPC_ERROR_CODES = "-32603 or -32000..-32099"
 
 FLAP_DOWN = 2.0
 FLAP_UP = 3.0
-MAX_HTTP_RATE = 10_000
+MAX_HTTP_RATE = 200_000
 PROVIDER_ID = re.compile(r"[a-z][a-z0-9_-]{0,15}")
 
 
@@ -415,14 +418,42 @@ def read_subscribers(value: object, path: Path) -> int:
 
 
 def read_rate(value: object, path: Path) -> float:
+    if isinstance(value, str):
+        raise Invalid(path, f"expected requests per second or max, got {show(value)}")
     return read_number(value, path, 0.0, MAX_HTTP_RATE)
+
+
+def read_workers(value: object, path: Path) -> int | None:
+    if value == "auto":
+        return None
+    if isinstance(value, str):
+        raise Invalid(path, f"expected a number of processes or auto, got {show(value)}")
+    count = read_int(value, path, minimum=1)
+    if count > MAX_WORKERS:
+        raise Invalid(path, f"must be between 1 and {MAX_WORKERS}, got {count}")
+    return count
+
+
+def read_connections(value: object, path: Path) -> int:
+    count = read_int(value, path, minimum=1)
+    if count > MAX_CONNECTIONS:
+        raise Invalid(path, f"must be between 1 and {MAX_CONNECTIONS:,}, got {count}")
+    return count
 
 
 def read_http(value: object, path: Path) -> HttpLoadSpec:
     mapping = read_mapping(value, path, HTTP_KEYS)
+    closed = mapping.get("rate") == "max"
     spec = HttpLoadSpec(
-        rate=optional(mapping, path, "rate", read_rate, HttpLoadSpec.rate),
+        rate=HttpLoadSpec.rate
+        if closed
+        else optional(mapping, path, "rate", read_rate, HttpLoadSpec.rate),
         timeout=optional(mapping, path, "timeout", read_positive, HttpLoadSpec.timeout),
+        closed=closed,
+        workers=optional(mapping, path, "workers", read_workers, None),
+        connections=optional(
+            mapping, path, "connections", read_connections, HttpLoadSpec.connections
+        ),
     )
     if "mix" not in mapping:
         return spec
@@ -439,7 +470,7 @@ def read_http(value: object, path: Path) -> HttpLoadSpec:
         weights[method] = read_int(weight, (*mix_path, method), minimum=0)
     if sum(weights.values()) <= 0:
         raise Invalid(mix_path, "weights must add up to more than 0")
-    return HttpLoadSpec(rate=spec.rate, timeout=spec.timeout, mix=MappingProxyType(weights))
+    return dataclasses.replace(spec, mix=MappingProxyType(weights))
 
 
 def read_slo(value: object, path: Path) -> SloSpec:

@@ -17,7 +17,7 @@ from battletui.scenario._target import NO_HEADER
 from battletui.scenario._validate import FLAP_DOWN, FLAP_UP
 from battletui.scenario.durations import format_duration, parse_duration
 from battletui.scenario.load import Format, format_of
-from battletui.scenario.model import Action, Scenario, TimelineEntry
+from battletui.scenario.model import Action, HttpLoadSpec, Scenario, TimelineEntry
 
 Tree = dict[str, Any]
 
@@ -129,11 +129,16 @@ def _target(s: Scenario) -> Tree | None:
 
 def _http(s: Scenario) -> Tree:
     http = s.workload.http
-    return {
-        "rate": _number(http.rate),
+    tree: Tree = {
+        "rate": "max" if http.closed else _number(http.rate),
         "mix": dict(http.mix),
         "timeout": duration_text(http.timeout),
     }
+    if http.workers is not None:
+        tree["workers"] = http.workers
+    if http.connections != HttpLoadSpec.connections:
+        tree["connections"] = http.connections
+    return tree
 
 
 def _ws(s: Scenario) -> Tree:

@@ -233,6 +233,17 @@ class HttpLoadSpec:
     """Method -> weight."""
     timeout: float = 5.0
     """Client-side give-up time for one request."""
+    closed: bool = False
+    """``rate: max``: closed loop instead of the open model. Each connection sends its next
+    request as soon as the answer to the last arrives, which finds the target's capacity
+    (``rate`` is then unused)."""
+    workers: int | None = None
+    """Load-generator processes, each with its own event loop and its share of the
+    schedule; None (``auto``): what the machine can spare (see ``workload.workers``)."""
+    connections: int = 64
+    """Keep-alive connections per worker at most (the closed loop's concurrency too). A
+    request finding them all busy waits for one: an overloaded target is not flooded with
+    new connections."""
 
 
 @dataclass(frozen=True)

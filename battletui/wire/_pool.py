@@ -22,6 +22,11 @@ from battletui.wire._errors import ConnectFailed, PoolFull, WireError
 __all__ = ["HttpPool", "WireResponse"]
 
 
+def _expire(waiter: asyncio.Future[WireResponse]) -> None:
+    if not waiter.done():
+        waiter.set_exception(TimeoutError())
+
+
 class HttpPool:
     """POSTs to ``url`` (``http://host:port/path``) over at most ``size`` connections."""
 
@@ -65,15 +70,31 @@ class HttpPool:
         """The whole request for ``body``: encode a constant body once, send it many times."""
         return b"%s%d\r\n\r\n%s" % (self._prefix, len(body), body)
 
-    async def post(self, body: bytes) -> WireResponse:
+    async def post(self, body: bytes, *, timeout: float | None = None) -> WireResponse:
         """POST ``body``; the answer, or a ``WireError`` (cancellation propagates)."""
-        return await self.send(self.encode(body))
+        return await self.send(self.encode(body), timeout=timeout)
 
-    async def send(self, request: bytes) -> WireResponse:
-        """Send an already ``encode``d request."""
-        connection = await self.acquire()
+    async def send(self, request: bytes, *, timeout: float | None = None) -> WireResponse:
+        """Send an already ``encode``d request; ``TimeoutError`` after ``timeout`` seconds
+        (waiting for a connection included). One timer per request, not a context manager:
+        this runs tens of thousands of times a second."""
+        loop = asyncio.get_running_loop()
+        deadline = None if timeout is None else loop.time() + timeout
+        if self._idle or self._open < self.size or deadline is None:
+            connection = await self.acquire()
+        else:
+            async with asyncio.timeout_at(deadline):
+                connection = await self.acquire()
         try:
-            response = await connection.send(request)
+            waiter = connection.send(request)
+            if deadline is None:
+                response = await waiter
+            else:
+                timer = loop.call_at(deadline, _expire, waiter)
+                try:
+                    response = await waiter
+                finally:
+                    timer.cancel()
         except BaseException:
             self._discard(connection)
             raise

@@ -4,31 +4,37 @@ Each request's latency is measured from its *intended* send time, so a stalled g
 up in the tail instead of silently slowing the load (coordinated-omission correction). The
 time from the real send is recorded too.
 
-The generator checks itself (see ``metrics/instrument.py``): each launch counts a request due
-and sent, each request records how late it really left (its slip), and a loop monitor runs
-alongside. A request the schedule could not launch (the in-flight cap, a schedule still owing
-requests when the pace changes or the load stops) is counted as *unsent*, never dropped.
+Several of these run side by side, one per worker process (``worker.py``): the schedule is
+one sequence of slots ``origin + k / rate`` and worker ``i`` of ``n`` sends the slots with
+``k % n == i``, so together they send exactly the one schedule. ``rate: max`` is the closed
+loop instead: each connection sends its next request when the last answer is in.
+
+Requests go over a bounded pool of keep-alive connections (``battletui.wire``), as
+pre-encoded bytes. The generator checks itself (see ``metrics/instrument.py``): each launch
+counts a request due and sent, each request records how late it really left (its slip), and
+a loop monitor runs alongside. A request the schedule could not launch (the in-flight cap, a
+schedule still owing requests when the pace changes or the load stops) is counted as
+*unsent*, never dropped.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import math
 import time
 from collections.abc import Callable, Mapping
 
-import aiohttp
-
 from battletui.metrics import HttpMetrics, RequestResult
 from battletui.metrics.instrument import SLIP_LIMIT_MS
 from battletui.scenario import HttpLoadSpec
+from battletui.wire import HttpPool, loads
 from battletui.workload.loop_monitor import LoopMonitor
 from battletui.workload.requests import RequestFactory
 
 UPSTREAM_HEADER = "X-Upstream"
 FAILOVERS_HEADER = "X-Failovers"
+FAILOVERS_HEADER_LOWER = FAILOVERS_HEADER.lower()
 OWED_GRACE = SLIP_LIMIT_MS / 1000
 """A slot that came due less than this before the schedule ended is not late yet: the schedule
 is taken to end that much earlier, so a stop landing between two sends is not a miss."""
@@ -40,6 +46,7 @@ class HttpLoad:
     ``upstream_header`` names the response header that says which upstream answered (None:
     the gateway says nothing, the traffic share then comes from what the providers
     received); ``upstream_names`` turns the gateway's upstream names into provider ids.
+    ``share`` is ``(i, n)``: this generator sends the i-th of every n slots of the schedule.
     """
 
     def __init__(
@@ -53,27 +60,35 @@ class HttpLoad:
         max_in_flight: int = 20_000,
         upstream_header: str | None = UPSTREAM_HEADER,
         upstream_names: Mapping[str, str] | None = None,
+        share: tuple[int, int] = (0, 1),
     ) -> None:
+        index, count = share
+        if not 0 <= index < count:
+            raise ValueError(f"share {index} of {count}: expected 0 <= i < n")
         self._url = url
-        self._upstream_header = upstream_header
+        self._upstream_header = None if upstream_header is None else upstream_header.lower()
         self._upstream_names = dict(upstream_names or {})
         self._spec = spec
         self._metrics = metrics
         self._clock = clock
-        self._factory = RequestFactory(spec.mix, seed)
+        self._factory = RequestFactory(spec.mix, seed, stream=index)
+        self._share = share
         self._rate = spec.rate
         self._max_in_flight = max_in_flight
         self._in_flight: set[asyncio.Task[None]] = set()
-        self._session: aiohttp.ClientSession | None = None
+        self._pool: HttpPool | None = None
         self._runner: asyncio.Task[None] | None = None
         self._rescheduled = asyncio.Event()
-        self._timeout = aiohttp.ClientTimeout(total=spec.timeout)  # one for every request
+        self._timeout = spec.timeout
         self._monitor = LoopMonitor(metrics)
         self._origin = 0.0
         self._next = 0
-        """Index of the schedule's next slot, not launched yet."""
+        """Index (in this generator's share) of the schedule's next slot, not launched yet."""
         self._pace = 0.0
-        """Rate of the schedule in progress; 0 while nothing is due."""
+        """Rate of the whole schedule in progress; 0 while nothing is due."""
+        self._start_at: float | None = None
+        self._wake: asyncio.Future[None] | None = None
+        """The schedule's sleep until its next slot (a rate change ends it early)."""
         self.sent = 0
 
     @property
@@ -84,15 +99,27 @@ class HttpLoad:
     def in_flight(self) -> int:
         return len(self._in_flight)
 
-    def set_rate(self, rate: float) -> None:
-        """Change the arrival rate from now on (the schedule restarts at the new pace)."""
-        self._rate = max(0.0, rate)
-        self._rescheduled.set()
+    @property
+    def connects(self) -> int:
+        """Connections opened so far (few: they are kept alive and reused)."""
+        return 0 if self._pool is None else self._pool.connects
 
-    async def start(self) -> None:
-        connector = aiohttp.TCPConnector(limit=0, force_close=False)
-        self._session = aiohttp.ClientSession(connector=connector)
-        self._runner = asyncio.create_task(self._schedule(), name="http-load")
+    def set_rate(self, rate: float, *, origin: float | None = None) -> None:
+        """Change the arrival rate from ``origin`` (default now) on: the schedule restarts
+        at the new pace. Every worker of one load is given the same origin."""
+        self._rate = max(0.0, rate)
+        self._start_at = origin
+        self._rescheduled.set()
+        if self._wake is not None:
+            _resolve(self._wake)
+
+    async def start(self, *, origin: float | None = None) -> None:
+        """Start sending; the schedule's slot 0 is at ``origin`` (default: now)."""
+        self._pool = HttpPool(self._url, size=self._spec.connections)
+        self._start_at = origin
+        self._runner = asyncio.create_task(
+            self._closed_loop() if self._spec.closed else self._schedule(), name="http-load"
+        )
         self._monitor.start()
 
     async def stop(self, *, drain: float = 0.0) -> None:
@@ -113,25 +140,31 @@ class HttpLoad:
             task.cancel()
         if self._in_flight:
             await asyncio.gather(*self._in_flight, return_exceptions=True)
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None
         await self._monitor.stop()
 
+    # -- the open model ----------------------------------------------------------------------
+
     async def _schedule(self) -> None:
+        index, count = self._share
         while True:
             self._rescheduled.clear()
             rate = self._rate
             if rate <= 0:
                 await self._rescheduled.wait()
                 continue
-            self._origin, self._next, self._pace = self._clock(), 0, rate
+            origin = self._start_at if self._start_at is not None else self._clock()
+            self._start_at = None
+            self._origin, self._next, self._pace = origin, 0, rate
+            step = count / rate
+            first = origin + index / rate
             while not self._rescheduled.is_set():
-                intended = self._origin + self._next / rate
+                intended = first + self._next * step
                 delay = intended - self._clock()
                 if delay > 0:
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._rescheduled.wait(), delay)
+                    await self._sleep(delay)
                     if self._rescheduled.is_set():
                         break
                 self._launch(intended)
@@ -141,14 +174,32 @@ class HttpLoad:
             self._metrics.unsent(self._owed(self._clock()))  # the old pace's debt, if any
             self._pace = 0.0
 
+    async def _sleep(self, delay: float) -> None:
+        """Until the next slot is due or the rate changes, whichever comes first.
+
+        A bare future and one timer: ``asyncio.wait_for`` would make a task per request,
+        and on Python 3.11 it can swallow the cancellation that stops the load."""
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[None] = loop.create_future()
+        self._wake = waiter
+        timer = loop.call_later(delay, _resolve, waiter)
+        try:
+            await waiter
+        finally:
+            timer.cancel()
+            self._wake = None
+
     def _owed(self, until: float) -> int:
-        """Slots of the current schedule due before ``until`` (less the grace), not launched."""
+        """This share's slots due before ``until`` (less the grace), not launched."""
         if self._pace <= 0:
             return 0
         span = until - OWED_GRACE - self._origin
         if span <= 0:
             return 0
-        return max(0, math.ceil(span * self._pace) - self._next)
+        index, count = self._share
+        due_overall = math.ceil(span * self._pace)  # slots 0 .. due_overall-1 are due
+        mine = max(0, -(-(due_overall - index) // count))
+        return max(0, mine - self._next)
 
     def _launch(self, intended: float) -> None:
         if len(self._in_flight) >= self._max_in_flight:
@@ -160,9 +211,37 @@ class HttpLoad:
         task.add_done_callback(self._in_flight.discard)
         self.sent += 1
 
+    # -- the closed loop ---------------------------------------------------------------------
+
+    async def _closed_loop(self) -> None:
+        """``connections`` loops, each sending its next request when its last is answered."""
+
+        async def one_connection() -> None:
+            while True:
+                if self._rate <= 0:
+                    await self._rescheduled.wait()
+                    self._rescheduled.clear()
+                    continue
+                now = self._clock()
+                self._metrics.scheduled(now)
+                self.sent += 1
+                await self._one(now)
+
+        loops = [asyncio.create_task(one_connection()) for _ in range(self._spec.connections)]
+        try:
+            await asyncio.gather(*loops)
+        finally:
+            for loop in loops:
+                loop.cancel()
+            await asyncio.gather(*loops, return_exceptions=True)
+
+    # -- one request -------------------------------------------------------------------------
+
     async def _one(self, intended: float) -> None:
-        assert self._session is not None
+        pool = self._pool
+        assert pool is not None
         method, body = self._factory.next()
+        request = pool.encode(body)
         sent = self._clock()
         self._metrics.left(intended, sent)
         ok = False
@@ -170,24 +249,19 @@ class HttpLoad:
         upstream: str | None = None
         failovers = 0
         try:
-            async with self._session.post(
-                self._url,
-                json=body,
-                timeout=self._timeout,
-            ) as response:
-                raw = await response.read()
-                if self._upstream_header is not None:
-                    upstream = response.headers.get(self._upstream_header)
-                    if upstream is not None:
-                        upstream = self._upstream_names.get(upstream, upstream)
-                failovers = _int_header(response.headers.get(FAILOVERS_HEADER))
-                ok, kind = self._judge(response.status, raw)
+            response = await pool.send(request, timeout=self._timeout)
         except TimeoutError:
             kind = "timeout"
-        except aiohttp.ClientError:
+        except OSError:  # refused, reset, closed, unreadable: wire.WireError and the rest
             kind = "transport"
-        except OSError:
-            kind = "transport"
+        else:
+            headers = response.headers
+            if self._upstream_header is not None:
+                upstream = headers.get(self._upstream_header)
+                if upstream is not None:
+                    upstream = self._upstream_names.get(upstream, upstream)
+            failovers = _int_header(headers.get(FAILOVERS_HEADER_LOWER))
+            ok, kind = self._judge(response.status, response.body)
         done = self._clock()
         self._metrics.record(
             RequestResult(
@@ -203,13 +277,11 @@ class HttpLoad:
         )
 
     def _judge(self, status: int, raw: bytes) -> tuple[bool, str | None]:
-        if status >= 500:
-            return False, f"http_{status}"
         if status >= 400:
             return False, f"http_{status}"
         try:
-            answer = json.loads(raw)
-        except ValueError:
+            answer = loads(raw)
+        except (ValueError, RecursionError):
             return False, "bad_response"
         if not isinstance(answer, dict):
             return False, "bad_response"
@@ -226,6 +298,11 @@ class HttpLoad:
                     self._factory.last_block_number, int(result, 16)
                 )
         return True, None
+
+
+def _resolve(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
 
 
 def _int_header(value: str | None) -> int:

@@ -265,8 +265,9 @@ class JsonHealthObserver:
                 await self._fetch_health()
             except Exception:  # a bug here must not end observation for good
                 _log.exception("gateway health poll failed")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self._interval)
+            with contextlib.suppress(TimeoutError):  # not wait_for: on 3.11 it can swallow
+                async with asyncio.timeout(self._interval):  # the cancel that stops us
+                    await self._wake.wait()
             self._wake.clear()
             gap = _MIN_POLL_GAP - (time.monotonic() - started)
             if gap > 0:

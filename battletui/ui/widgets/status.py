@@ -27,7 +27,8 @@ class StatusBar(Static):
         text.append(f" {snap.scenario} ", style="bold")
         if snap.load:
             text.append(f"· {clock(snap.elapsed)} / {clock(snap.duration)} ")
-            detail = f"· {snap.target_rate:g} req/s · {snap.strategy} "
+            rate = "max req/s" if snap.closed_loop else f"{snap.target_rate:g} req/s"
+            detail = f"· {rate} · {snap.strategy} "
         else:
             text.append(f"· lab · {clock(snap.elapsed)} ")
             detail = f"· load from outside: {snap.gateway_url or 'the gateway'} "
