@@ -69,3 +69,24 @@ def test_record_seconds_fills_the_same_buckets_as_hdrhistograms_own_record_value
             theirs.max_value,
         )
         assert ours.get_value_at_percentile(99.9) == theirs.get_value_at_percentile(99.9)
+
+
+def test_a_dropped_histogram_is_freed_at_once_without_the_cycle_collector() -> None:
+    import gc
+    import weakref
+
+    from battletui.metrics.latency import decode_histogram, new_histogram, record_seconds
+
+    gc.disable()
+    try:
+        made = new_histogram()
+        record_seconds(made, 0.002)
+        decoded = decode_histogram(made.encode().decode("ascii"))
+        assert decoded.get_total_count() == 1, "still encodes and decodes"
+        decoded.add(made)
+        assert decoded.get_total_count() == 2, "still adds"
+        refs = [weakref.ref(made), weakref.ref(decoded)]
+        del made, decoded
+        assert [ref() for ref in refs] == [None, None]
+    finally:
+        gc.enable()

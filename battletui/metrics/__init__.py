@@ -15,6 +15,7 @@ from battletui.metrics.latency import (
     HistogramBars,
     LatencyStats,
     bars_of,
+    decode_histogram,
     new_histogram,
     record_seconds,
 )
@@ -56,6 +57,7 @@ __all__ = [
     "WsMetrics",
     "WsView",
     "bars_of",
+    "decode_histogram",
     "new_histogram",
     "record_seconds",
 ]

@@ -33,6 +33,7 @@ from battletui.metrics.latency import (
     HistogramBars,
     LatencyStats,
     bars_of,
+    decode_histogram,
     new_histogram,
     record_seconds,
 )
@@ -191,7 +192,7 @@ class LiveSecond:
             upstreams={str(k): int(v) for k, v in dict(data["upstreams"]).items()},
             failovers=int(data["failovers"]),
             failed_over=int(data["failed_over"]),
-            histogram=HdrHistogram.decode(str(data["histogram"]).encode("ascii")),
+            histogram=decode_histogram(str(data["histogram"])),
         )
 
 

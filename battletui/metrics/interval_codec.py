@@ -15,7 +15,7 @@ from typing import Any
 from hdrh.histogram import HdrHistogram
 
 from battletui.metrics.http import IntervalRecord
-from battletui.metrics.latency import INTERVAL_FIGURES, new_histogram
+from battletui.metrics.latency import INTERVAL_FIGURES, decode_histogram, new_histogram
 
 __all__ = ["encoded", "merge_records", "record_from_json", "record_to_json"]
 
@@ -34,7 +34,7 @@ def _encoded_or_none(histogram: HdrHistogram | None) -> str | None:
 def _decoded(text: object) -> HdrHistogram | None:
     if not isinstance(text, str) or not text:
         return None
-    return HdrHistogram.decode(text.encode("ascii"))
+    return decode_histogram(text)
 
 
 def record_to_json(record: IntervalRecord) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 
 from hdrh.histogram import HdrHistogram
@@ -18,7 +19,24 @@ PERCENTILES = (50.0, 95.0, 99.0, 99.9)
 
 
 def new_histogram(figures: int = TOTAL_FIGURES) -> HdrHistogram:
-    return HdrHistogram(LOWEST_US, HIGHEST_US, figures)
+    return acyclic(HdrHistogram(LOWEST_US, HIGHEST_US, figures))
+
+
+def decode_histogram(encoded: str | bytes) -> HdrHistogram:
+    """HdrHistogram's own ``decode`` (base64 of its compressed V2 encoding), made acyclic."""
+    raw = encoded.encode("ascii") if isinstance(encoded, str) else encoded
+    return acyclic(HdrHistogram.decode(raw))
+
+
+def acyclic(histogram: HdrHistogram) -> HdrHistogram:
+    """Break the reference cycle between a histogram and its encoder (the encoder keeps the
+    histogram, the histogram its encoder), so a dropped histogram is freed at once.
+
+    With the cycle every histogram waited for the cyclic garbage collector; the seconds'
+    histograms (several per second, 10-70 KiB each) survived into its oldest generation and
+    a 20-minute session's memory grew by tens of MiB before a full collection."""
+    histogram.encoder.histogram = weakref.proxy(histogram)
+    return histogram
 
 
 def record_seconds(histogram: HdrHistogram, seconds: float) -> bool:

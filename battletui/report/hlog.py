@@ -10,9 +10,9 @@ import time
 from pathlib import Path
 from typing import TextIO
 
-from hdrh.histogram import HdrHistogram
 from hdrh.log import HistogramLogWriter
 
+from battletui.metrics import decode_histogram
 from battletui.report.record import SessionRecord
 
 HLOG_NAME = "latency.hlog"
@@ -39,7 +39,7 @@ def _write(record: SessionRecord, handle: TextIO) -> None:
         handle.write(f"#[StartTime: {start:.3f} (seconds since epoch), {stamp}]\n")
     writer.output_legend()
     for index, encoded in record.interval_histograms:
-        histogram = HdrHistogram.decode(encoded.encode("ascii"))
+        histogram = decode_histogram(encoded)
         writer.output_interval_histogram(
             histogram,
             start_time_stamp_sec=float(index),

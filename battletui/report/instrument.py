@@ -11,7 +11,7 @@ from typing import Any
 
 from hdrh.histogram import HdrHistogram
 
-from battletui.metrics import InstrumentSummary, LatencyStats
+from battletui.metrics import InstrumentSummary, LatencyStats, decode_histogram
 from battletui.metrics.instrument import (
     MIN_LATE,
     SENT_FLOOR,
@@ -40,7 +40,7 @@ def second_of(entry: Mapping[str, Any]) -> InstrumentSecond | None:
 
 
 def _decoded(encoded: Any) -> HdrHistogram | None:
-    return HdrHistogram.decode(str(encoded).encode("ascii")) if encoded else None
+    return decode_histogram(str(encoded)) if encoded else None
 
 
 def _spread(stats: LatencyStats) -> dict[str, float] | None:

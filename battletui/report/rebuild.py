@@ -19,6 +19,7 @@ from battletui.metrics import (
     IntervalSummary,
     LatencyStats,
     WsView,
+    decode_histogram,
     new_histogram,
 )
 from battletui.report.breaker_timeline import fault_impacts
@@ -40,7 +41,7 @@ class RebuildError(ValueError):
 
 
 def decode(encoded: str) -> HdrHistogram:
-    return HdrHistogram.decode(encoded.encode("ascii"))
+    return decode_histogram(encoded)
 
 
 def rebuild(journal_path: Path) -> SessionRecord:
