@@ -25,6 +25,8 @@ from battletui.providers import INVALID_PARAMS, METHOD_NOT_FOUND, PARSE_ERROR, M
 from battletui.providers.head_feed import HeadFeed
 from battletui.scenario import ProviderSpec
 
+FILL_DEADLINE = 30.0
+"""Bound for a socket buffer to fill on a machine with large TCP buffers."""
 DEADLINE = 5.0
 BLOCK_TIME = 0.1
 FIRST = 1000
@@ -553,9 +555,13 @@ async def test_slow_reader_is_dropped_at_the_queue_bound(
                 request = {"jsonrpc": "2.0", "id": i, "method": "eth_subscribe"}
                 await slow.send(json.dumps({**request, "params": ["newHeads"]}))
             await wait_for(lambda: provider.subscriptions == 2 * subscriptions, "subscriptions")
-            # ... and it reads nothing more until it has been dropped.
+            # ... and it reads nothing more until it has been dropped. How long the kernel's
+            # send buffer takes to fill depends on the machine's TCP autotuning (1.6 s here,
+            # over 5 s on a CI runner), so this wait has a generous bound of its own.
             await wait_for(
-                lambda: provider.subscriptions == subscriptions, "the slow reader's drop"
+                lambda: provider.subscriptions == subscriptions,
+                "the slow reader's drop",
+                timeout=FILL_DEADLINE,
             )
             with pytest.raises(ConnectionClosed):
                 while True:
