@@ -192,7 +192,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Open the live screen on a session that is already running (started by "
         "`battletui run`, `battletui replay` or the bare `battletui`). Keys act on it like on "
         "the first viewer's; quitting this viewer leaves the session running. In a browser: "
-        'textual serve -h 127.0.0.1 "battletui attach" (pip install \'battletui[web]\').',
+        "textual serve -h 127.0.0.1 \"battletui attach\" (pip install 'battletui[web]').",
     )
     attach.add_argument(
         "session", type=Path, nargs="?", help="session folder (default: the newest running one)"

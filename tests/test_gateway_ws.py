@@ -628,7 +628,7 @@ async def test_json_rpc_over_the_socket(lab: Lab) -> None:
     missing = await client.call(rpc(8, "eth_nope"))
     assert missing["error"]["code"] == -32601, "a client error is relayed as is"
     assert (await client.call("{nope", key=None))["error"]["code"] == -32700
-    unknown = await client.call(rpc(9, "eth_subscribe", ["logs"]))
+    unknown = await client.call(rpc(9, "eth_subscribe", ["syncing"]))
     assert unknown["error"]["code"] == -32602
     assert "newHeads" in unknown["error"]["message"]
     bad = await client.call(rpc(10, "eth_unsubscribe", []))

@@ -57,8 +57,10 @@ async def owned(tmp_path: Path) -> Any:
     link = OwnedSessionLink(small_scenario(rate=40), sessions_root=tmp_path)
     await link.start()
     await wait_until(
-        lambda: len(link.snapshot().providers) == 3
-        and all(p.health == "UP" for p in link.snapshot().providers),
+        lambda: (
+            len(link.snapshot().providers) == 3
+            and all(p.health == "UP" for p in link.snapshot().providers)
+        ),
         timeout=10,
         what="every provider UP",
     )
@@ -71,8 +73,10 @@ async def test_the_tui_drives_a_session_in_another_process(tmp_path: Path) -> No
     app = BattleApp(link, owner=True)
     async with app.run_test(size=(160, 45)) as pilot:
         await wait_until(
-            lambda: len(link.snapshot().providers) == 3
-            and all(p.health == "UP" for p in link.snapshot().providers),
+            lambda: (
+                len(link.snapshot().providers) == 3
+                and all(p.health == "UP" for p in link.snapshot().providers)
+            ),
             timeout=10,
             what="every provider UP",
         )

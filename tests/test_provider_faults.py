@@ -23,7 +23,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import InvalidHandshake
 
 from battletui.chain import MockChain
-from battletui.chain.logs import APPROVAL_TOPIC, SYNC_TOPIC, TRANSFER_TOPIC
+from battletui.chain.tokens import APPROVAL_TOPIC, TRANSFER_TOPIC
 from battletui.providers import FaultState, MockProvider
 from battletui.scenario import ProviderSpec
 
@@ -684,9 +684,9 @@ async def test_get_logs_filters_by_address_and_topics(
     assert await only(topics=[None, None, receiver]) == [
         log for log in every if len(log["topics"]) > 2 and log["topics"][2] == receiver
     ]
-    syncs = [log for log in every if log["topics"] == [SYNC_TOPIC]]
-    assert syncs and await only(topics=[SYNC_TOPIC]) == syncs
-    assert await only(topics=[SYNC_TOPIC, None]) == []  # more positions than topics
+    approvals = [log for log in every if log["topics"][0] == APPROVAL_TOPIC]
+    assert approvals and await only(topics=[APPROVAL_TOPIC]) == approvals
+    assert await only(topics=[TRANSFER_TOPIC, None, None, None]) == []  # more than it has
     assert await only(address=first, topics=[[]]) == await only(address=first)
 
 

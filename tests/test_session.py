@@ -32,9 +32,11 @@ async def test_kill_opens_breaker_moves_traffic_and_is_journaled(tmp_path: Path)
         # The load's figures come from its worker process a few times a second: once a whole
         # second after the breaker opened is in, every answer alpha gave has been counted.
         await wait_until(
-            lambda: session.metrics is not None
-            and bool(session.metrics.series)
-            and session.metrics.series[-1].index > opened,
+            lambda: (
+                session.metrics is not None
+                and bool(session.metrics.series)
+                and session.metrics.series[-1].index > opened
+            ),
             timeout=5,
             what="a whole second measured after the breaker opened",
         )

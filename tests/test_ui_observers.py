@@ -31,9 +31,7 @@ def unobserved() -> FakeLink:
     )
     assert snap.ws is not None
     ws = dataclasses.replace(snap.ws, serving=None, serving_observed=False)
-    return FakeLink(
-        dataclasses.replace(snap, providers=providers, share_source="received", ws=ws)
-    )
+    return FakeLink(dataclasses.replace(snap, providers=providers, share_source="received", ws=ws))
 
 
 def test_unobserved_gateway_snapshot(snap_compare: Any) -> None:

@@ -164,7 +164,7 @@ async def test_close_before_any_answer_is_server_disconnected(raw: Raw) -> None:
 async def test_a_body_shorter_than_its_length_is_a_truncated_response(raw: Raw) -> None:
     async def truncate(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await read_request(reader)
-        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{\"jsonrpc\"")
+        writer.write(b'HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{"jsonrpc"')
         await writer.drain()
 
     _, url = await raw(truncate)
@@ -196,13 +196,13 @@ async def test_chunked_close_delimited_and_connection_close_answers(raw: Raw) ->
             await read_request(reader)
             writer.write(
                 b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
-                b"5\r\n{\"a\":\r\n2\r\n1}\r\n0\r\n\r\n"
+                b'5\r\n{"a":\r\n2\r\n1}\r\n0\r\n\r\n'
             )
             await writer.drain()
 
     async def until_close(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await read_request(reader)
-        writer.write(b"HTTP/1.0 200 OK\r\n\r\n{\"b\":2}")
+        writer.write(b'HTTP/1.0 200 OK\r\n\r\n{"b":2}')
         await writer.drain()
 
     async def says_close(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -345,9 +345,7 @@ async def test_keep_alive_then_another_endpoint_on_the_same_connection(served: S
 async def test_expect_continue_large_bodies_and_idle_connections(served: Served) -> None:
     port = served.port
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    writer.write(
-        b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 7\r\nExpect: 100-continue\r\n\r\n"
-    )
+    writer.write(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 7\r\nExpect: 100-continue\r\n\r\n")
     assert await reader.readuntil(b"\r\n\r\n") == b"HTTP/1.1 100 Continue\r\n\r\n"
     writer.write(b'{"a":1}')
     assert (await reader.readuntil(b'"fast"}')).startswith(b"HTTP/1.1 200")

@@ -55,9 +55,7 @@ def test_records_round_trip_and_merge_into_exactly_one_processs_figures() -> Non
     whole_records: list[IntervalRecord] = []
     parts: list[list[IntervalRecord]] = [[], []]
     whole = HttpMetrics(clock, start=clock.now, on_interval=whole_records.append)
-    halves = [
-        HttpMetrics(clock, start=clock.now, on_interval=parts[n].append) for n in range(2)
-    ]
+    halves = [HttpMetrics(clock, start=clock.now, on_interval=parts[n].append) for n in range(2)]
     results = [
         (step % 2, result(1000.0 + step / 1000, draw.uniform(0.001, 0.2),
                           ok=draw.random() > 0.05, upstream=draw.choice(["alpha", "beta"])))

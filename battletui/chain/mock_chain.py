@@ -18,9 +18,12 @@ from collections.abc import Callable, Iterable
 from typing import Final
 
 from battletui.chain.block import ZERO_HASH, Block
-from battletui.chain.derive import derive, derive_int
+from battletui.chain.derive import derive
+from battletui.chain.fees import base_fee
 from battletui.chain.hexutil import data
-from battletui.chain.logs import Log, block_logs, contracts
+from battletui.chain.ledger import Ledger
+from battletui.chain.logs import Log
+from battletui.chain.tokens import TOKENS
 
 CACHE_SIZE: Final = 2048
 """Blocks kept built (and findable by hash); bounded so an hour-long session stays flat."""
@@ -79,7 +82,14 @@ class MockChain:
         self._orphans: OrderedDict[str, None] = OrderedDict()
         self._forks: list[int] = []
         self._listeners: list[ReorgListener] = []
-        self._contracts = contracts(seed, chain_id)
+        self.ledger = Ledger(
+            seed,
+            chain_id,
+            first_block,
+            hash_of=self.hash_of,
+            base_fee_of=self.base_fee_of,
+            head=self.head_number,
+        )
 
     # -- the head --------------------------------------------------------------------------
 
@@ -138,23 +148,26 @@ class MockChain:
         offset = (number - self.first_block) * self.block_time
         return max(0, math.floor(self.genesis_timestamp + offset))
 
+    def base_fee_of(self, number: int) -> int:
+        """The base fee of block ``number`` on the current branch (pure; no head check)."""
+        return base_fee(self.seed, self.chain_id, self._label("basefee", number), number)
+
     def logs(self, number: int) -> tuple[Log, ...]:
-        """The mock logs of block ``number`` (0-3, from its current hash); none above the
-        head or below 0."""
+        """The logs of block ``number``'s receipts; none above the head or below 0."""
         if number < 0 or number > self.head_number():
             return ()
         return self.logs_at(number)
 
     def logs_at(self, number: int) -> tuple[Log, ...]:
         """``logs(number)`` without the head check, for a caller that has clamped its range
-        to the head once (``number`` >= 0): the hash comes from the block cache and the logs
-        from ``block_logs``'s."""
-        return block_logs(number, self._build(number).hash, self._contracts)
+        to the head once (``number`` >= 0); read off the block cache."""
+        body = self._build(number).body
+        return () if body is None else body.logs
 
     @property
     def contracts(self) -> tuple[str, ...]:
-        """Addresses of the mock contracts that emit the logs."""
-        return self._contracts
+        """Addresses of the contracts whose events fill the logs (the two tokens)."""
+        return tuple(token.address for token in TOKENS)
 
     # -- reorgs ----------------------------------------------------------------------------
 
@@ -184,6 +197,7 @@ class MockChain:
         old = [(n, self.hash_of(n)) for n in range(fork, head + 1)]
         bisect.insort(self._forks, fork)
         self._drop_from(fork)
+        self.ledger.forget_from(fork)
         self._remember_orphans(old_hash for _, old_hash in old)
         replaced = [(n, old_hash, self.hash_of(n)) for n, old_hash in old]
         for listener in list(self._listeners):
@@ -241,21 +255,16 @@ class MockChain:
         def field(base: str) -> bytes:
             return derive(seed, chain_id, self._label(base, number), number)
 
+        block_hash = self.hash_of(number)
         return Block(
             number=number,
-            hash=self.hash_of(number),
+            hash=block_hash,
             parent_hash=self.hash_of(number - 1),
             timestamp=self.timestamp_of(number),
             state_root=data(field("state")),
             mix_hash=data(field("randao")),
             parent_beacon_block_root=data(field("beacon")),
             miner=data(field("miner")[:20]),
-            base_fee_per_gas=derive_int(
-                seed,
-                chain_id,
-                self._label("basefee", number),
-                number,
-                1_000_000_000,
-                30_000_000_000,
-            ),
+            base_fee_per_gas=self.base_fee_of(number),
+            body=self.ledger.body(number, block_hash),
         )

@@ -271,9 +271,8 @@ class Session:
             self.scenario, base_port=self._base_port, log=folder / "lab.log"
         )
         self.lab_watch = LabWatcher(
-            self.lab.client, on_received=lambda counts: self.recorder.on_received(
-                self.elapsed, counts
-            )
+            self.lab.client,
+            on_received=lambda counts: self.recorder.on_received(self.elapsed, counts),
         )
         if self.scenario.target is None:
             upstreams = [

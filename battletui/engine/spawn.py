@@ -26,9 +26,7 @@ async def spawn_part(
     ``LabError`` ("the <name> could not start: <its own reason>") when either fails."""
     cannot = f"the {name} could not start"
     try:
-        child = await ChildProcess.spawn(
-            name, module, config, log=log, ready_timeout=ready_timeout
-        )
+        child = await ChildProcess.spawn(name, module, config, log=log, ready_timeout=ready_timeout)
     except ChildError as error:
         reason = " ".join(str(error).split())
         raise LabError(reason if reason.startswith(cannot) else f"{cannot}: {reason}") from error

@@ -32,9 +32,37 @@ NO_UPSTREAM: Final = -32050
 _SERVER_RANGE: Final = range(-32099, -32000 + 1)
 
 
-def is_provider_error(code: object) -> bool:
-    """True for codes that blame the provider (internal or server errors), not the request."""
-    return isinstance(code, int) and (code == INTERNAL_ERROR or code in _SERVER_RANGE)
+DETERMINISTIC_ERRORS: Final = (
+    "execution reverted",
+    "nonce too low",
+    "nonce too high",
+    "insufficient funds",
+    "intrinsic gas too low",
+    "already known",
+    "replacement transaction underpriced",
+    "invalid chain id",
+    "only replay-protected",
+    "max fee per gas less than block base fee",
+    "max priority fee per gas higher than max fee per gas",
+    "gas required exceeds allowance",
+    "exceeds block gas limit",
+    "contract creation is not supported",
+    "invalid transaction",
+    "invalid sender",
+    "filter not found",
+    "invalid block range params",
+)
+"""Messages of -32000 errors that are the request's own outcome (a revert, a nonce the
+sender got wrong, a filter this upstream never had): every upstream would answer the same,
+so they are relayed, not held against the provider, as eRPC and Lasso classify them."""
+
+
+def is_provider_error(code: object, message: object = None) -> bool:
+    """True for codes that blame the provider (internal or server errors), not the request:
+    a server-range error whose message says the request itself failed does not."""
+    if not isinstance(code, int) or not (code == INTERNAL_ERROR or code in _SERVER_RANGE):
+        return False
+    return not (isinstance(message, str) and message.lower().startswith(DETERMINISTIC_ERRORS))
 
 
 def is_batch(request: Any) -> bool:

@@ -120,7 +120,7 @@ def judge_response(
     if batch or not isinstance(answer, dict):
         return Verdict.ANSWER, "", answer
     error = answer.get("error")
-    if isinstance(error, dict) and is_provider_error(error.get("code")):
+    if isinstance(error, dict) and is_provider_error(error.get("code"), error.get("message")):
         return Verdict.FAILURE, f"JSON-RPC error {error['code']}", answer
     if status >= 400 and "jsonrpc" not in answer:
         return Verdict.FAILURE, f"HTTP {status}", answer

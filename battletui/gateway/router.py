@@ -18,6 +18,7 @@ from typing import Any, Final
 
 from battletui.gateway.breaker import BreakerState
 from battletui.gateway.events import FailoverEvent, notify
+from battletui.gateway.filter_pins import NOT_FOUND, FilterPins
 from battletui.gateway.jsonrpc import NO_UPSTREAM, error_reply, expects_reply, is_batch
 from battletui.gateway.outcome import Verdict
 from battletui.gateway.pool import UpstreamPool
@@ -74,6 +75,17 @@ class Router:
         self._client = client
         self._clock = clock
         self._on_failover = on_failover
+        self.filters = FilterPins(clock)
+        """Which upstream made each filter (its calls go there only)."""
+
+    def _order(self, method: str, request: Any) -> tuple[list[str], dict[str, str], bool]:
+        """Candidates in order, the skipped ones with why, and whether this is a pinned
+        filter call (one candidate, no failover)."""
+        pinned = self.filters.upstream_for(request)
+        if pinned is not None and pinned in self._pool.ids:
+            return [pinned], {}, True
+        tiers = tiered(self._selector.order(method or None), self._pool)
+        return list(tiers.candidates), dict(tiers.skipped), False
 
     async def route(self, body: bytes, request: Any, *, internal: bool = False) -> Reply:
         """Forward ``body`` (the client's bytes; ``request`` is it parsed) to one upstream.
@@ -88,10 +100,9 @@ class Router:
         wants_reply = expects_reply(request)
         method = method_of(request)
         breakers = self._pool.breakers
-        tiers = tiered(self._selector.order(method or None), self._pool)
-        causes = dict(tiers.skipped)
+        candidates, causes, pinned = self._order(method, request)
         failed: list[tuple[str, str]] = []
-        for uid in tiers.candidates:
+        for uid in candidates:
             left = deadline - loop.time()
             if left < _MIN_ATTEMPT:
                 causes[uid] = "not tried: deadline exceeded"
@@ -118,6 +129,7 @@ class Router:
                 raise
             self._pool.settle(uid, attempt, traffic=not internal, method=method or None)
             if attempt.verdict is Verdict.ANSWER:
+                self.filters.learn(request, attempt.answer, uid)
                 cost = attempt_started - started
                 if not internal:
                     self._report(method, failed, uid, cost)
@@ -127,6 +139,9 @@ class Router:
         cost = loop.time() - started
         if not internal:
             self._report(method, failed, None, cost)
+        if pinned:  # the filter is gone with its upstream: the client makes a new one
+            reply = error_reply(request, -32000, NOT_FOUND)
+            return Reply(200, reply, None, len(failed), cost, tuple(failed))
         message = self._message(causes)
         return Reply(
             503, error_reply(request, NO_UPSTREAM, message), None, len(failed), cost, tuple(failed)

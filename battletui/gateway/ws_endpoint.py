@@ -2,7 +2,8 @@
 
 ``eth_subscribe ["newHeads"]`` answers with the gateway's own subscription id, which never
 changes whatever happens upstream; every head of the shared feed goes to every subscription
-as a geth ``eth_subscription`` notification. ``eth_unsubscribe`` ends one. Every other request
+as a geth ``eth_subscription`` notification. ``["logs", {address, topics}]`` is served from
+the same feed (``log_feed.py``). ``eth_unsubscribe`` ends one. Every other request
 (single or batch) is forwarded over HTTP through the router, failover included, and answered
 on the socket. Each client has a bounded send queue: a client that cannot keep up is
 disconnected (close code 1008) instead of growing the gateway's memory.
@@ -31,6 +32,7 @@ from battletui.gateway.jsonrpc import (
     error_reply,
     expects_reply,
 )
+from battletui.gateway.log_feed import BadCriteria, LogCriteria, LogFeed
 from battletui.wire import loads as fast_loads
 
 __all__ = [
@@ -51,7 +53,7 @@ INFLIGHT_LIMIT: Final = 64
 MAX_MESSAGE: Final = 4 * 1024 * 1024
 CLOSE_TIMEOUT: Final = 1.0
 """How long closing a client socket waits for the client's close frame."""
-SUPPORTED: Final = ("newHeads",)
+SUPPORTED: Final = ("newHeads", "logs")
 _PARSE_ERROR_TEXT: Final = PARSE_ERROR_REPLY.decode()
 
 Forward = Callable[[bytes, Any], Awaitable[tuple[int, bytes]]]
@@ -72,6 +74,8 @@ def _reply(request_id: Any, result: Any) -> dict[str, Any]:
 class _Local:
     answer: dict[str, Any] | None
     sub_id: str | None = None
+    logs: LogCriteria | None = None
+    """For a ``logs`` subscription: its filter."""
 
 
 class ClientConnection:
@@ -188,6 +192,8 @@ class WsEndpoint:
         self._queue_limit = queue_limit
         self._clients: set[ClientConnection] = set()
         self._owners: dict[str, ClientConnection] = {}
+        self._pending_logs: dict[str, LogCriteria] = {}
+        self._logs = LogFeed(forward, self._send_log)
         self._closing = False
 
     @property
@@ -201,17 +207,34 @@ class WsEndpoint:
     # -- fan-out -----------------------------------------------------------------------------
 
     def deliver(self, head: Head) -> None:
-        """Send ``head`` to every subscription, each with its own subscription id."""
+        """Send ``head`` to every ``newHeads`` subscription, each with its own id; the
+        ``logs`` subscriptions get the block's logs once they are fetched."""
         if not self._owners:
             return
+        self._logs.on_head(head)
         header = json.dumps(head.header, separators=(",", ":"))
+        log_ids = self._logs.ids
         for sub_id, client in list(self._owners.items()):
+            if sub_id in log_ids:
+                continue
             text = (
                 '{"jsonrpc":"2.0","method":"eth_subscription","params":'
                 f'{{"subscription":"{sub_id}","result":{header}}}}}'
             )
             if not client.send(text):
                 self._drop_client_subscriptions(client)
+
+    def _send_log(self, sub_id: str, log: dict[str, Any]) -> None:
+        client = self._owners.get(sub_id)
+        if client is None:
+            return
+        result = json.dumps(log, separators=(",", ":"))
+        text = (
+            '{"jsonrpc":"2.0","method":"eth_subscription","params":'
+            f'{{"subscription":"{sub_id}","result":{result}}}}}'
+        )
+        if not client.send(text):
+            self._drop_client_subscriptions(client)
 
     # -- the socket --------------------------------------------------------------------------
 
@@ -260,6 +283,7 @@ class WsEndpoint:
         clients = list(self._clients)
         for client in clients:
             self._drop_client_subscriptions(client)
+        await self._logs.close()
         await asyncio.gather(*(c.close(1001, b"gateway shutting down") for c in clients))
         deadline = asyncio.get_running_loop().time() + CLOSE_TIMEOUT
         while self._clients and asyncio.get_running_loop().time() < deadline:
@@ -347,12 +371,24 @@ class WsEndpoint:
                     error_object(request_id, INVALID_PARAMS, "invalid params: expected [kind]")
                 )
             if params[0] not in SUPPORTED:
-                message = f"unsupported subscription: {params[0]} (supported: newHeads)"
+                message = f"unsupported subscription: {params[0]} (supported: newHeads, logs)"
+                return _Local(error_object(request_id, INVALID_PARAMS, message))
+            criteria: LogCriteria | None = None
+            if params[0] == "logs":
+                try:
+                    criteria = LogCriteria.parse(params[1] if len(params) > 1 else None)
+                except BadCriteria as exc:
+                    message = f"invalid argument 1: {exc}"
+                    return _Local(error_object(request_id, INVALID_PARAMS, message))
+            elif len(params) > 1:
+                message = "too many arguments, want at most 1"
                 return _Local(error_object(request_id, INVALID_PARAMS, message))
             if not wants_reply:
                 return _Local(None)  # nobody could learn the id: do not subscribe
             sub_id = self._new_id()
-            return _Local(_reply(request_id, sub_id), sub_id)
+            if criteria is not None:
+                self._pending_logs[sub_id] = criteria
+            return _Local(_reply(request_id, sub_id), sub_id, criteria)
         if not isinstance(params, list) or len(params) != 1 or not isinstance(params[0], str):
             message = "invalid params: expected [subscription id]"
             return _Local(
@@ -369,6 +405,9 @@ class WsEndpoint:
         for sub_id in sub_ids:
             self._owners[sub_id] = client
             client.subscriptions.add(sub_id)
+            criteria = self._pending_logs.pop(sub_id, None)
+            if criteria is not None:
+                self._logs.add(sub_id, criteria)
             if len(self._owners) == 1:
                 self._on_first()
 
@@ -380,6 +419,7 @@ class WsEndpoint:
 
     def _remove(self, client: ClientConnection, sub_id: str) -> None:
         client.subscriptions.discard(sub_id)
+        self._logs.remove(sub_id)
         if self._owners.pop(sub_id, None) is not None and not self._owners:
             self._on_last()
 

@@ -69,9 +69,7 @@ def control_app(
             return _error(404, f"unknown provider {request.match_info['id']!r} (known: {known})")
         try:
             params = await _body(request)
-            detail = await apply_provider_fault(
-                provider, chain, request.match_info["kind"], params
-            )
+            detail = await apply_provider_fault(provider, chain, request.match_info["kind"], params)
         except FaultRefused as refused:
             return _error(refused.status, refused.reason)
         return _json({"faults": provider.faults.to_json(), "detail": detail})

@@ -315,4 +315,3 @@ class MergedHttpMetrics:
         if self._total is None:
             self._total = LatencyStats.of(self.corrected)
         return self._total
-

@@ -68,7 +68,7 @@ def resolve_block(tag: object, head: int, *, argument: int = 0) -> int:
         ) from None
 
 
-def _addresses(value: object) -> frozenset[str] | None:
+def parse_addresses(value: object) -> frozenset[str] | None:
     if value is None:
         return None
     items = value if isinstance(value, list) else [value]
@@ -76,7 +76,7 @@ def _addresses(value: object) -> frozenset[str] | None:
     return found or None
 
 
-def _topics(value: object) -> list[frozenset[str] | None]:
+def parse_topics(value: object) -> list[frozenset[str] | None]:
     if value is None:
         return []
     if not isinstance(value, list):
@@ -95,7 +95,7 @@ def _topics(value: object) -> list[frozenset[str] | None]:
     return positions
 
 
-def _matches(
+def log_matches(
     log: Log, addresses: frozenset[str] | None, topics: list[frozenset[str] | None]
 ) -> bool:
     if addresses is not None and log.address not in addresses:
@@ -118,8 +118,8 @@ def get_logs(view: ChainView, params: Params) -> list[dict[str, object]]:
     criteria = params[0]
     if not isinstance(criteria, dict):
         raise _bad("filter criteria must be an object")
-    addresses = _addresses(criteria.get("address"))
-    topics = _topics(criteria.get("topics"))
+    addresses = parse_addresses(criteria.get("address"))
+    topics = parse_topics(criteria.get("topics"))
     head = view.head_number()
 
     block_hash = criteria.get("blockHash")
@@ -152,5 +152,5 @@ def get_logs(view: ChainView, params: Params) -> list[dict[str, object]]:
         log.to_json()
         for number in range(first, last + 1)
         for log in chain.logs_at(number)
-        if _matches(log, addresses, topics)
+        if log_matches(log, addresses, topics)
     ]

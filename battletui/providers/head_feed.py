@@ -1,4 +1,7 @@
-"""``newHeads``: one watcher per provider that follows the chain and fans heads out.
+"""Subscriptions: one watcher per provider that follows the chain and fans out ``newHeads``,
+``logs`` (filtered by address and topics, one notification per log, ``removed: true`` for the
+logs of blocks a reorg replaced) and ``newPendingTransactions`` (hashes, or whole
+transactions with ``true``; sent as the pool accepts them).
 
 The watcher sleeps until the chain's next block boundary (it never polls), then sends every
 block it has not sent yet, in order, to every subscription. A subscription only gets blocks
@@ -33,7 +36,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
-from battletui.chain import MockChain, Replaced
+from battletui.chain import Log, MockChain, Replaced
+from battletui.chain.transactions import Transaction
+from battletui.providers.get_logs import log_matches
 from battletui.providers.view import ChainView
 
 MIN_WAKE: Final = 0.001
@@ -55,11 +60,24 @@ class SubscriptionIds:
 
 
 @dataclass(frozen=True)
+class LogCriteria:
+    addresses: frozenset[str] | None
+    topics: list[frozenset[str] | None]
+
+
+@dataclass(frozen=True)
 class _Subscription:
     id: str
     after: int
     """Head number when subscribed: only blocks above it are sent (reorg resends aside)."""
     deliver: Deliver
+    kind: str = "newHeads"
+    criteria: LogCriteria | None = None
+    full: bool = False
+
+
+def _dumps(value: object) -> str:
+    return json.dumps(value, separators=(",", ":"))
 
 
 def notification(subscription: str, result_json: str) -> str:
@@ -83,6 +101,8 @@ class HeadFeed:
         self._subscriptions: dict[str, _Subscription] = {}
         self._sent = self._view.head_number()
         self._resend_from: int | None = None
+        self._removed: list[Log] = []
+        """Logs of replaced blocks that ``logs`` subscribers were sent: to withdraw."""
         self._paused = False
         self._wake = asyncio.Event()
         self._unlisten: Callable[[], None] | None = None
@@ -98,13 +118,21 @@ class HeadFeed:
         """The highest block number sent (or skipped for want of subscribers)."""
         return self._sent
 
-    def subscribe(self, deliver: Deliver) -> str:
-        """A new subscription; its first notification is the block after the current head
-        (the provider's head: the frozen one while lagging)."""
+    def subscribe(
+        self,
+        deliver: Deliver,
+        kind: str = "newHeads",
+        criteria: LogCriteria | None = None,
+        full: bool = False,
+    ) -> str:
+        """A new subscription; its first notification is about the block after the current
+        head (the provider's head: the frozen one while lagging), or the next transaction."""
         sid = self._ids.new()
         while sid in self._subscriptions:  # 128 random bits: never in practice
             sid = self._ids.new()
-        self._subscriptions[sid] = _Subscription(sid, self._view.head_number(), deliver)
+        self._subscriptions[sid] = _Subscription(
+            sid, self._view.head_number(), deliver, kind, criteria, full
+        )
         return sid
 
     def unsubscribe(self, sid: str) -> bool:
@@ -116,7 +144,16 @@ class HeadFeed:
         if self._task is None:
             self._sent = self._view.head_number()
             self._resend_from = None
-            self._unlisten = self._chain.on_reorg(self._on_reorg)
+            unlisten = (
+                self._chain.on_reorg(self._on_reorg),
+                self._chain.ledger.on_transaction(self._on_transaction),
+            )
+
+            def unlisten_all() -> None:
+                for stop in unlisten:
+                    stop()
+
+            self._unlisten = unlisten_all
             self._task = asyncio.create_task(self._run(), name=self._name)
 
     async def stop(self) -> None:
@@ -157,7 +194,18 @@ class HeadFeed:
         if fork <= self._sent:
             pending = self._resend_from
             self._resend_from = fork if pending is None else min(pending, fork)
+            if any(s.kind == "logs" for s in self._subscriptions.values()):
+                ledger = self._chain.ledger
+                for number, old_hash, _ in replaced:
+                    if number <= self._sent:
+                        self._removed += ledger.body(number, old_hash).logs
         self.catch_up()
+
+    def _on_transaction(self, tx: Transaction) -> None:
+        for sub in list(self._subscriptions.values()):
+            if sub.kind == "pending" and self._subscriptions.get(sub.id) is sub:
+                result = _dumps(tx.to_json(None)) if sub.full else _dumps(tx.hash)
+                sub.deliver(notification(sub.id, result))
 
     # -- sending -------------------------------------------------------------------------
 
@@ -182,15 +230,42 @@ class HeadFeed:
             return
         if not resending:
             first = max(first, min(s.after for s in subscriptions) + 1)
+        removed, self._removed = self._removed, []
+        if removed:
+            self._send_logs(subscriptions, removed, removed=True)
         for number in range(first, head + 1):
             block = self._chain.block(number)
             assert block is not None  # at or below the head
-            header = json.dumps(block.header_json(), separators=(",", ":"))
+            header: str | None = None
             for sub in subscriptions:
                 # A delivery can end another subscription (a slow reader being dropped).
                 wanted = resending or sub.after < number
-                if wanted and self._subscriptions.get(sub.id) is sub:
+                if not wanted or self._subscriptions.get(sub.id) is not sub:
+                    continue
+                if sub.kind == "newHeads":
+                    header = header or _dumps(block.header_json())
                     sub.deliver(notification(sub.id, header))
+                elif sub.kind == "logs":
+                    self._send_logs([sub], self._chain.logs_at(number))
+
+    def _send_logs(
+        self,
+        subscriptions: list[_Subscription],
+        logs: tuple[Log, ...] | list[Log],
+        removed: bool = False,
+    ) -> None:
+        for sub in subscriptions:
+            criteria = sub.criteria
+            if sub.kind != "logs" or criteria is None:
+                continue
+            for log in logs:
+                if self._subscriptions.get(sub.id) is not sub:
+                    break
+                if log_matches(log, criteria.addresses, criteria.topics):
+                    body = log.to_json()
+                    if removed:
+                        body = {**body, "removed": True}
+                    sub.deliver(notification(sub.id, _dumps(body)))
 
     async def _run(self) -> None:
         while True:

@@ -30,15 +30,22 @@ Method = Callable[[str, Params], object]
 class RpcError(Exception):
     """A JSON-RPC error to return to the caller."""
 
-    def __init__(self, code: int, message: str) -> None:
+    def __init__(self, code: int, message: str, data: str | None = None) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
+        self.data = data
+        """The error's ``data`` member (a revert's return data, as geth sends it)."""
 
 
-def error_response(request_id: object, code: int, message: str) -> dict[str, object]:
+def error_response(
+    request_id: object, code: int, message: str, data: str | None = None
+) -> dict[str, object]:
     """A JSON-RPC error response object."""
-    return {"jsonrpc": "2.0", "id": request_id, "error": {"code": code, "message": message}}
+    error: dict[str, object] = {"code": code, "message": message}
+    if data is not None:
+        error["data"] = data
+    return {"jsonrpc": "2.0", "id": request_id, "error": error}
 
 
 def _valid_id(value: object) -> bool:
@@ -96,7 +103,7 @@ def handle_one(message: object, call: Method) -> dict[str, object] | None:
     try:
         result = call(message["method"], params)
     except RpcError as exc:
-        response = error_response(message.get("id"), exc.code, exc.message)
+        response = error_response(message.get("id"), exc.code, exc.message, exc.data)
     else:
         response = {"jsonrpc": "2.0", "id": message.get("id"), "result": result}
     return None if is_notification else response

@@ -1,14 +1,20 @@
 """The Ethereum methods a mock provider answers, read off the shared mock chain through the
-provider's view of it (capped at a frozen head while the provider lags)."""
+provider's view of it (capped at a frozen head while the provider lags): blocks and logs
+here, state and fees in ``state_methods``, transactions in ``tx_methods``, polled filters in
+``filters``."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Final
 
 from battletui.chain import quantity
+from battletui.providers import state_methods, tx_methods
+from battletui.providers.filters import Filters
 from battletui.providers.get_logs import get_logs, resolve_block
 from battletui.providers.jsonrpc import INVALID_PARAMS, METHOD_NOT_FOUND, Params, RpcError
+from battletui.providers.params import args as _args
 from battletui.providers.view import ChainView
 
 CLIENT_VERSION: Final = "Geth/v1.14.12-stable/linux-amd64/go1.23.4 battletui-mock/{id}"
@@ -17,19 +23,6 @@ PEER_COUNT: Final = 25
 SUBSCRIPTION_METHODS: Final = frozenset({"eth_subscribe", "eth_unsubscribe"})
 """Answered on WebSockets only; over HTTP they fail the way geth fails them."""
 NOTIFICATIONS_UNSUPPORTED: Final = "notifications not supported"
-
-
-def _args(params: Params, required: int, maximum: int) -> list[object]:
-    """Positional arguments, checked the way geth checks them (arrays only, arity)."""
-    if params is None:
-        params = []
-    if not isinstance(params, list):
-        raise RpcError(INVALID_PARAMS, "non-array args")
-    if len(params) > maximum:
-        raise RpcError(INVALID_PARAMS, f"too many arguments, want at most {maximum}")
-    if len(params) < required:
-        raise RpcError(INVALID_PARAMS, f"missing value for required argument {len(params)}")
-    return params
 
 
 def _full_flag(args: list[object]) -> bool:
@@ -49,10 +42,12 @@ class EthApi:
     unless one lags. One instance serves a provider's HTTP and WebSocket endpoints alike.
     """
 
-    def __init__(self, view: ChainView, provider_id: str) -> None:
+    def __init__(self, view: ChainView, provider_id: str, seed: int = 0) -> None:
         self._chain = view.chain
         self._view = view
         self._client_version = CLIENT_VERSION.format(id=provider_id)
+        self.filters = Filters(view, seed, provider_id)
+        """This provider's polled filters (gone when it restarts: ``clear``)."""
         self._methods: dict[str, Callable[[Params], object]] = {
             "eth_chainId": self._chain_id,
             "net_version": self._net_version,
@@ -63,7 +58,11 @@ class EthApi:
             "web3_clientVersion": self._web3_client_version,
             "eth_syncing": self._syncing,
             "net_peerCount": self._peer_count,
+            **self.filters.handlers(),
         }
+        for table in (state_methods.HANDLERS, tx_methods.HANDLERS):
+            for name, handler in table.items():
+                self._methods[name] = functools.partial(handler, view)
 
     @property
     def methods(self) -> frozenset[str]:

@@ -62,7 +62,8 @@ class MockProvider:
         self._chain = chain
         self._gate = Gate(spec, seed)
         self._view = ChainView(chain)
-        api = EthApi(self._view, spec.id)
+        api = EthApi(self._view, spec.id, seed)
+        self._filters = api.filters
         self._received = ReceivedCounter()
         self._http = RpcHttpApp(
             spec.id, self._view, self._gate, api, lambda: self.faults, self._received
@@ -179,6 +180,7 @@ class MockProvider:
             await runner.cleanup()
             raise
         self._feed.start()
+        self._filters.start()
 
     async def stop(self) -> None:
         """Stop flapping, close WebSockets (1001), reset every other connection (requests
@@ -192,6 +194,7 @@ class MockProvider:
         await self._await_closed(self._gate.release())
         self._feed.resume()
         await self._feed.stop()
+        self._filters.stop()
         self._runner = None
         await runner.cleanup()
 
@@ -381,8 +384,10 @@ class MockProvider:
             raise
 
     async def _go_down(self, graceful: bool = False) -> None:
-        """Stop listening and cut every connection; ``graceful`` closes WebSockets first."""
+        """Stop listening and cut every connection; ``graceful`` closes WebSockets first.
+        Its filters go too: a provider that comes back is a restarted node."""
         self._gate.down = True
+        self._filters.clear()
         self._listener.close()
         if graceful:
             await self._ws.close_all(WSCloseCode.GOING_AWAY, "provider stopping")

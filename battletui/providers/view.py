@@ -9,6 +9,7 @@ provider catches up). Above it, blocks and logs do not exist yet for this provid
 from __future__ import annotations
 
 from battletui.chain import Block, MockChain
+from battletui.chain.state import State
 
 
 class ChainView:
@@ -46,3 +47,10 @@ class ChainView:
         if block is None or block.number > self.head_number():
             return None
         return block
+
+    def state_at(self, number: int) -> State | None:
+        """The state after block ``number``; None above this provider's head. Raises
+        ``MissingState`` below the chain's state window."""
+        if number > self.head_number():
+            return None
+        return self.chain.ledger.state_at(number)

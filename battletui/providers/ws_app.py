@@ -10,9 +10,11 @@ block time does not pile up (the delays overlap, as on a slow link).
 Subscriptions (geth's ``eth`` namespace):
 
 * ``eth_subscribe ["newHeads"]`` answers a subscription id; the next block after that is the
-  first notification. Any other kind (``logs``, ``newPendingTransactions``, ``syncing``, ...)
-  fails with -32602 ``no "KIND" subscription in eth namespace (this mock serves newHeads
-  only)``; missing or non-string params and extra arguments fail with -32602 too.
+  first notification. ``["logs", {address, topics}]`` sends each matching log of each new
+  block (``removed: true`` for those a reorg withdrew); ``["newPendingTransactions"]`` each
+  transaction hash the pool accepts (``true`` as a second argument: the whole transaction).
+  Any other kind (``syncing``, ...) fails with -32602 ``no "KIND" subscription in eth
+  namespace``; missing or non-string params and extra arguments fail with -32602 too.
 * ``eth_unsubscribe [id]`` answers true when this connection had it, else false.
 
 Every frame read is counted as received (``received``) before any fault touches it.
@@ -46,7 +48,8 @@ from typing import Final
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from battletui.providers.gate import Gate
-from battletui.providers.head_feed import HeadFeed
+from battletui.providers.get_logs import parse_addresses, parse_topics
+from battletui.providers.head_feed import HeadFeed, LogCriteria
 from battletui.providers.injected import UNPARSEABLE, baseline_error, error_object, failed_answer
 from battletui.providers.jsonrpc import (
     INVALID_PARAMS,
@@ -71,7 +74,7 @@ instead: a peer that does not read never lets the close frame through."""
 MAX_MESSAGE: Final = 4 * 1024 * 1024
 """Largest incoming frame; bigger ones close the connection (1009)."""
 
-SUBSCRIPTION_KINDS: Final = ("newHeads",)
+SUBSCRIPTION_KINDS: Final = ("newHeads", "logs", "newPendingTransactions")
 
 _SLOW_READER: Final = "subscriber too slow: send queue full"
 
@@ -205,14 +208,25 @@ class WsConnection:
         if not isinstance(kind, str):
             raise RpcError(INVALID_PARAMS, "invalid argument 0: subscription name expected")
         if kind not in SUBSCRIPTION_KINDS:
-            raise RpcError(
-                INVALID_PARAMS,
-                f"no {json.dumps(kind)} subscription in eth namespace"
-                " (this mock serves newHeads only)",
+            raise RpcError(INVALID_PARAMS, f"no {json.dumps(kind)} subscription in eth namespace")
+        if len(params) > 2 or (kind == "newHeads" and len(params) > 1):
+            raise RpcError(INVALID_PARAMS, f"too many arguments, want at most {len(params) - 1}")
+        feed = self._endpoint.feed
+        option = params[1] if len(params) > 1 else None
+        if kind == "logs":
+            criteria = {} if option is None else option
+            if not isinstance(criteria, dict):
+                raise RpcError(INVALID_PARAMS, "invalid argument 1: filter criteria expected")
+            wanted = LogCriteria(
+                parse_addresses(criteria.get("address")), parse_topics(criteria.get("topics"))
             )
-        if len(params) > 1:
-            raise RpcError(INVALID_PARAMS, "too many arguments, want at most 1")
-        sid = self._endpoint.feed.subscribe(self._notify)
+            sid = feed.subscribe(self._notify, "logs", wanted)
+        elif kind == "newPendingTransactions":
+            if option is not None and not isinstance(option, bool):
+                raise RpcError(INVALID_PARAMS, "invalid argument 1: expected a boolean")
+            sid = feed.subscribe(self._notify, "pending", full=bool(option))
+        else:
+            sid = feed.subscribe(self._notify)
         self._subscriptions.add(sid)
         return sid
 

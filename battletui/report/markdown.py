@@ -501,4 +501,3 @@ def _rates(http: dict[str, Any]) -> str:
         per = f"{connections} connections per worker" if connections else "its connections"
         return f"- closed loop (`rate: max`, {per}): {achieved}{who}"
     return f"- target rate {http['target_rate']:g} req/s, {achieved}{who}"
-

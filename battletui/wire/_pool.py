@@ -55,9 +55,7 @@ class HttpPool:
         lines += [f"{name}: {value}" for name, value in (headers or {}).items()]
         self._prefix = ("\r\n".join(lines) + "\r\nContent-Length: ").encode("latin-1")
         self._idle: list[Connection] = []
-        self._waiters: collections.deque[asyncio.Future[Connection | None]] = (
-            collections.deque()
-        )
+        self._waiters: collections.deque[asyncio.Future[Connection | None]] = collections.deque()
         self._open = 0
         """Connections open or being opened (idle, busy and connecting)."""
         self._closed = False

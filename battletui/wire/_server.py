@@ -123,6 +123,7 @@ class FastPost(asyncio.Protocol):
     def idle(self) -> bool:
         """Between requests with no answer owed: safe to close."""
         return self._between and not self._pending and self._worker is None
+
     # -- httptools callbacks ------------------------------------------------------------------
 
     def on_message_begin(self) -> None:

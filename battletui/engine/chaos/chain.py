@@ -45,9 +45,7 @@ async def _canonical_head(lab: LabHandle, provider: Endpoint) -> int:
         raise ChaosError(f"lag {provider.id}: {error}") from error
 
 
-def first_witness(
-    lab: LabHandle, states: Mapping[str, ProviderState]
-) -> Endpoint | None:
+def first_witness(lab: LabHandle, states: Mapping[str, ProviderState]) -> Endpoint | None:
     """A provider that can show the chain as it is now: up, answering, not lagging, and
     preferably not injecting errors (one that is may still answer, after retries)."""
     usable = [
