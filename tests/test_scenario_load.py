@@ -9,6 +9,7 @@ from types import MappingProxyType
 import pytest
 
 from battletui.scenario import (
+    HTTP_METHODS,
     Action,
     BreakerSpec,
     ChainSpec,
@@ -252,7 +253,8 @@ def test_known_key_lists_match_the_model() -> None:
         (_validate.HTTP_KEYS, HttpLoadSpec),
         (_validate.SLO_KEYS, SloSpec),
     ]
-    not_keys = {"closed"}  # HttpLoadSpec.closed is what `rate: max` says, not a key of its own
+    # HttpLoadSpec.closed is what `rate: max` says, .preset what `mix: dapp` says: not keys
+    not_keys = {"closed", "preset"}
     for keys, cls in pairs:
         assert set(keys) == {f.name for f in dataclasses.fields(cls)} - not_keys, cls.__name__
 
@@ -359,10 +361,14 @@ YAML_CASES = [
      "s.yaml:7: gateway.breaker.successes: must be 1 or more, got 0"),
     ("chain-id", Y + "chain:\n  id: 0\n", "s.yaml:8: chain.id: must be 1 or more, got 0"),
     ("unknown-method", Y + "workload:\n  http:\n    mix:\n      eth_blockNumber: 1\n"
-     "      eth_call: 1\n",
-     "s.yaml:11: workload.http.mix.eth_call: unknown method (known: eth_blockNumber, "
-     "eth_getBlockByNumber, eth_getBlockByHash, eth_getLogs, eth_chainId, net_version, "
-     "web3_clientVersion)"),
+     "      eth_sendRawTransaction: 1\n",
+     "s.yaml:11: workload.http.mix.eth_sendRawTransaction: unknown method (known: "
+     + ", ".join(HTTP_METHODS) + ")"),
+    ("unknown-preset", Y + "workload:\n  http:\n    mix: trader\n",
+     "s.yaml:9: workload.http.mix: unknown mix 'trader' (presets: dapp, wallet, indexer;"
+     " or method: weight)"),
+    ("stale-blocks", Y + "workload:\n  stale_blocks: -1\n",
+     "s.yaml:8: workload.stale_blocks: must be 0 or more, got -1"),
     ("mix-zero", Y + "workload:\n  http:\n    mix: {eth_chainId: 0}\n",
      "s.yaml:9: workload.http.mix: weights must add up to more than 0"),
     ("mix-weight-type", Y + "workload:\n  http:\n    mix: {eth_chainId: 0.5}\n",
@@ -385,7 +391,7 @@ YAML_CASES = [
      "s.yaml:7: slo.success_rate: must be between 0 and 1, got 99"),
     ("slo-unknown", Y + "slo:\n  p90: 1s\n",
      "s.yaml:8: slo.p90: unknown key (known: success_rate, p50, p95, p99, max, ws_gaps, "
-     "ws_duplicates, ws_max_stall)"),
+     "ws_duplicates, ws_max_stall, stale_rate, wrong_answers)"),
     ("duplicate-key", Y + "seed: 1\n# later\nseed: 2\n",
      "s.yaml:9: seed: duplicate key (first at line 7)"),
     ("duplicate-nested-key", Y + "timeline:\n  - {at: 1s, kill: alpha, at: 2s}\n",
@@ -483,10 +489,9 @@ TOML_CASES = [
      "s.toml:14: gateway.strategy: unknown strategy 'fastst' (known: fastest, priority, "
      "round-robin, latency-weighted)"),
     ("unknown-method", T + "\n[workload.http]\nrate = 5\n\n[workload.http.mix]\n"
-     "eth_blockNumber = 1\n'eth_call' = 1\n",
-     "s.toml:18: workload.http.mix.eth_call: unknown method (known: eth_blockNumber, "
-     "eth_getBlockByNumber, eth_getBlockByHash, eth_getLogs, eth_chainId, net_version, "
-     "web3_clientVersion)"),
+     "eth_blockNumber = 1\n'eth_sendRawTransaction' = 1\n",
+     "s.toml:18: workload.http.mix.eth_sendRawTransaction: unknown method (known: "
+     + ", ".join(HTTP_METHODS) + ")"),
     ("degrade-sign", T + '\n[[timeline]]\nat = 1\ndegrade = "beta"\nlatency = "5ms"\n'
      'jitter = "+1ms"\n',
      "s.toml:17: timeline[0].jitter: latency and jitter must both start with '+' "

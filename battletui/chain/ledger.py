@@ -348,6 +348,28 @@ class Ledger:
             listener(tx)
         return tx
 
+    def include(self, raw: bytes, number: int) -> Transaction:
+        """Put a transaction the lab's pool accepted into block ``number`` unchecked (a replica
+        of the chain follows its lab this way)."""
+        tx = decode_raw(raw)
+        if tx.hash in self._user_block:
+            return tx
+        self._user.setdefault(number, []).append(tx)
+        self._user_block[tx.hash] = number
+        self.user_transactions += 1
+        for n in [n for n in self._states if n >= number]:
+            del self._states[n]  # built before the news arrived: build again with it
+        for n in [n for n in self._user_effects if n >= number]:
+            del self._user_effects[n]
+        return tx
+
+    def included_in(self, tx_hash: str) -> int | None:
+        return self._user_block.get(tx_hash)
+
+    def user_history(self) -> list[tuple[bytes, int]]:
+        """Every accepted transaction and its block, in acceptance order per block."""
+        return [(tx.raw, n) for n, txs in sorted(self._user.items()) for tx in txs]
+
     def user_transaction(self, tx_hash: str) -> tuple[int, Transaction] | None:
         number = self._user_block.get(tx_hash.lower())
         if number is None:

@@ -63,6 +63,7 @@ class MockChain:
         clock: Callable[[], float] = time.monotonic,
         first_block: int = 1000,
         genesis_timestamp: int | None = None,
+        origin: float | None = None,
     ) -> None:
         if block_time <= 0:
             raise ValueError(f"block_time must be positive, got {block_time}")
@@ -76,11 +77,13 @@ class MockChain:
             int(time.time()) if genesis_timestamp is None else genesis_timestamp
         )
         self._clock = clock
-        self._t0 = clock()
+        self._t0 = clock() if origin is None else origin
         self._blocks: OrderedDict[int, Block] = OrderedDict()
         self._numbers_by_hash: dict[str, int] = {}
         self._orphans: OrderedDict[str, None] = OrderedDict()
         self._forks: list[int] = []
+        self._fork_times: list[tuple[int, float]] = []
+        """``(fork point, clock time)`` of every reorg, in the order applied."""
         self._listeners: list[ReorgListener] = []
         self.ledger = Ledger(
             seed,
@@ -97,6 +100,16 @@ class MockChain:
         """The current head: ``first_block`` plus whole block times elapsed."""
         elapsed = max(0.0, self._clock() - self._t0)
         return self.first_block + math.floor(elapsed / self.block_time)
+
+    @property
+    def origin(self) -> float:
+        """The clock time block ``first_block`` became the head: a replica of this chain in
+        another process (same seed, same clock) starts from it to agree on every head."""
+        return self._t0
+
+    def head_at(self, when: float) -> int:
+        """The head at clock time ``when`` (reorgs do not move it)."""
+        return self.first_block + math.floor(max(0.0, when - self._t0) / self.block_time)
 
     def seconds_until(self, number: int) -> float:
         """Seconds of ``clock`` until block ``number`` becomes the head; 0 once it has.
@@ -193,9 +206,17 @@ class MockChain:
         head = self.head_number()
         if depth > head:
             raise ValueError(f"reorg depth {depth} would replace the genesis block")
-        fork = head - depth + 1
+        return self.fork_at(head - depth + 1)
+
+    def fork_at(self, fork: int, at: float | None = None) -> Replaced:
+        """Replace blocks ``fork`` .. head with a new branch (``reorg`` by fork point, as a
+        replica applies the reorgs its lab reports; ``at`` is when it happened there)."""
+        head = self.head_number()
+        if not 1 <= fork <= head:
+            raise ValueError(f"fork point {fork} outside 1..{head}")
         old = [(n, self.hash_of(n)) for n in range(fork, head + 1)]
         bisect.insort(self._forks, fork)
+        self._fork_times.append((fork, self._clock() if at is None else at))
         self._drop_from(fork)
         self.ledger.forget_from(fork)
         self._remember_orphans(old_hash for _, old_hash in old)
@@ -203,6 +224,21 @@ class MockChain:
         for listener in list(self._listeners):
             listener(replaced)
         return replaced
+
+    def include_transaction(self, raw: bytes, number: int) -> None:
+        """A replica's copy of a transaction its lab put into block ``number``."""
+        self.ledger.include(raw, number)
+        self._drop_from(number)
+
+    @property
+    def fork_times(self) -> tuple[tuple[int, float], ...]:
+        return tuple(self._fork_times)
+
+    def hash_as_of(self, number: int, when: float) -> str:
+        """The hash block ``number`` had at clock time ``when`` (before later reorgs)."""
+        generation = sum(1 for fork, at in self._fork_times if fork <= number and at <= when)
+        label = "hash" if generation == 0 else f"hash/g{generation}"
+        return data(derive(self.seed, self.chain_id, label, number))
 
     def on_reorg(self, listener: ReorgListener) -> Callable[[], None]:
         """Call ``listener`` after every reorg; returns the function that unregisters it."""

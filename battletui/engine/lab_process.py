@@ -40,11 +40,19 @@ class LabProcess:
         child: ChildProcess,
         client: LabClient,
         providers: dict[str, ProviderEndpoint],
+        token: str = "",
     ) -> None:
         self.scenario = scenario
         self.child = child
         self.client = client
         self.providers = providers
+        self.token = token
+        """The lab's bearer token: the engine hands it to its load workers for ``/truth``."""
+
+    @property
+    def truth_url(self) -> str:
+        """The lab's truth feed (``battletui.lab.truth``), for a replica of the chain."""
+        return self.client.url.replace("http://", "ws://", 1) + "/truth"
 
     @property
     def pid(self) -> int:
@@ -87,7 +95,7 @@ class LabProcess:
             ready_timeout=ready_timeout,
         )
         client = LabClient(str(child.ready["control"]), token)
-        return cls(scenario, child, client, providers)
+        return cls(scenario, child, client, providers, token)
 
     async def stop(self) -> int:
         """Close the client and end the lab (its ports are closed when this returns);

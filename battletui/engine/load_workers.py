@@ -77,6 +77,7 @@ class LoadWorkers:
         upstream_header: str | None,
         upstream_names: Mapping[str, str],
         log: Path | None = None,
+        truth: Mapping[str, Any] | None = None,
     ) -> None:
         self._url = url
         self._spec = spec
@@ -85,6 +86,7 @@ class LoadWorkers:
         self._upstream_header = upstream_header
         self._upstream_names = dict(upstream_names)
         self._log = log
+        self._truth = dict(truth) if truth is not None else None
         self._token = secrets.token_urlsafe(24)
         self._workers: list[_Worker] = []
         self._readers: list[asyncio.Task[None]] = []
@@ -128,6 +130,7 @@ class LoadWorkers:
             "http": spec_to_json(self._spec),
             "upstream_header": self._upstream_header,
             "upstream_names": self._upstream_names,
+            "truth": self._truth,
         }
         child, port = await spawn_part(
             "load worker", MODULE, config, lambda ready: int(ready["port"]), log=self._log

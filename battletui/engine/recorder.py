@@ -76,6 +76,9 @@ class SessionRecorder:
                 "broken_links": view.broken_links,
                 "max_stall_ms": round(view.max_stall_ms, 3),
                 "reconnects": view.reconnects,
+                "checked": view.checked,
+                "stale": view.stale,
+                "wrong": view.wrong,
             }
         )
 

@@ -83,6 +83,8 @@ from battletui.scenario import (
     dumps_scenario,
 )
 from battletui.workload import WsLoad
+from battletui.workload.answer_check import AnswerChecker
+from battletui.workload.truth import ChainReplica, TruthError
 
 TICK = 1.0
 GATEWAY_NOTE_QUIET = 10.0
@@ -155,6 +157,9 @@ class Session:
         self._load: LoadWorkers | None = None
         self.ws_metrics: WsMetrics | None = None
         self._ws_load: WsLoad | None = None
+        self._replica: ChainReplica | None = None
+        """The engine's replica of the chain: the WebSocket subscribers' heads are judged
+        against it (each load worker has its own for the HTTP answers)."""
         self._health: HealthMonitor | None = None
         self._journal: Journal | None = None
         self._http: aiohttp.ClientSession | None = None
@@ -216,12 +221,29 @@ class Session:
         ws_spec = self.scenario.workload.ws
         if ws_spec.subscribers > 0 and target.ws is not None:
             self.ws_metrics = WsMetrics(ws_spec.subscribers, self._clock)
+            chain = self.scenario.chain
+            self._replica = ChainReplica(
+                self.lab.truth_url,
+                self.lab.token,
+                seed=self.scenario.seed,
+                chain_id=chain.id,
+                block_time=chain.block_time,
+            )
+            try:
+                await self._replica.start()
+            except TruthError as error:
+                await self._stop_children()
+                raise LabError(str(error)) from error
+            answers = AnswerChecker(
+                self._replica.chain, self.scenario.workload.stale_blocks, self._replica.settled
+            )
             self._ws_load = WsLoad(
                 target.ws,
                 ws_spec,
                 self.ws_metrics,
                 clock=self._clock,
                 on_anomaly=self.recorder.on_ws_anomaly,
+                answers=answers,
             )
         await self._health.start()
         if self._ws_load is not None:
@@ -324,6 +346,13 @@ class Session:
                 upstream_header=self.target.upstream_header,
                 upstream_names=self.target.spec.upstreams,
                 log=folder / "workers.log",
+                truth={
+                    "url": self.lab.truth_url,
+                    "token": self.lab.token,
+                    "chain_id": self.scenario.chain.id,
+                    "block_time": self.scenario.chain.block_time,
+                    "stale_blocks": self.scenario.workload.stale_blocks,
+                },
             )
             await self._load.spawn()
 
@@ -392,6 +421,8 @@ class Session:
             await self._load.stop(drain=DRAIN)
         if self._ws_load is not None:
             await self._ws_load.stop()
+        if self._replica is not None:
+            await self._replica.stop()
         self.recorder.report_failovers()
         self.recorder.checkpoint_ws(self.ws_view())
         if self.metrics is not None:

@@ -25,6 +25,7 @@ from battletui.metrics import (
     Snapshot,
     WsView,
 )
+from battletui.metrics.answers import AnswerSummary
 from battletui.providers import FaultState
 from battletui.report import evaluate_slos
 from battletui.scenario import Scenario
@@ -100,7 +101,14 @@ def build_snapshot(
             )
         )
     series = list(metrics.series)[-120:]
-    slos = evaluate_slos(scenario.slo, success_rate=metrics.success_rate, latency=corrected, ws=ws)
+    answers = AnswerSummary.of(metrics.answers).with_heads(ws)
+    slos = evaluate_slos(
+        scenario.slo,
+        success_rate=metrics.success_rate,
+        latency=corrected,
+        ws=ws,
+        answers=answers,
+    )
     return dataclasses.replace(
         base,
         providers=tuple(providers),
@@ -111,6 +119,7 @@ def build_snapshot(
         errors=dict(metrics.errors),
         failovers=metrics.failovers,
         failed_over=metrics.failed_over,
+        answers=answers,
         failover_latency=LatencyStats.of(metrics.failover_latency),
         latency_window=window.latency,
         latency_total=corrected,

@@ -6,7 +6,10 @@ block like on any node). It picks its upstream like HTTP traffic does (strategy 
 the health tiers of :func:`~battletui.gateway.selection.tiered`: a lagging provider only when
 no healthy one is there, OPEN skipped) and moves elsewhere when the socket closes or breaks,
 when no head arrives within ``ws_stall_timeout``, or when the serving upstream's breaker turns
-OPEN. Once subscribed it stays (no move back to a "better" upstream while it serves).
+OPEN, or when the serving upstream is found lagging (its heads more than ``lag_blocks``
+behind the best) while a healthy one is there: a lagging node's heads reach clients late, so
+the feed does not wait for the stall timeout. Once subscribed it stays (no move back to a
+"better" upstream while it serves).
 
 Breakers: a subscription that could not be set up, broke, closed or stalled counts as one
 failure for its upstream ("websocket reset", "websocket closed (1001)", "no head for 3.0s");
@@ -51,7 +54,8 @@ WATCH_INTERVAL: Final = 0.05
 """How often the serving subscription is checked for a stall or an OPEN breaker."""
 BACKFILL_ROUNDS: Final = 3
 """A backfill may take this many request deadlines (``GatewaySpec.timeout``) at most."""
-_NOT_THEIR_FAULT: Final = frozenset({"breaker open", "halted"})
+LAGGING: Final = "its head is lagging"
+_NOT_THEIR_FAULT: Final = frozenset({"breaker open", "halted", LAGGING})
 
 
 @dataclass(frozen=True)
@@ -314,11 +318,23 @@ class HeadFeed:
                 is_open = breaker.state is BreakerState.OPEN
                 if is_open and not was_open:
                     return UpstreamLost("breaker open")
+                if self._pool.is_lagging(uid) and self._healthy_elsewhere(uid):
+                    return UpstreamLost(LAGGING)  # its heads would reach clients late
                 was_open = was_open and is_open
         finally:
             reader.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await reader
+
+    def _healthy_elsewhere(self, uid: str) -> bool:
+        """Another upstream that is neither lagging nor OPEN: somewhere to move to."""
+        pool = self._pool
+        return any(
+            other != uid
+            and not pool.is_lagging(other)
+            and pool.breakers[other].state is BreakerState.CLOSED
+            for other in pool.ids
+        )
 
     async def _read(
         self,

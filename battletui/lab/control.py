@@ -10,6 +10,7 @@
   "detail"}``, or 400 / 404 / 409 with ``{"error": one line}``.
 * ``POST /chain/reorg`` ``{"depth": n}``: answers ``{"replaced": [[number, old hash, new
   hash], ...], "head"}``.
+* ``GET /truth`` (WebSocket): the feed a replica of the chain follows (``truth.py``).
 
 Every request needs ``Authorization: Bearer <token>``, else 401: the ports of a chaos tool
 are no place for a stranger to press kill.
@@ -27,6 +28,7 @@ from aiohttp import web
 from battletui.chain import MockChain
 from battletui.lab.faults import FaultRefused, apply_provider_fault, integer
 from battletui.lab.state import chain_json, lab_json
+from battletui.lab.truth import truth_feed
 from battletui.providers import MockProvider
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -89,6 +91,11 @@ def control_app(
     app.router.add_get("/chain", chain_state)
     app.router.add_post("/providers/{id}/{kind}", fault)
     app.router.add_post("/chain/reorg", reorg)
+
+    async def truth(request: web.Request) -> web.StreamResponse:
+        return await truth_feed(chain, request)
+
+    app.router.add_get("/truth", truth)
     return app
 
 

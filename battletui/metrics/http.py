@@ -20,6 +20,7 @@ from typing import Any
 
 from hdrh.histogram import HdrHistogram
 
+from battletui.metrics.answers import answer_keys
 from battletui.metrics.instrument import (
     LIVE_SECONDS,
     InstrumentSecond,
@@ -79,6 +80,8 @@ class _Interval:
     upstreams: Counter[str] = field(default_factory=Counter)
     failovers: int = 0
     failed_over: int = 0
+    answers: Counter[str] = field(default_factory=Counter)
+    """Judged answers (``answers.py`` keys)."""
     histogram: HdrHistogram = field(default_factory=lambda: new_histogram(INTERVAL_FIGURES))
     """Small and kept a few seconds, for the live window."""
     exact: _Exact | None = field(default_factory=lambda: _Exact())
@@ -149,6 +152,8 @@ class IntervalRecord:
     """How late the event loop woke a periodic timer (µs)."""
     cpu_percent: float | None = None
     """Process CPU in this second, % of one core."""
+    answers: dict[str, int] = field(default_factory=dict)
+    """Answers judged against the canonical chain in this second (``answers.py`` keys)."""
 
 
 @dataclass(frozen=True)
@@ -167,6 +172,7 @@ class LiveSecond:
     failed_over: int
     histogram: HdrHistogram
     """Corrected latency at ``INTERVAL_FIGURES`` (the live window's precision)."""
+    answers: dict[str, int] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -179,6 +185,7 @@ class LiveSecond:
             "failovers": self.failovers,
             "failed_over": self.failed_over,
             "histogram": self.histogram.encode().decode("ascii"),
+            "answers": self.answers,
         }
 
     @classmethod
@@ -193,6 +200,7 @@ class LiveSecond:
             failovers=int(data["failovers"]),
             failed_over=int(data["failed_over"]),
             histogram=decode_histogram(str(data["histogram"])),
+            answers={str(k): int(v) for k, v in dict(data.get("answers") or {}).items()},
         )
 
 
@@ -247,6 +255,8 @@ class HttpMetrics:
         self.failovers = 0
         self.errors: Counter[str] = Counter()
         self.upstreams: Counter[str] = Counter()
+        self.answers: Counter[str] = Counter()
+        """Answers judged against the canonical chain (``answers.py`` keys)."""
         self.corrected = new_histogram()
         """Corrected latency of every closed second (each one folded in as it closes)."""
         self.failed_over = 0
@@ -289,6 +299,13 @@ class HttpMetrics:
         if record_seconds(exact.corrected, result.corrected):
             interval.clipped += 1
         record_seconds(exact.uncorrected, result.uncorrected)
+
+    def answer(self, method: str, upstream: str | None, verdict: str) -> None:
+        """An answer was judged against the canonical chain (``ok``, ``stale``, ``wrong``)."""
+        interval = self._interval_at(self._clock())
+        for key in answer_keys(verdict, method, upstream):
+            interval.answers[key] += 1
+            self.answers[key] += 1
 
     def scheduled(self, intended: float) -> None:
         """The schedule reached a request due at ``intended`` and launched it."""
@@ -381,6 +398,7 @@ class HttpMetrics:
                     slip=interval.slip,
                     loop_lag=interval.loop_lag,
                     cpu_percent=interval.cpu_percent,
+                    answers=dict(interval.answers),
                 )
             )
 
@@ -398,6 +416,7 @@ class HttpMetrics:
                 failovers=i.failovers,
                 failed_over=i.failed_over,
                 histogram=i.histogram,
+                answers=dict(i.answers),
             )
             for i in list(self._ring)[-count:]
         ]

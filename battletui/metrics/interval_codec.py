@@ -57,6 +57,7 @@ def record_to_json(record: IntervalRecord) -> dict[str, Any]:
         "slip": _encoded_or_none(record.slip),
         "loop_lag": _encoded_or_none(record.loop_lag),
         "cpu_percent": None if record.cpu_percent is None else round(record.cpu_percent, 1),
+        "answers": record.answers,
     }
 
 
@@ -81,6 +82,7 @@ def record_from_json(entry: Mapping[str, Any]) -> IntervalRecord:
         slip=_decoded(entry.get("slip")),
         loop_lag=_decoded(entry.get("loop_lag")),
         cpu_percent=None if cpu is None else float(cpu),
+        answers={str(k): int(v) for k, v in dict(entry.get("answers") or {}).items()},
     )
 
 
@@ -95,6 +97,7 @@ def merge_records(records: Sequence[IntervalRecord]) -> IntervalRecord:
     index = records[0].index
     errors: Counter[str] = Counter()
     upstreams: Counter[str] = Counter()
+    answers: Counter[str] = Counter()
     corrected, uncorrected = new_histogram(), new_histogram()
     failover: HdrHistogram | None = None
     slip = loop_lag = None
@@ -102,6 +105,7 @@ def merge_records(records: Sequence[IntervalRecord]) -> IntervalRecord:
     for record in records:
         errors.update(record.errors)
         upstreams.update(record.upstreams)
+        answers.update(record.answers)
         corrected.add(record.corrected)
         uncorrected.add(record.uncorrected)
         if record.failover_latency is not None:
@@ -133,4 +137,5 @@ def merge_records(records: Sequence[IntervalRecord]) -> IntervalRecord:
         slip=slip,
         loop_lag=loop_lag,
         cpu_percent=cpu,
+        answers=dict(answers),
     )

@@ -118,6 +118,7 @@ class MergedHttpMetrics:
         self._failed_over = 0
         self._errors: Counter[str] = Counter()
         self._upstreams: Counter[str] = Counter()
+        self._answers: Counter[str] = Counter()
         self.corrected = new_histogram()
         """Corrected latency of every complete second."""
         self.failover_latency = new_histogram()
@@ -170,6 +171,7 @@ class MergedHttpMetrics:
         self._failed_over += record.failed_over
         self._errors.update(record.errors)
         self._upstreams.update(record.upstreams)
+        self._answers.update(record.answers)
         self.corrected.add(record.corrected)
         if record.failover_latency is not None:
             self.failover_latency.add(record.failover_latency)
@@ -236,6 +238,14 @@ class MergedHttpMetrics:
     @property
     def upstreams(self) -> Counter[str]:
         return self._upstreams + self._open()[2]
+
+    @property
+    def answers(self) -> Counter[str]:
+        """Judged answers so far (``answers.py`` keys), the seconds in progress included."""
+        total = Counter(self._answers)
+        for _, _, figures in self._pending_seconds():
+            total.update(figures.answers)
+        return total
 
     @property
     def success_rate(self) -> float | None:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Literal
 
+from battletui.metrics.answers import AnswerSummary
 from battletui.metrics.events import Event
 from battletui.metrics.instrument import InstrumentView
 from battletui.metrics.latency import HistogramBars, LatencyStats
@@ -94,6 +95,9 @@ class Snapshot:
     """Requests answered only after a failover (client side)."""
     failover_latency: LatencyStats = field(default_factory=LatencyStats)
     """Their corrected latency as the client measured it."""
+    answers: AnswerSummary = field(default_factory=AnswerSummary)
+    """Answers judged against the canonical chain: stale and wrong ones, per method and
+    per upstream."""
     latency_window: LatencyStats = field(default_factory=LatencyStats)
     latency_total: LatencyStats = field(default_factory=LatencyStats)
     bars: HistogramBars = field(default_factory=HistogramBars)

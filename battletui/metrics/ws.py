@@ -27,6 +27,12 @@ class WsView:
     serving_observed: bool = True
     """False when nothing observes which provider serves the gateway's subscription (an
     external gateway without the reference ``/health``): ``serving`` is then no reading."""
+    checked: int = 0
+    """Heads judged against the canonical chain (0 when nothing could judge them)."""
+    stale: int = 0
+    """Heads more than the tolerance behind the canonical head when they arrived."""
+    wrong: int = 0
+    """Heads that are not (or no longer) canonical: a replaced block, a made-up one."""
 
 
 class WsMetrics:
@@ -46,6 +52,17 @@ class WsMetrics:
         self.max_stall = 0.0
         self.head: int | None = None
         self._last_head_at: dict[int, float] = {}
+        self.checked = 0
+        self.stale = 0
+        self.wrong = 0
+
+    def head_judged(self, verdict: str) -> None:
+        """A head was judged against the canonical chain (``ok``, ``stale``, ``wrong``)."""
+        self.checked += 1
+        if verdict == "stale":
+            self.stale += 1
+        elif verdict == "wrong":
+            self.wrong += 1
 
     def connection_opened(self, subscriber: int) -> None:
         self.connected += 1
@@ -88,4 +105,7 @@ class WsMetrics:
             reconnects=self.reconnects,
             serving=serving,
             serving_observed=observed,
+            checked=self.checked,
+            stale=self.stale,
+            wrong=self.wrong,
         )

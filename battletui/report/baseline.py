@@ -284,7 +284,7 @@ def format_value(value: float | None, unit: str) -> str:
         return "—"
     if unit == "ms":
         return f"{value:,.1f} ms"
-    if unit == "ratio":
+    if unit in ("ratio", "share"):
         return f"{value * 100:.2f}%"
     if unit == "req/s":
         return f"{value:,.2f} req/s"

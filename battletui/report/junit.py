@@ -213,7 +213,7 @@ def _value(value: Any, unit: str) -> str:
         return "—"
     if isinstance(value, bool) or not isinstance(value, int | float):
         return _text(value)
-    if unit in ("ratio", "ms", "count"):
+    if unit in ("ratio", "share", "ms", "count"):
         return figure(float(value), unit)
     if unit == "req/s":
         return f"{value:.1f} req/s"

@@ -103,6 +103,7 @@ def render_report(result: Mapping[str, Any]) -> str:
         f"- failovers (a request retried on another provider): {http['failovers']:,}",
         *_failovers(result.get("failovers")),
         *render_instrument(result.get("instrument"), clock_tenths),
+        *_answers(http.get("answers")),
         "",
         "## Providers",
         "",
@@ -394,6 +395,44 @@ def _impacts(impacts: Sequence[Mapping[str, Any]]) -> list[str]:
             ],
         ),
     ]
+
+
+def _share(part: int, whole: int) -> str:
+    return f"{part:,} ({part / whole * 100:.2f}%)" if whole else f"{part:,}"
+
+
+def _answers(answers: Mapping[str, Any] | None) -> list[str]:
+    """Answers judged against the canonical chain, by method and by who served them."""
+    if not answers or not answers.get("checked"):
+        return []
+    checked, stale, wrong = answers["checked"], answers["stale"], answers["wrong"]
+    tolerance = answers.get("stale_blocks")
+    behind = "the tolerance" if tolerance is None else f"{tolerance} blocks"
+    lines = [
+        "",
+        "## Answers checked against the chain",
+        "",
+        f"{checked:,} answers were compared with the mock chain's canonical state when each"
+        f" request left: **{_share(stale, checked)} stale** (more than {behind} behind"
+        f" the head), **{_share(wrong, checked)} wrong** (not the canonical chain, or only a"
+        " branch a reorg replaced).",
+    ]
+    if not stale and not wrong:
+        return lines
+    for title, key in (("method", "by_method"), ("upstream", "by_upstream")):
+        rows = [
+            [
+                name,
+                f"{c['checked']:,}",
+                _share(c["stale"], c["checked"]),
+                _share(c["wrong"], c["checked"]),
+            ]
+            for name, c in answers.get(key, {}).items()
+            if c["stale"] or c["wrong"]
+        ]
+        if rows:
+            lines += ["", _table([title, "checked", "stale", "wrong"], rows)]
+    return lines
 
 
 def _requests_were(count: int) -> str:

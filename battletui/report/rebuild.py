@@ -22,6 +22,7 @@ from battletui.metrics import (
     decode_histogram,
     new_histogram,
 )
+from battletui.metrics.answers import AnswerSummary
 from battletui.report.breaker_timeline import fault_impacts
 from battletui.report.instrument import second_of
 from battletui.report.journal_reader import read_journal
@@ -88,6 +89,7 @@ def rebuild(journal_path: Path) -> SessionRecord:
     corrected, uncorrected, failover_latency = new_histogram(), new_histogram(), new_histogram()
     errors: Counter[str] = Counter()
     upstreams: Counter[str] = Counter()
+    answers: Counter[str] = Counter()
     requests = ok = failovers = failed_over = 0
     series: list[IntervalSummary] = []
     instrument = InstrumentTally()
@@ -107,6 +109,7 @@ def rebuild(journal_path: Path) -> SessionRecord:
         failed_over += int(entry.get("failed_over", 0))
         errors.update(entry.get("errors") or {})
         upstreams.update(entry.get("upstreams") or {})
+        answers.update(entry.get("answers") or {})
         series.append(
             IntervalSummary(
                 index=int(entry["index"]),
@@ -157,6 +160,9 @@ def rebuild(journal_path: Path) -> SessionRecord:
             max_stall_ms=float(last["max_stall_ms"]),
             current_stall_ms=0.0,
             reconnects=int(last["reconnects"]),
+            checked=int(last.get("checked", 0)),
+            stale=int(last.get("stale", 0)),
+            wrong=int(last.get("wrong", 0)),
         )
     strategies = [
         a["params"].get("name") for a in actions if a["kind"] == "strategy" and a["applied"]
@@ -197,6 +203,7 @@ def rebuild(journal_path: Path) -> SessionRecord:
             for e in by_type.get("ws_feed", [])
         ],
         failed_over=failed_over,
+        answers=AnswerSummary.of(answers).with_heads(ws),
         failover_latency=LatencyStats.of(failover_latency),
         failover_cost=LatencyStats.of(cost),
         failovers_away=dict(away),

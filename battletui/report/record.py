@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from battletui.metrics import InstrumentSummary, IntervalSummary, LatencyStats, WsView
+from battletui.metrics.answers import AnswerSummary
 from battletui.report.breaker_timeline import FaultImpact
 from battletui.report.received import ReceivedFigures
 from battletui.scenario import Scenario
@@ -48,6 +49,8 @@ class SessionRecord:
     ws: WsView | None = None
     ws_feed: list[dict[str, Any]] = field(default_factory=list)
     failed_over: int = 0
+    answers: AnswerSummary = field(default_factory=AnswerSummary)
+    """Answers judged against the canonical chain (HTTP load and WebSocket heads)."""
     failover_latency: LatencyStats = field(default_factory=LatencyStats)
     failover_cost: LatencyStats = field(default_factory=LatencyStats)
     failovers_away: dict[str, int] = field(default_factory=dict)

@@ -23,6 +23,7 @@ def slo_results(record: SessionRecord) -> tuple[SloResult, ...]:
         success_rate=record.success_rate,
         latency=record.latency_corrected,
         ws=record.ws,
+        answers=record.answers,
     )
 
 
@@ -128,6 +129,11 @@ def build_result(record: SessionRecord) -> dict[str, Any]:
             "failovers": record.failovers,
             "workers": record.workers,
             "connections": http.connections,
+            "mix": http.preset or "custom",
+            "answers": {
+                **record.answers.to_json(),
+                "stale_blocks": record.scenario.workload.stale_blocks,
+            },
             "latency_ms": {
                 "corrected": _latency(record.latency_corrected),
                 "uncorrected": _latency(record.latency_uncorrected),

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from battletui.metrics import LatencyStats, WsView
+from battletui.metrics.answers import AnswerSummary
 from battletui.scenario import SloSpec
 
 
@@ -17,7 +18,8 @@ class SloResult:
     actual: float | None
     passed: bool | None
     unit: str
-    """``ratio`` (0..1, higher is better), ``ms`` or ``count`` (lower is better)."""
+    """``ratio`` (0..1, higher is better), ``share`` (0..1), ``ms`` or ``count`` (lower is
+    better)."""
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> SloResult:
@@ -57,7 +59,7 @@ def bound(unit: str, *, pretty: bool = False) -> str:
 
 def figure(value: float, unit: str, decimals: int | None = None) -> str:
     """A figure as people read it: ratio as %, ms with " ms", count as an integer."""
-    if unit == "ratio":
+    if unit in ("ratio", "share"):
         return f"{value * 100:.{2 if decimals is None else decimals}f}%"
     if unit == "ms":
         return f"{value:.{1 if decimals is None else decimals}f} ms"
@@ -69,9 +71,9 @@ def figure(value: float, unit: str, decimals: int | None = None) -> str:
 def figures(actual: float, target: float, unit: str) -> tuple[str, str]:
     """Actual and target at one precision, fine enough that two different values never read
     the same (99.996% against a 100.00% target must not print as "100.00% < 100.00%")."""
-    if unit not in ("ratio", "ms"):
+    if unit not in ("ratio", "share", "ms"):
         return figure(actual, unit), figure(target, unit)
-    decimals = 2 if unit == "ratio" else 1
+    decimals = 2 if unit in ("ratio", "share") else 1
     while True:
         shown = figure(actual, unit, decimals), figure(target, unit, decimals)
         if shown[0] != shown[1] or actual == target or decimals >= 6:
@@ -85,6 +87,7 @@ def evaluate_slos(
     success_rate: float | None,
     latency: LatencyStats,
     ws: WsView | None = None,
+    answers: AnswerSummary | None = None,
 ) -> tuple[SloResult, ...]:
     """Judge each objective set in ``slo``; with no traffic yet, ``passed`` is None."""
     results: list[SloResult] = []
@@ -111,4 +114,13 @@ def evaluate_slos(
         stall = ws.max_stall_ms if judged and ws is not None else None
         passed = None if stall is None else stall <= slo.ws_max_stall * 1000
         results.append(SloResult("ws_max_stall", slo.ws_max_stall * 1000, stall, passed, "ms"))
+    checked = answers is not None and answers.checked > 0
+    if slo.stale_rate is not None:
+        rate = answers.stale_rate if checked and answers is not None else None
+        passed = None if rate is None else rate <= slo.stale_rate
+        results.append(SloResult("stale_rate", slo.stale_rate, rate, passed, "share"))
+    if slo.wrong_answers is not None:
+        wrong = float(answers.wrong) if checked and answers is not None else None
+        passed = None if wrong is None else wrong <= slo.wrong_answers
+        results.append(SloResult("wrong_answers", float(slo.wrong_answers), wrong, passed, "count"))
     return tuple(results)

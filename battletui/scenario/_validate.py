@@ -20,6 +20,7 @@ from battletui.scenario.model import (
     ERROR_KINDS,
     HTTP_METHODS,
     MAX_PROVIDERS,
+    MIX_PRESETS,
     STRATEGIES,
     SUBSCRIPTIONS,
     Action,
@@ -78,13 +79,25 @@ BREAKER_KEYS = (
     "half_open_probes",
     "successes",
 )
-WORKLOAD_KEYS = ("http", "ws")
+WORKLOAD_KEYS = ("http", "ws", "stale_blocks")
+MAX_STALE_BLOCKS = 1_000
 WS_KEYS = ("subscribers", "subscription")
 MAX_WS_SUBSCRIBERS = 1_000
 HTTP_KEYS = ("rate", "mix", "timeout", "workers", "connections")
 MAX_WORKERS = 64
 MAX_CONNECTIONS = 10_000
-SLO_KEYS = ("success_rate", "p50", "p95", "p99", "max", "ws_gaps", "ws_duplicates", "ws_max_stall")
+SLO_KEYS = (
+    "success_rate",
+    "p50",
+    "p95",
+    "p99",
+    "max",
+    "ws_gaps",
+    "ws_duplicates",
+    "ws_max_stall",
+    "stale_rate",
+    "wrong_answers",
+)
 LATENCY_SLO_KEYS = ("p50", "p95", "p99", "max", "ws_max_stall")
 ACTION_PARAMS: Mapping[str, tuple[str, ...]] = {
     "kill": (),
@@ -392,9 +405,13 @@ def read_breaker(value: object, path: Path) -> BreakerSpec:
 
 def read_workload(value: object, path: Path) -> WorkloadSpec:
     mapping = read_mapping(value, path, WORKLOAD_KEYS)
+    stale = optional(mapping, path, "stale_blocks", read_natural, WorkloadSpec.stale_blocks)
+    if stale > MAX_STALE_BLOCKS:
+        raise Invalid((*path, "stale_blocks"), f"at most {MAX_STALE_BLOCKS}, got {stale}")
     return WorkloadSpec(
         http=optional(mapping, path, "http", read_http, HttpLoadSpec()),
         ws=optional(mapping, path, "ws", read_ws, WsLoadSpec()),
+        stale_blocks=stale,
     )
 
 
@@ -459,8 +476,13 @@ def read_http(value: object, path: Path) -> HttpLoadSpec:
         return spec
     mix_path = (*path, "mix")
     raw = mapping["mix"]
+    if isinstance(raw, str):
+        if raw not in MIX_PRESETS:
+            known = ", ".join(MIX_PRESETS)
+            raise Invalid(mix_path, f"unknown mix {raw!r} (presets: {known}; or method: weight)")
+        return dataclasses.replace(spec, mix=MIX_PRESETS[raw], preset=raw)
     if not isinstance(raw, dict):
-        raise Invalid(mix_path, f"expected a mapping, got {show(raw)}")
+        raise Invalid(mix_path, f"expected a mapping or a preset name, got {show(raw)}")
     weights: dict[str, int] = {}
     for method, weight in raw.items():
         if method not in HTTP_METHODS:
@@ -481,6 +503,8 @@ def read_slo(value: object, path: Path) -> SloSpec:
         success_rate=success_rate,
         ws_gaps=optional(mapping, path, "ws_gaps", read_natural, None),
         ws_duplicates=optional(mapping, path, "ws_duplicates", read_natural, None),
+        stale_rate=optional(mapping, path, "stale_rate", read_fraction, None),
+        wrong_answers=optional(mapping, path, "wrong_answers", read_natural, None),
         **latencies,
     )
 

@@ -17,7 +17,7 @@ from battletui.scenario._target import NO_HEADER
 from battletui.scenario._validate import FLAP_DOWN, FLAP_UP
 from battletui.scenario.durations import format_duration, parse_duration
 from battletui.scenario.load import Format, format_of
-from battletui.scenario.model import Action, HttpLoadSpec, Scenario, TimelineEntry
+from battletui.scenario.model import Action, HttpLoadSpec, Scenario, TimelineEntry, WorkloadSpec
 
 Tree = dict[str, Any]
 
@@ -131,7 +131,7 @@ def _http(s: Scenario) -> Tree:
     http = s.workload.http
     tree: Tree = {
         "rate": "max" if http.closed else _number(http.rate),
-        "mix": dict(http.mix),
+        "mix": http.preset if http.preset is not None else dict(http.mix),
         "timeout": duration_text(http.timeout),
     }
     if http.workers is not None:
@@ -151,6 +151,8 @@ def _workload(s: Scenario, http: Tree) -> Tree:
     workload: Tree = {"http": http}
     if s.workload.ws.subscribers:
         workload["ws"] = _ws(s)
+    if s.workload.stale_blocks != WorkloadSpec.stale_blocks:
+        workload["stale_blocks"] = s.workload.stale_blocks
     return workload
 
 
@@ -162,7 +164,9 @@ def _slo(s: Scenario) -> Tree:
         value = getattr(s.slo, key)
         if value is not None:
             slo[key] = duration_text(value)
-    for key in ("ws_gaps", "ws_duplicates"):
+    if s.slo.stale_rate is not None:
+        slo["stale_rate"] = _number(s.slo.stale_rate)
+    for key in ("ws_gaps", "ws_duplicates", "wrong_answers"):
         count = getattr(s.slo, key)
         if count is not None:
             slo[key] = count
@@ -243,7 +247,8 @@ def _yaml_block(tree: Tree) -> str:
 def _yaml(s: Scenario) -> str:
     gateway = _gateway(s)
     http = _http(s)
-    http["mix"] = _Flow(http["mix"])
+    if isinstance(http["mix"], dict):
+        http["mix"] = _Flow(http["mix"])
     sections: list[Tree] = [
         {**_head(s), "chain": _Flow(_chain(s))},
         {"providers": [_Flow(p) for p in _providers(s)]},

@@ -52,8 +52,65 @@ HTTP_METHODS: Final = (
     "eth_chainId",
     "net_version",
     "web3_clientVersion",
+    "eth_getBalance",
+    "eth_getTransactionCount",
+    "eth_getCode",
+    "eth_call",
+    "eth_estimateGas",
+    "eth_gasPrice",
+    "eth_maxPriorityFeePerGas",
+    "eth_feeHistory",
+    "eth_getTransactionByHash",
+    "eth_getTransactionReceipt",
+    "eth_getBlockReceipts",
 )
 """JSON-RPC methods the HTTP workload knows how to generate with sensible parameters."""
+
+MIX_PRESETS: Final[Mapping[str, Mapping[str, int]]] = MappingProxyType(
+    {
+        # A dapp's front end: the head, token balances (one by one and through Multicall3),
+        # the user's balance and nonce, gas for a button, its contract's recent events.
+        "dapp": MappingProxyType(
+            {
+                "eth_blockNumber": 15,
+                "eth_chainId": 5,
+                "eth_getBlockByNumber": 10,
+                "eth_call": 35,
+                "eth_getBalance": 10,
+                "eth_getTransactionCount": 5,
+                "eth_estimateGas": 5,
+                "eth_gasPrice": 5,
+                "eth_getLogs": 10,
+            }
+        ),
+        # A wallet: balances and nonces of its accounts, fee data, receipts of what it sent.
+        "wallet": MappingProxyType(
+            {
+                "eth_getBalance": 30,
+                "eth_getTransactionCount": 15,
+                "eth_call": 10,
+                "eth_gasPrice": 10,
+                "eth_maxPriorityFeePerGas": 5,
+                "eth_feeHistory": 10,
+                "eth_estimateGas": 5,
+                "eth_getTransactionReceipt": 10,
+                "eth_blockNumber": 5,
+            }
+        ),
+        # An indexer: ranges of logs, whole blocks and their receipts, a little behind the head.
+        "indexer": MappingProxyType(
+            {
+                "eth_getLogs": 35,
+                "eth_getBlockByNumber": 25,
+                "eth_getBlockReceipts": 20,
+                "eth_blockNumber": 10,
+                "eth_getTransactionByHash": 5,
+                "eth_getTransactionReceipt": 5,
+            }
+        ),
+    }
+)
+"""``mix: dapp`` / ``wallet`` / ``indexer``: named mixes of realistic traffic."""
 
 MAX_PROVIDERS: Final = 9
 """Providers are selected with keys 1-9 in the TUI."""
@@ -230,7 +287,10 @@ class HttpLoadSpec:
             {"eth_blockNumber": 70, "eth_getBlockByNumber": 20, "eth_chainId": 10}
         )
     )
-    """Method -> weight."""
+    """Method -> weight (a preset's weights when ``preset`` is set)."""
+    preset: str | None = None
+    """``mix: dapp`` (``MIX_PRESETS``): the parameters follow that kind of client too (an
+    indexer reads whole blocks a little behind the head, a dapp the latest state)."""
     timeout: float = 5.0
     """Client-side give-up time for one request."""
     closed: bool = False
@@ -257,6 +317,9 @@ class WsLoadSpec:
 class WorkloadSpec:
     http: HttpLoadSpec = field(default_factory=HttpLoadSpec)
     ws: WsLoadSpec = field(default_factory=WsLoadSpec)
+    stale_blocks: int = 2
+    """How many blocks behind the canonical head (when the request was sent) an answer may
+    be before it counts as stale: one block is a race with the block boundary, not a fault."""
 
 
 @dataclass(frozen=True)
@@ -274,6 +337,11 @@ class SloSpec:
     """Most duplicate heads (a hash delivered twice) the subscribers may see."""
     ws_max_stall: float | None = None
     """Longest time allowed between two heads on one subscription (seconds)."""
+    stale_rate: float | None = None
+    """Highest share of checked answers (HTTP and WebSocket heads) that may be stale."""
+    wrong_answers: int | None = None
+    """Most answers that may contradict the canonical chain (a replaced block, a wrong
+    balance...); 0 is the usual objective."""
 
 
 @dataclass(frozen=True)

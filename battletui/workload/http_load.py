@@ -29,10 +29,12 @@ from battletui.metrics import HttpMetrics, RequestResult
 from battletui.metrics.instrument import SLIP_LIMIT_MS
 from battletui.scenario import HttpLoadSpec
 from battletui.wire import HttpPool, loads
+from battletui.workload.answer_check import AnswerChecker
 from battletui.workload.loop_monitor import LoopMonitor
 from battletui.workload.requests import RequestFactory
 
 UPSTREAM_HEADER = "X-Upstream"
+_BLOCK_METHODS = frozenset({"eth_getBlockByNumber", "eth_getBlockByHash"})
 FAILOVERS_HEADER = "X-Failovers"
 FAILOVERS_HEADER_LOWER = FAILOVERS_HEADER.lower()
 OWED_GRACE = SLIP_LIMIT_MS / 1000
@@ -61,6 +63,8 @@ class HttpLoad:
         upstream_header: str | None = UPSTREAM_HEADER,
         upstream_names: Mapping[str, str] | None = None,
         share: tuple[int, int] = (0, 1),
+        checker: AnswerChecker | None = None,
+        factory: RequestFactory | None = None,
     ) -> None:
         index, count = share
         if not 0 <= index < count:
@@ -71,7 +75,9 @@ class HttpLoad:
         self._spec = spec
         self._metrics = metrics
         self._clock = clock
-        self._factory = RequestFactory(spec.mix, seed, stream=index)
+        self._factory = factory or RequestFactory(spec.mix, seed, stream=index, preset=spec.preset)
+        self._checker = checker
+        """Judges every answer against the canonical chain (None: only its shape)."""
         self._share = share
         self._rate = spec.rate
         self._max_in_flight = max_in_flight
@@ -143,6 +149,9 @@ class HttpLoad:
         if self._pool is not None:
             await self._pool.close()
             self._pool = None
+        if self._checker is not None:
+            for judged in self._checker.drain():
+                self._metrics.answer(judged.method, judged.upstream, judged.verdict)
         await self._monitor.stop()
 
     # -- the open model ----------------------------------------------------------------------
@@ -240,7 +249,7 @@ class HttpLoad:
     async def _one(self, intended: float) -> None:
         pool = self._pool
         assert pool is not None
-        method, body = self._factory.next()
+        method, body, query = self._factory.next()
         request = pool.encode(body)
         sent = self._clock()
         self._metrics.left(intended, sent)
@@ -261,8 +270,16 @@ class HttpLoad:
                 if upstream is not None:
                     upstream = self._upstream_names.get(upstream, upstream)
             failovers = _int_header(headers.get(FAILOVERS_HEADER_LOWER))
-            ok, kind = self._judge(response.status, response.body)
+            ok, kind, result = self._judge(response.status, response.body, method)
         done = self._clock()
+        checker = self._checker
+        if checker is not None:
+            if ok:
+                verdict = checker.check(method, upstream, query, result, sent, done)
+                if verdict is not None:
+                    self._metrics.answer(method, upstream, verdict)
+            for judged in checker.settle():
+                self._metrics.answer(judged.method, judged.upstream, judged.verdict)
         self._metrics.record(
             RequestResult(
                 method=method,
@@ -276,28 +293,35 @@ class HttpLoad:
             )
         )
 
-    def _judge(self, status: int, raw: bytes) -> tuple[bool, str | None]:
+    def _judge(self, status: int, raw: bytes, method: str) -> tuple[bool, str | None, object]:
         if status >= 400:
-            return False, f"http_{status}"
+            return False, f"http_{status}", None
         try:
             answer = loads(raw)
         except (ValueError, RecursionError):
-            return False, "bad_response"
+            return False, "bad_response", None
         if not isinstance(answer, dict):
-            return False, "bad_response"
+            return False, "bad_response", None
         if "error" in answer:
-            return False, "rpc_error"
+            return False, "rpc_error", None
         if "result" not in answer:
-            return False, "bad_response"
+            return False, "bad_response", None
         result = answer["result"]
-        if isinstance(result, dict) and isinstance(result.get("hash"), str):
-            self._factory.last_block_hash = result["hash"]
-        if isinstance(result, str) and result.startswith("0x") and len(result) <= 18:
-            with contextlib.suppress(ValueError):  # eth_blockNumber: remember the head
-                self._factory.last_block_number = max(
-                    self._factory.last_block_number, int(result, 16)
-                )
-        return True, None
+        factory = self._factory
+        if (
+            method in _BLOCK_METHODS
+            and isinstance(result, dict)
+            and isinstance(result.get("hash"), str)
+        ):
+            factory.last_block_hash = result["hash"]
+            number = result.get("number")
+            if isinstance(number, str):
+                with contextlib.suppress(ValueError):  # a block: remember the newest seen
+                    factory.last_block_number = max(factory.last_block_number, int(number, 16))
+        if method == "eth_blockNumber" and isinstance(result, str):
+            with contextlib.suppress(ValueError):  # remember the head
+                factory.last_block_number = max(factory.last_block_number, int(result, 16))
+        return True, None, result
 
 
 def _resolve(waiter: asyncio.Future[None]) -> None:

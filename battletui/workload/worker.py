@@ -8,7 +8,12 @@ journal — and several cores can send. The configuration line on stdin::
     {"url": "http://127.0.0.1:8545", "share": [0, 2], "seed": 42, "token": "...",
      "http": {"rate": 1000, "timeout": 5.0, "mix": {...}, "closed": false,
               "connections": 64},
-     "upstream_header": "X-Upstream", "upstream_names": {}}
+     "upstream_header": "X-Upstream", "upstream_names": {},
+     "truth": {"url": "ws://127.0.0.1:.../truth", "token": "...", "chain_id": 1,
+               "block_time": 1.0, "stale_blocks": 2}}
+
+With ``truth`` it follows a replica of the lab's chain (``truth.py``) and judges every
+answer against it (``answer_check.py``); the verdicts go back in each second's ``answers``.
 
 It listens on 127.0.0.1 for the engine alone (the first line must be ``token``) and answers
 ``{"port", "pid"}``. Then, as JSON lines on that connection:
@@ -43,7 +48,10 @@ from battletui.metrics.http import IntervalRecord
 from battletui.metrics.interval_codec import record_to_json
 from battletui.processes import ChildContext, child_main
 from battletui.scenario import HttpLoadSpec
+from battletui.workload.answer_check import AnswerChecker
 from battletui.workload.http_load import UPSTREAM_HEADER, HttpLoad
+from battletui.workload.requests import RequestFactory
+from battletui.workload.truth import ChainReplica, TruthError
 
 __all__ = ["LIVE_PERIOD", "WorkerConfig", "read_config"]
 
@@ -64,6 +72,9 @@ class WorkerConfig:
     token: str
     upstream_header: str | None
     upstream_names: Mapping[str, str]
+    truth: Mapping[str, Any] | None = None
+    """Where the lab's truth feed is (``url``, ``token``) and the chain it describes
+    (``chain_id``, ``block_time``) and the stale bound: answers are then judged."""
 
 
 def spec_to_json(spec: HttpLoadSpec) -> dict[str, Any]:
@@ -73,6 +84,7 @@ def spec_to_json(spec: HttpLoadSpec) -> dict[str, Any]:
         "mix": dict(spec.mix),
         "closed": spec.closed,
         "connections": spec.connections,
+        "preset": spec.preset,
     }
 
 
@@ -85,6 +97,7 @@ def read_config(config: Mapping[str, Any]) -> WorkerConfig:
         mix=MappingProxyType({str(k): int(v) for k, v in dict(http["mix"]).items()}),
         closed=bool(http["closed"]),
         connections=int(http["connections"]),
+        preset=None if http.get("preset") is None else str(http["preset"]),
     )
     index, count = (int(n) for n in config["share"])
     if not 0 <= index < count:
@@ -98,14 +111,18 @@ def read_config(config: Mapping[str, Any]) -> WorkerConfig:
         token=str(config["token"]),
         upstream_header=None if header is None else str(header),
         upstream_names={str(k): str(v) for k, v in dict(config.get("upstream_names", {})).items()},
+        truth=None if config.get("truth") is None else dict(config["truth"]),
     )
 
 
 class _Worker:
     """The load, its metrics, and the one connection to the engine."""
 
-    def __init__(self, config: WorkerConfig, stop: asyncio.Event) -> None:
+    def __init__(
+        self, config: WorkerConfig, stop: asyncio.Event, replica: ChainReplica | None = None
+    ) -> None:
         self._config = config
+        self._replica = replica
         self._stop = stop
         self._writer: asyncio.StreamWriter | None = None
         self._connected = asyncio.Event()
@@ -164,6 +181,19 @@ class _Worker:
             return
         config = self._config
         self._metrics = HttpMetrics(time.monotonic, start=t0, on_interval=self._closed)
+        checker = factory = None
+        replica = self._replica
+        if replica is not None and config.truth is not None:
+            chain = replica.chain
+            checker = AnswerChecker(chain, int(config.truth["stale_blocks"]), replica.settled)
+            factory = RequestFactory(
+                config.spec.mix,
+                config.seed,
+                stream=config.share[0],
+                preset=config.spec.preset,
+                chain_id=chain.chain_id,
+                chain=chain,
+            )
         self._load = HttpLoad(
             config.url,
             config.spec,
@@ -172,6 +202,8 @@ class _Worker:
             upstream_header=config.upstream_header,
             upstream_names=config.upstream_names,
             share=config.share,
+            checker=checker,
+            factory=factory,
         )
         if isinstance(rate, int | float):
             self._load.set_rate(float(rate))
@@ -215,7 +247,22 @@ async def run(context: ChildContext) -> int:
     except (KeyError, TypeError, ValueError) as error:
         context.fail(f"{CANNOT_START}: bad configuration: {error}")
         return 2
-    worker = _Worker(config, context.stop)
+    replica = None
+    if config.truth is not None:
+        truth = config.truth
+        replica = ChainReplica(
+            str(truth["url"]),
+            str(truth["token"]),
+            seed=config.seed,
+            chain_id=int(truth["chain_id"]),
+            block_time=float(truth["block_time"]),
+        )
+        try:
+            await replica.start()
+        except TruthError as error:
+            context.fail(f"{CANNOT_START}: {error}")
+            return 2
+    worker = _Worker(config, context.stop, replica)
     server = await asyncio.start_server(worker.on_connect, "127.0.0.1", 0)
     port = int(server.sockets[0].getsockname()[1])
     context.ready({"port": port, "pid": os.getpid()})
@@ -224,6 +271,8 @@ async def run(context: ChildContext) -> int:
     finally:
         server.close()
         await worker.halt()  # the parent left without a stop
+        if replica is not None:
+            await replica.stop()
     return 0
 
 

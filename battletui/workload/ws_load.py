@@ -19,6 +19,7 @@ from websockets.exceptions import WebSocketException
 
 from battletui.metrics import WsMetrics
 from battletui.scenario import WsLoadSpec
+from battletui.workload.answer_check import AnswerChecker
 from battletui.workload.stream_check import HeadVerdict, StreamChecker
 
 RECONNECT_DELAY = 0.2
@@ -38,12 +39,15 @@ class WsLoad:
         *,
         clock: Callable[[], float] = time.monotonic,
         on_anomaly: Callable[[int, HeadVerdict], None] | None = None,
+        answers: AnswerChecker | None = None,
     ) -> None:
         self._url = url
         self._spec = spec
         self._metrics = metrics
         self._clock = clock
         self._on_anomaly = on_anomaly
+        self._answers = answers
+        """Judges each head against the canonical chain (None: only the stream's order)."""
         self._tasks: list[asyncio.Task[None]] = []
         self.checkers = [StreamChecker() for _ in range(spec.subscribers)]
 
@@ -60,6 +64,9 @@ class WsLoad:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks.clear()
+        if self._answers is not None:
+            for late in self._answers.drain():
+                self._metrics.head_judged(late.verdict)
 
     async def _subscriber(self, index: int) -> None:
         while True:
@@ -114,6 +121,19 @@ class WsLoad:
             except (KeyError, TypeError, ValueError):
                 continue
             self._count(index, verdict)
+            self._judge(header, verdict)
+
+    def _judge(self, header: Any, verdict: HeadVerdict) -> None:
+        checker = self._answers
+        if checker is None:
+            return
+        if verdict.kind != "duplicate":
+            now = self._clock()
+            judged = checker.check("newHeads", None, ("head_block",), header, now, now)
+            if judged is not None:
+                self._metrics.head_judged(judged)
+        for late in checker.settle():
+            self._metrics.head_judged(late.verdict)
 
     def _count(self, index: int, verdict: HeadVerdict) -> None:
         metrics = self._metrics
