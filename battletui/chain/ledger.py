@@ -2,9 +2,11 @@
 
 * **Bodies** (``body``): a block's background transactions (``activity.py``, signed here),
   then the users' transactions the pool put in it, with receipts, logs and the logs bloom.
-* **State** (``state_at``): built block by block from the session's first block (the genesis
-  allocation, ``state.py``) and kept for the last ``STATE_WINDOW`` blocks, as a geth node
-  without an archive keeps recent state; older state is "missing trie node". A reorg drops
+* **State** (``state_at``): built block by block from ``STATE_AT_START`` blocks before the
+  session's first block (the genesis allocation, ``state.py``), so a dapp that reads a recent
+  block right after start-up finds it as on a synced node, and kept for the last
+  ``STATE_WINDOW`` blocks, as a geth node without an archive keeps recent state; older state
+  is "missing trie node". A reorg drops
   the state from its fork point, which is then rebuilt on the new branch.
 * **Pool** (``submit``): a signed raw transaction is checked (signature, chain id, nonce,
   fees, balance) against the head and goes into the next block, which every provider of the
@@ -42,6 +44,8 @@ from battletui.chain.transactions import (
 
 STATE_WINDOW: Final = 256
 """Blocks of state kept below the head (a reorg is at most this deep)."""
+STATE_AT_START: Final = 128
+"""Blocks below the first one whose state exists from the start (geth's in-memory 128)."""
 MAX_USER_TRANSACTIONS: Final = 100_000
 """Users' transactions a session accepts (kept for the whole session: they are history)."""
 TX_INDEX_SIZE: Final = 65_536
@@ -88,14 +92,15 @@ class Ledger:
         head: Callable[[], int],
     ) -> None:
         self.seed, self.chain_id, self.first_block = seed, chain_id, first_block
+        self.origin = max(0, first_block - STATE_AT_START)
         self._hash_of, self._base_fee_of, self._head = hash_of, base_fee_of, head
         self.activity = activity_accounts(seed, chain_id)
         self.dev = dev_accounts()
         nonces = [
-            activity.nonce_after(seed, chain_id, i, first_block) for i in range(len(self.activity))
+            activity.nonce_after(seed, chain_id, i, self.origin) for i in range(len(self.activity))
         ]
         self._states: dict[int, State] = {
-            first_block: genesis_state(self.dev, self.activity, nonces)
+            self.origin: genesis_state(self.dev, self.activity, nonces)
         }
         self._user: dict[int, list[Transaction]] = {}
         self._user_block: dict[str, int] = {}
@@ -112,7 +117,7 @@ class Ledger:
 
     def state_at(self, number: int) -> State:
         """The state once block ``number`` is mined; ``MissingState`` outside the window."""
-        if number < self.first_block:
+        if number < self.origin:
             raise MissingState(number)
         self.advance(number)
         state = self._states.get(number)
@@ -132,7 +137,7 @@ class Ledger:
 
     def forget_from(self, fork: int) -> None:
         """A reorg replaced blocks ``fork`` and up: their state and indexed hashes go."""
-        for n in [n for n in self._states if n >= fork and n > self.first_block]:
+        for n in [n for n in self._states if n >= fork and n > self.origin]:
             del self._states[n]
         for n in [n for n in self._user_effects if n >= fork]:
             del self._user_effects[n]

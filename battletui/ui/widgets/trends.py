@@ -50,6 +50,25 @@ class TrendsPanel(Static):
         footer.append(f"{snap.requests:,} req", style="bold")
         footer.append(f" · {sum(snap.errors.values()):,} err", style="dim")
         footer.append(f" · {snap.failovers:,} failovers", style="dim")
+        _answers(footer, snap)
         table.add_row("", footer, "")
         table.columns[1].overflow = "ellipsis"
         self.update(table)
+
+
+def _answers(footer: Text, snap: Snapshot) -> None:
+    """Answers checked against the canonical chain: stale and wrong ones, and who served
+    the most of them (the upstream to look at)."""
+    answers = snap.answers
+    if not answers.checked:
+        return
+    footer.append(f" · {answers.checked:,} checked", style="dim")
+    footer.append(f" · {answers.stale:,} stale", style="bold yellow" if answers.stale else "dim")
+    footer.append(f" · {answers.wrong:,} wrong", style="bold red" if answers.wrong else "dim")
+    worst = max(
+        answers.by_upstream.items(),
+        key=lambda item: (item[1].get("wrong", 0), item[1].get("stale", 0)),
+        default=None,
+    )
+    if worst is not None and (worst[1].get("wrong", 0) or worst[1].get("stale", 0)):
+        footer.append(f" (most via {worst[0]})", style="yellow")
