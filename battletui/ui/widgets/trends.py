@@ -19,7 +19,7 @@ class TrendsPanel(Static):
         self.border_title = "over time · one mark per second"
 
     def show(self, snap: Snapshot) -> None:
-        label_width, value_width = 6, 11
+        label_width, value_width = 7, 11
         width = max(5, (self.size.width or 60) - 2 - label_width - value_width - 2)
         table = Table.grid(padding=(0, 1))
         table.add_column(no_wrap=True, min_width=label_width)
@@ -50,25 +50,26 @@ class TrendsPanel(Static):
         footer.append(f"{snap.requests:,} req", style="bold")
         footer.append(f" · {sum(snap.errors.values()):,} err", style="dim")
         footer.append(f" · {snap.failovers:,} failovers", style="dim")
-        _answers(footer, snap)
         table.add_row("", footer, "")
+        if snap.answers.checked:
+            table.add_row(Text("answers", style="dim"), *_answers(snap))
         table.columns[1].overflow = "ellipsis"
         self.update(table)
 
 
-def _answers(footer: Text, snap: Snapshot) -> None:
-    """Answers checked against the canonical chain: stale and wrong ones, and who served
-    the most of them (the upstream to look at)."""
+def _answers(snap: Snapshot) -> tuple[Text, Text]:
+    """Answers checked against the canonical chain: stale and wrong ones, who served the most
+    of them (the upstream to look at), and how many were checked."""
     answers = snap.answers
-    if not answers.checked:
-        return
-    footer.append(f" · {answers.checked:,} checked", style="dim")
-    footer.append(f" · {answers.stale:,} stale", style="bold yellow" if answers.stale else "dim")
-    footer.append(f" · {answers.wrong:,} wrong", style="bold red" if answers.wrong else "dim")
+    verdicts = Text()
+    verdicts.append(f"{answers.stale:,} stale", style="bold yellow" if answers.stale else "dim")
+    verdicts.append(" · ", style="dim")
+    verdicts.append(f"{answers.wrong:,} wrong", style="bold red" if answers.wrong else "dim")
     worst = max(
         answers.by_upstream.items(),
         key=lambda item: (item[1].get("wrong", 0), item[1].get("stale", 0)),
         default=None,
     )
     if worst is not None and (worst[1].get("wrong", 0) or worst[1].get("stale", 0)):
-        footer.append(f" (most via {worst[0]})", style="yellow")
+        verdicts.append(f" · most via {worst[0]}", style="yellow")
+    return verdicts, Text(f"of {answers.checked:,}", style="bold")
