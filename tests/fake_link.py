@@ -14,6 +14,7 @@ from battletui.metrics import (
     Snapshot,
     WsView,
 )
+from battletui.metrics.answers import AnswerSummary
 from battletui.metrics.latency import BAR_EDGES_MS
 from battletui.scenario import Action
 
@@ -82,6 +83,12 @@ def frozen_snapshot() -> Snapshot:
         rate=99.6,
         errors={"transport": 10},
         failovers=37,
+        answers=AnswerSummary(
+            checked=3_210,
+            stale=12,
+            wrong=0,
+            by_upstream={"alpha": {"checked": 900, "stale": 12, "wrong": 0}},
+        ),
         latency_window=LatencyStats(498, 48.1, 84.2, 130.5, 380.0, 402.3),
         latency_total=LatencyStats(4_000, 22.0, 84.0, 131.0, 390.0, 402.3),
         bars=HistogramBars(BAR_EDGES_MS, (0, 0, 0, 0, 3, 250, 180, 50, 10, 5, 0, 0, 0)),
