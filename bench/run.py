@@ -375,7 +375,7 @@ def _ms(text: str) -> float:
     return float(text)
 
 
-LOCUSTFILE = f'''
+LOCUSTFILE = f"""
 from locust import FastHttpUser, constant, task
 
 BODY = b{BODY!r}
@@ -387,7 +387,7 @@ class JsonRpc(FastHttpUser):
     @task
     def block_number(self):
         self.client.post("/", data=BODY, headers={{"Content-Type": "application/json"}})
-'''
+"""
 
 
 def peers_bin(name: str) -> Path:
@@ -665,8 +665,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--base-port", type=int, default=7700)
     parser.add_argument("--tools", default=",".join(TOOLS))
     parser.add_argument("--no-open", action="store_true", help="skip the open-model search")
-    parser.add_argument("--soak", type=float, default=0.0, metavar="MINUTES",
-                        help="also run battletui at 1,000 req/s for MINUTES and report RSS")
+    parser.add_argument(
+        "--soak",
+        type=float,
+        default=0.0,
+        metavar="MINUTES",
+        help="also run battletui at 1,000 req/s for MINUTES and report RSS",
+    )
     parser.add_argument("--out", type=Path, default=RESULTS / "latest.json")
     args = parser.parse_args(argv)
     tools = [t for t in args.tools.split(",") if t]
@@ -686,7 +691,7 @@ def main(argv: Sequence[str] | None = None) -> int:
               file=sys.stderr)  # fmt: skip
         try:
             for round_index in range(args.repeat):
-                order = tools[round_index % len(tools):] + tools[: round_index % len(tools)]
+                order = tools[round_index % len(tools) :] + tools[: round_index % len(tools)]
                 for target in TARGETS:
                     for tool in order:
                         run = runners[tool](lab, target, work, seconds=args.seconds,
@@ -700,15 +705,19 @@ def main(argv: Sequence[str] | None = None) -> int:
                 for tool in ("battletui", "wrk"):
                     if tool not in tools:
                         continue
-                    pair = [runners[tool](lab, target, work, seconds=args.seconds,
-                                          connections=1).p50_ms for target in TARGETS]
+                    pair = [
+                        runners[tool](lab, target, work, seconds=args.seconds, connections=1).p50_ms
+                        for target in TARGETS
+                    ]
                     if None not in pair:
                         added = round(pair[1] - pair[0], 3)  # type: ignore[operator]
                         overhead[tool].append(added)
                         print(f"  one connection, p50 through the gateway minus direct "
                               f"({tool}): {added} ms", file=sys.stderr)  # fmt: skip
-                for target, (first, step, limit) in (("provider", (3000, 1000, 20000)),
-                                                     ("gateway", (1500, 500, 10000))):
+                for target, (first, step, limit) in (
+                    ("provider", (3000, 1000, 20000)),
+                    ("gateway", (1500, 500, 10000)),
+                ):
                     rate, tried = open_search(lab, target, work, args.seconds, args.connections,
                                               first, step, limit)  # fmt: skip
                     held[target].append(rate)
