@@ -37,6 +37,9 @@ IDS = ("alpha", "beta", "gamma")
         Action("reorg", None, {"depth": 2}),
         Action("strategy", None, {"name": "round-robin"}),
         Action("mark", None, {"label": "mark 1 at 00:10"}),
+        Action("load", None, {"value": "pause"}),
+        Action("load", None, {"value": "resume"}),
+        Action("load", None, {"value": 150.0}),
     ],
 )
 def test_a_normalised_action_reads_back_as_itself(action: Action) -> None:
@@ -69,6 +72,8 @@ def test_a_normalised_action_reads_back_as_itself(action: Action) -> None:
         ("reorg", None, {"depth": 3}, "{reorg: 3}"),
         ("strategy", None, {"name": "priority"}, "{strategy: priority}"),
         ("mark", None, {"label": "gateway recovered"}, "{mark: gateway recovered}"),
+        ("load", None, {"value": "pause"}, "{load: pause}"),
+        ("load", None, {"value": 300}, "{load: 300}"),
     ],
 )
 def test_human_forms_read_as_a_timeline_entry_does(
@@ -105,6 +110,10 @@ def test_human_forms_read_as_a_timeline_entry_does(
         ("reorg", "alpha", {"depth": 1}, "target", "reorg takes no target"),
         ("strategy", None, {"name": "random"}, "name", "unknown strategy 'random'"),
         ("mark", None, {"label": " "}, "label", "must not be empty"),
+        ("load", None, {"value": "faster"}, "value", "expected pause, resume or a rate"),
+        ("load", None, {"value": 0}, "value", "pause the load instead"),
+        ("load", None, {"value": 1e9}, "value", "between 0 and 200000"),
+        ("load", "alpha", {"value": 5}, "target", "load takes no target"),
     ],
 )
 def test_invalid_actions_say_which_field(

@@ -159,3 +159,61 @@ async def test_m_asks_for_a_label_and_journals_a_mark() -> None:
         Action("mark", None, {"label": "failover done"}),
         Action("mark", None, {"label": "mark 2 at 00:41"}),
     ]
+
+
+async def test_space_pauses_and_resumes_plus_and_minus_step_the_rate_and_R_restores_all() -> None:
+    link = FakeLink()  # target 100 req/s, running
+    app = BattleApp(link)
+    async with app.run_test(size=(160, 45)) as pilot:
+        await pilot.press("space")
+        await wait_until(lambda: len(link.applied) == 1, what="a pause")
+        link.snap = dataclasses.replace(link.snap, paused=True)
+        app.refresh_view()
+        assert "PAUSED" in screen_text(app)
+        await pilot.press("space", "plus", "minus", "R")
+        await wait_until(lambda: len(link.applied) == 7, what="resume, two rates, 3 restores")
+    assert link.applied[:4] == [
+        Action("load", None, {"value": "pause"}),
+        Action("load", None, {"value": "resume"}),
+        Action("load", None, {"value": 150.0}),  # one step up from 100
+        Action("load", None, {"value": 75.0}),  # the frozen snapshot still says 100
+    ]
+    assert sorted(a.target or "" for a in link.applied[4:]) == ["alpha", "beta", "gamma"]
+    assert {a.kind for a in link.applied[4:]} == {"restore"}
+
+
+async def test_question_mark_opens_help_listing_every_key_and_any_key_closes_it() -> None:
+    link = FakeLink()
+    app = BattleApp(link)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("question_mark")
+        await pilot.pause()
+        text = screen_text(app)
+        for words in ("kill", "restore all", "pause / resume", "target rate", "ctrl+q", "mark"):
+            assert words in text, words
+        await pilot.press("k")  # closes the help, and is not a kill
+        await pilot.pause()
+        assert "restore all: clears" not in screen_text(app)
+        await pilot.pause(0.1)
+    assert link.applied == []
+
+
+async def test_ctrl_q_ends_and_writes_the_session_as_q_does(tmp_path: Path) -> None:
+    link = FakeLink(folder=tmp_path / "x")
+    app = BattleApp(link)
+    async with app.run_test() as pilot:
+        await pilot.press("ctrl+q")
+        await pilot.pause()
+    assert link.finished_with == "quit"
+    assert app.return_value == tmp_path / "x"
+    assert app.return_code == 0
+
+
+def test_rate_steps_are_round_and_bounded() -> None:
+    from battletui.ui import keys
+
+    assert keys.next_rate(100, 1) == 150
+    assert keys.next_rate(100, -1) == 75
+    assert keys.next_rate(250, 1) == 300  # off the ladder: the next rung
+    assert keys.next_rate(1, -1) is None
+    assert keys.next_rate(200_000, 1) is None

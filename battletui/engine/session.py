@@ -36,6 +36,7 @@ from battletui.engine.health import HealthMonitor
 from battletui.engine.journal import JOURNAL_NAME, Journal
 from battletui.engine.lab_process import LabProcess
 from battletui.engine.lab_watcher import LabWatcher
+from battletui.engine.load_control import LoadControl
 from battletui.engine.load_workers import LoadWorkers, auto_workers
 from battletui.engine.observers import (
     GatewayView,
@@ -155,6 +156,8 @@ class Session:
         self.lab_watch: LabWatcher | None = None
         self.metrics: MergedHttpMetrics | None = None
         self._load: LoadWorkers | None = None
+        self._load_control: LoadControl | None = None
+        """Pause and target rate of the load (``load`` actions; None without load)."""
         self.ws_metrics: WsMetrics | None = None
         self._ws_load: WsLoad | None = None
         self._replica: ChainReplica | None = None
@@ -355,6 +358,9 @@ class Session:
                 },
             )
             await self._load.spawn()
+            self._load_control = LoadControl(
+                http.rate, closed=http.closed, set_rate=self._load.set_rate
+            )
 
     def _describe_target(self, folder: Path) -> None:
         """lab.json for whoever configures a gateway, and the journal's ``target`` entry
@@ -461,6 +467,8 @@ class Session:
         assert self.lab is not None and self._http is not None
         if action.kind == "mark":
             return self._journal_outcome(ActionOutcome(action, offset, source, True, "mark"))
+        if action.kind == "load":
+            return self._journal_outcome(self._apply_load(action, offset, source))
         lock = self._locks[action.target or ""]
         async with lock:
             taken = self._clock()
@@ -480,6 +488,16 @@ class Session:
         if self.lab_watch is not None:
             await self.lab_watch.poll()  # the screen shows the new fault at once
         return self._journal_outcome(outcome)
+
+    def _apply_load(self, action: Action, offset: float, source: ActionSource) -> ActionOutcome:
+        if self._load_control is None:
+            error = "no load of ours to change: the traffic comes from outside"
+            return ActionOutcome(action, offset, source, False, error=error)
+        try:
+            detail = self._load_control.apply(action.params.get("value", ""))
+        except ChaosError as error:
+            return ActionOutcome(action, offset, source, False, error=str(error))
+        return ActionOutcome(action, offset, source, True, detail)
 
     async def _switch(self, name: str) -> str:
         """The gateway's strategy, switched and verified over its admin endpoint."""
@@ -587,7 +605,12 @@ class Session:
             lab=self.lab_watch,
             gateway=self._gateway_view(),
             metrics=self.metrics,
-            target_rate=self._load.rate if self._load else self.scenario.workload.http.rate,
+            target_rate=(
+                self._load_control.target_rate
+                if self._load_control is not None
+                else self.scenario.workload.http.rate
+            ),
+            paused=self._load_control is not None and self._load_control.paused,
             health=self._health,
             ws=self.ws_view(),
             failovers_away=self.failover_log.away_from,

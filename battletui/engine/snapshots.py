@@ -49,6 +49,7 @@ def build_snapshot(
     message: str | None,
     gateway_url: str | None = None,
     load: bool = True,
+    paused: bool = False,
 ) -> Snapshot:
     base = Snapshot(
         scenario=scenario.name,
@@ -64,6 +65,7 @@ def build_snapshot(
         share_source=gateway.share_source,
         closed_loop=scenario.workload.http.closed,
         load=load,
+        paused=paused,
     )
     if metrics is None or not endpoints:
         return base

@@ -119,6 +119,8 @@ class Snapshot:
     load: bool = True
     """battletui sends the load; False in ``battletui lab``, where someone else does (no
     duration, no SLOs: the top line says so)."""
+    paused: bool = False
+    """The operator paused the load (``space``, a ``load: pause`` action): 0 req/s sent."""
     closed_loop: bool = False
     """``rate: max``: each connection sends as soon as it is answered; no target rate."""
     share_source: ShareSource = "header"

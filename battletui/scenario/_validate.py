@@ -19,6 +19,8 @@ from battletui.scenario.model import (
     ACTION_KINDS,
     ERROR_KINDS,
     HTTP_METHODS,
+    LOAD_PAUSE,
+    LOAD_RESUME,
     MAX_PROVIDERS,
     MIX_PRESETS,
     STRATEGIES,
@@ -110,10 +112,16 @@ ACTION_PARAMS: Mapping[str, tuple[str, ...]] = {
     "lag": (),
     "reorg": (),
     "strategy": (),
+    "load": (),
     "mark": (),
 }
 """Keys each action kind takes besides ``at`` and its own kind key (its target)."""
-TARGETLESS: Mapping[str, str] = {"reorg": "depth", "strategy": "name", "mark": "label"}
+TARGETLESS: Mapping[str, str] = {
+    "reorg": "depth",
+    "strategy": "name",
+    "load": "value",
+    "mark": "label",
+}
 """Kinds that act on the session as a whole, and the parameter their timeline value becomes."""
 
 MAX_REORG_DEPTH = 64
@@ -619,6 +627,8 @@ def read_action(mapping: Mapping[str, object], path: Path, kind: str, ids: Seque
         return Action("reorg", None, {"depth": depth})
     if kind == "strategy":
         return Action("strategy", None, {"name": read_strategy(mapping[kind], (*path, kind))})
+    if kind == "load":
+        return Action("load", None, {"value": read_load(mapping[kind], (*path, kind))})
     target = read_str(mapping[kind], (*path, kind))
     if target not in ids:
         raise Invalid((*path, kind), f"unknown provider {target!r} (known: {', '.join(ids)})")
@@ -653,6 +663,18 @@ def read_action(mapping: Mapping[str, object], path: Path, kind: str, ids: Seque
             "retry_after": optional(mapping, path, "retry_after", read_seconds, 1.0),
         }
     return Action(kind, target, params)
+
+
+def read_load(value: object, path: Path) -> str | float:
+    """``pause``, ``resume`` or a new target rate (req/s, more than 0)."""
+    if value in (LOAD_PAUSE, LOAD_RESUME):
+        return str(value)
+    if isinstance(value, str):
+        raise Invalid(path, f"expected pause, resume or a rate in req/s, got {show(value)}")
+    rate = read_number(value, path, 0.0, MAX_HTTP_RATE)
+    if rate <= 0:
+        raise Invalid(path, "a rate must be more than 0 (pause the load instead)")
+    return rate
 
 
 def read_method(value: object, path: Path) -> str:

@@ -189,6 +189,10 @@ def _entry(entry: TimelineEntry) -> Tree:
     if action.kind == "strategy":
         out["strategy"] = str(params.get("name", ""))
         return out
+    if action.kind == "load":
+        value = params.get("value", "")
+        out["load"] = _number(float(value)) if isinstance(value, int | float) else str(value)
+        return out
     out[action.kind] = action.target
     if action.kind == "degrade":
         relative = bool(params.get("relative", False))

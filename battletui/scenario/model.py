@@ -25,14 +25,19 @@ ACTION_KINDS: Final = (
     "lag",
     "reorg",
     "strategy",
+    "load",
     "mark",
 )
 """Action kinds this version knows.
 
 Provider faults name a provider as their target. ``reorg`` acts on the shared mock chain
-(its value is the depth), ``strategy`` on the gateway (its value is the strategy name) and
+(its value is the depth), ``strategy`` on the gateway (its value is the strategy name),
+``load`` on battletui's own load (``pause``, ``resume`` or a new target rate in req/s) and
 ``mark`` is an operator note (its value is the label); those have no target.
 """
+
+LOAD_PAUSE: Final = "pause"
+LOAD_RESUME: Final = "resume"
 
 ERROR_KINDS: Final = ("server-error", "rate-limit", "rpc-error")
 """``errors`` fault kinds: HTTP 5xx; HTTP 429 with Retry-After and an Infura-style -32005
@@ -158,6 +163,7 @@ class Action:
         JSON-RPC code for rpc-error: -32603 or -32000), ``retry_after`` (seconds, rate-limit).
       reorg (no target): ``depth`` (blocks replaced at the head of the mock chain).
       strategy (no target): ``name`` (one of STRATEGIES).
+      load (no target): ``value``: ``"pause"``, ``"resume"`` or the new target rate (req/s).
       mark (no target): ``label``.
     """
 
@@ -180,6 +186,13 @@ class Action:
             return f"reorg depth {p.get('depth', 1)}"
         if self.kind == "strategy":
             return f"strategy {p.get('name', '')}"
+        if self.kind == "load":
+            value = p.get("value", "")
+            if value == LOAD_PAUSE:
+                return "pause the load"
+            if value == LOAD_RESUME:
+                return "resume the load"
+            return f"load {value:g} req/s" if isinstance(value, int | float) else f"load {value}"
         if self.kind == "degrade":
             rel = bool(p.get("relative"))
             text = f"{head} {format_duration(float(p.get('latency', 0.0)), relative=rel)}"

@@ -25,6 +25,7 @@ from battletui.metrics import ProviderView, Snapshot
 from battletui.scenario import Action
 from battletui.ui import keys
 from battletui.ui.format import clock
+from battletui.ui.help_screen import HelpScreen
 from battletui.ui.mark_dialog import MarkDialog
 from battletui.ui.widgets import (
     EventsPanel,
@@ -36,6 +37,7 @@ from battletui.ui.widgets import (
 )
 
 REFRESH_HZ = 8
+RATE_KEYS = Binding.Group("rate", compact=True)
 
 
 class BattleApp(App[Path | None]):
@@ -44,23 +46,29 @@ class BattleApp(App[Path | None]):
     CSS_PATH = "app.tcss"
     TITLE = "battletui"
     BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("question_mark", "help", "help", key_display="?"),
+        Binding("q", "quit_session", "quit"),
+        Binding("q", "leave", "leave"),
+        Binding("space", "pause", "pause"),
         Binding("k", "kill", "kill"),
+        Binding("r", "restore", "restore"),
+        Binding("R", "restore_all", "all up"),
+        Binding("d", "degrade", "+100ms"),
         Binding("f", "flap", "flap"),
-        Binding("d", "degrade", "degrade +100ms"),
         Binding("e", "errors", "errors"),
-        Binding("E", "error_kind", "error kind", show=False),
+        Binding("E", "error_kind", "kind"),
         Binding("h", "hang", "hang"),
         Binding("l", "lag", "lag"),
         Binding("w", "ws_drop", "ws-drop"),
         Binding("o", "reorg", "reorg"),
         Binding("s", "strategy", "strategy"),
+        Binding("plus,equals_sign", "rate(1)", "rate", key_display="+", group=RATE_KEYS),
+        Binding("minus", "rate(-1)", "rate", key_display="-", group=RATE_KEYS),
         Binding("m", "mark", "mark"),
-        Binding("r", "restore", "restore"),
         Binding("up", "select(-1)", "select", show=False),
         Binding("down", "select(1)", "select", show=False),
-        Binding("q", "quit_session", "quit & save"),
-        Binding("q", "leave", "leave (session runs on)"),
         Binding("ctrl+c", "quit_session('quit')", "quit", show=False, priority=True),
+        Binding("ctrl+q", "quit_session('quit')", "quit", show=False, priority=True),
         *(Binding(str(n), f"select_key({n})", f"select {n}", show=False) for n in range(1, 10)),
     ]
 
@@ -97,14 +105,14 @@ class BattleApp(App[Path | None]):
                 yield self._trends
         yield self._websocket
         yield self._events
-        yield Footer()
+        yield Footer(show_command_palette=False)
 
     async def on_mount(self) -> None:
         self.refresh_view()
         self.set_interval(1 / self._refresh_hz, self.refresh_view)
         self.run_worker(self._start(), exclusive=True, group="start")
         loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
                 loop.add_signal_handler(sig, self.action_quit_session, "interrupted")
 
@@ -231,6 +239,38 @@ class BattleApp(App[Path | None]):
                 self._submit(keys.mark(label))
 
         self.push_screen(MarkDialog(suggestion), add)
+
+    def action_restore_all(self) -> None:
+        if self._quitting or self._snapshot is None:
+            return
+        for view in self._snapshot.providers:
+            self.run_worker(self._apply(keys.restore(view.id)), group="actions")
+
+    def action_pause(self) -> None:
+        if self._snapshot is not None:
+            self._submit(keys.pause(self._snapshot.paused))
+
+    def action_rate(self, step: int) -> None:
+        snap = self._snapshot
+        if snap is None:
+            return
+        if snap.closed_loop or not snap.load:
+            why = "rate: max has no target rate" if snap.load else "no load of ours here"
+            self.notify(why, title="rate")
+            return
+        rate = keys.next_rate(snap.target_rate, step)
+        if rate is None:
+            self.notify(f"{snap.target_rate:g} req/s is the last step", title="rate")
+            return
+        self._submit(keys.rate(rate))
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(owner=self.owner))
+
+    async def action_quit(self) -> None:
+        """Textual's own quit (the command palette's "Quit") ends the session as ``q`` does."""
+        self.action_quit_session("quit")
 
     def action_strategy(self) -> None:
         if self._snapshot is not None:

@@ -39,6 +39,8 @@ class StatusBar(Static):
             note.append(" writing the session… ", style="bold black on yellow")
         elif snap.phase == "ended":
             note.append(" ENDED · press q ", style="bold black on yellow")
+        elif snap.paused:
+            note.append(" ⏸ PAUSED · space resumes ", style="bold black on yellow")
         verdict = snap.verdict
         success = "—" if snap.success_rate is None else f"{snap.success_rate * 100:.2f}%"
         p95 = ms(snap.latency_total.p95) if snap.latency_total.count else "—"
