@@ -81,6 +81,20 @@ def _add_target(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_run_overrides(parser: argparse.ArgumentParser, *, open_ended: bool) -> None:
+    until = " (0: until you quit)" if open_ended else ""
+    parser.add_argument(
+        "--duration",
+        metavar="TIME",
+        help=f"how long the session runs, e.g. 90s or 10m{until}; overrides the file's",
+    )
+    parser.add_argument(
+        "--rate",
+        metavar="REQ_PER_S",
+        help="the HTTP load's target rate (or max, a closed loop); overrides the file's",
+    )
+
+
 def check_base_port(base_port: int | None, providers: int) -> None:
     """Usage (one line) when the providers would not all get a port."""
     if base_port is None:
@@ -96,12 +110,15 @@ def check_base_port(base_port: int | None, providers: int) -> None:
 def _scenario(path: Path, args: argparse.Namespace) -> Scenario:
     """The scenario file with the command line's --target / --target-ws / --base-port
     applied and checked; ScenarioError or Usage (one line each)."""
-    from battletui.scenario import override_target
+    from battletui.scenario import override_run, override_target
 
     scenario = load_scenario(path)
     try:
         scenario = override_target(
             scenario, getattr(args, "target", None), getattr(args, "target_ws", None)
+        )
+        scenario = override_run(
+            scenario, getattr(args, "duration", None), getattr(args, "rate", None)
         )
     except ValueError as error:
         raise Usage(str(error)) from None
@@ -138,6 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("scenario", type=Path, nargs="?", help="scenario file (default: the demo)")
     run.add_argument("--sessions", help="where to write sessions (default ./sessions)")
+    _add_run_overrides(run, open_ended=True)
     _add_target(run)
     _add_base_port(run)
 
@@ -169,6 +187,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="also write the result as JUnit XML to FILE (one test case per SLO) once the "
         "session is written; exit 2 if FILE cannot be written",
     )
+    _add_run_overrides(replay, open_ended=False)
     _add_target(replay)
     _add_base_port(replay)
 
@@ -256,8 +275,9 @@ def _validate(files: Sequence[Path]) -> int:
             print(str(error), file=sys.stderr)
             status = exit_codes.USAGE
         else:
+            length = "until quit" if scenario.open_ended else f"{scenario.duration:g}s"
             print(
-                f"{path}: ok · {scenario.name} · {scenario.duration:g}s · "
+                f"{path}: ok · {scenario.name} · {length} · "
                 f"{len(scenario.providers)} providers · {len(scenario.timeline)} actions"
             )
     return status
@@ -274,6 +294,11 @@ def _replay(
     from battletui.headless import replay
 
     scenario = _scenario(path, args or argparse.Namespace())
+    if scenario.open_ended:
+        raise Usage(
+            f"{path}: duration: 0 runs until quit; give --duration to replay it headless "
+            "(or watch it with --ui)"
+        )
     try:
         decorate = _baseline(baseline, tolerance)
     except ValueError as error:

@@ -540,11 +540,12 @@ class Session:
 
     async def _run_clock(self) -> None:
         end = self.t0 + self.scenario.duration
+        until_stopped = self._until_stopped or self.scenario.open_ended
         while True:
             now = self._clock()
-            if now >= end and not self._until_stopped:
+            if now >= end and not until_stopped:
                 break
-            await asyncio.sleep(TICK if self._until_stopped else min(TICK, end - now))
+            await asyncio.sleep(TICK if until_stopped else min(TICK, end - now))
             if self.metrics is not None:
                 self.metrics.tick()
             self.recorder.report_failovers()

@@ -3,6 +3,7 @@
 This package imports nothing else from battletui so that the format stands on its own.
 """
 
+from battletui.scenario._overrides import override_run
 from battletui.scenario._target import override_target
 from battletui.scenario._validate import TARGETLESS, parse_action
 from battletui.scenario.dump import dump_scenario, dumps_scenario
@@ -82,6 +83,7 @@ __all__ = [
     "format_of",
     "load_scenario",
     "loads_scenario",
+    "override_run",
     "override_target",
     "parse_action",
     "parse_duration",

@@ -131,6 +131,8 @@ RPC_ERROR_CODES = "-32603 or -32000..-32099"
 FLAP_DOWN = 2.0
 FLAP_UP = 3.0
 MAX_HTTP_RATE = 200_000
+MIN_SESSION = 1.0
+"""The shortest session with a duration (seconds): shorter ones judge a handful of requests."""
 PROVIDER_ID = re.compile(r"[a-z][a-z0-9_-]{0,15}")
 
 
@@ -230,6 +232,18 @@ def read_seconds(value: object, path: Path) -> float:
     return read_duration(value, path)[0]
 
 
+def read_session_duration(value: object, path: Path) -> float:
+    """0 runs until quit (an open-ended demo); otherwise at least ``MIN_SESSION``."""
+    seconds = read_seconds(value, path)
+    if 0 < seconds < MIN_SESSION:
+        raise Invalid(
+            path,
+            f"must be 0 (run until quit) or at least {format_duration(MIN_SESSION)}, "
+            f"got {show(value)}",
+        )
+    return seconds
+
+
 def read_positive(value: object, path: Path) -> float:
     return read_duration(value, path, positive=True)[0]
 
@@ -280,7 +294,7 @@ def scenario(data: object) -> Scenario:
     name = read_name(required(root, (), "name"), ("name",))
     description = optional(root, (), "description", read_str, "")
     seed = optional(root, (), "seed", read_int, 0)
-    duration = read_positive(required(root, (), "duration"), ("duration",))
+    duration = read_session_duration(required(root, (), "duration"), ("duration",))
     chain = optional(root, (), "chain", read_chain, ChainSpec())
     providers = read_providers(required(root, (), "providers"), ("providers",))
     gateway = optional(root, (), "gateway", read_gateway, GatewaySpec())
@@ -545,7 +559,7 @@ def read_entry(value: object, path: Path, ids: Sequence[str], duration: float) -
     kind = kinds[0]
     read_mapping(value, path, ("at", kind, *ACTION_PARAMS[kind]))
     at = read_seconds(required(value, path, "at"), (*path, "at"))
-    if at > duration:
+    if duration and at > duration:
         raise Invalid(
             (*path, "at"),
             f"action at {format_duration(at)} is after the end of the session "

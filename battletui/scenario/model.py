@@ -411,6 +411,7 @@ class TargetSpec:
 class Scenario:
     name: str
     duration: float
+    """Seconds the session runs; 0: until it is quit (an open-ended demo)."""
     providers: tuple[ProviderSpec, ...]
     seed: int = 0
     description: str = ""
@@ -421,6 +422,11 @@ class Scenario:
     timeline: tuple[TimelineEntry, ...] = ()
     target: TargetSpec | None = None
     """An external gateway under test; None: the reference gateway (``gateway:``)."""
+
+    @property
+    def open_ended(self) -> bool:
+        """``duration: 0``: the session runs until someone quits it."""
+        return self.duration == 0
 
     @property
     def provider_ids(self) -> tuple[str, ...]:

@@ -26,7 +26,8 @@ class StatusBar(Static):
         text.append(" battletui ", style="bold reverse")
         text.append(f" {snap.scenario} ", style="bold")
         if snap.load:
-            text.append(f"· {clock(snap.elapsed)} / {clock(snap.duration)} ")
+            length = "until q" if snap.duration == 0 else clock(snap.duration)
+            text.append(f"· {clock(snap.elapsed)} / {length} ")
             rate = "max req/s" if snap.closed_loop else f"{snap.target_rate:g} req/s"
             detail = f"· {rate} · {snap.strategy} "
         else:
