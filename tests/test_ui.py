@@ -217,3 +217,28 @@ def test_rate_steps_are_round_and_bounded() -> None:
     assert keys.next_rate(250, 1) == 300  # off the ladder: the next rung
     assert keys.next_rate(1, -1) is None
     assert keys.next_rate(200_000, 1) is None
+
+
+async def test_top_line_shows_the_verdict_of_now_beside_the_sessions() -> None:
+    """An outage that has passed: the session failed, the last seconds hold."""
+    from battletui.metrics import SloStatus
+
+    recovered = dataclasses.replace(
+        frozen_snapshot(),
+        slos=(SloStatus("success_rate", ">= 99.00%", "97.10%", False),),
+        now_slos=(SloStatus("success_rate", ">= 99.00%", "100.00%", True),),
+        now_trend=("fail",) * 5 + ("pass",) * 5,
+    )
+    failing = dataclasses.replace(
+        recovered, now_slos=(SloStatus("success_rate", ">= 99.00%", "12.00%", False),)
+    )
+    for snap, now, session in ((recovered, "NOW ✔", "SESSION ✘"), (failing, "NOW ✘", "SESSION ✘")):
+        for size in ((160, 45), (100, 30), (80, 24)):
+            app = BattleApp(FakeLink(snap))
+            async with app.run_test(size=size) as pilot:
+                await pilot.pause(0.2)
+                top = screen_text(app).splitlines()
+                line = next(text for text in top if "SESSION" in text)
+            assert now in line and session in line, (size, line)
+            if size[0] >= 100:
+                assert "▮" * 10 in line, line  # the trend of now

@@ -38,6 +38,7 @@ from battletui.engine.lab_process import LabProcess
 from battletui.engine.lab_watcher import LabWatcher
 from battletui.engine.load_control import LoadControl
 from battletui.engine.load_workers import LoadWorkers, auto_workers
+from battletui.engine.now_verdict import NowVerdict
 from battletui.engine.observers import (
     GatewayView,
     Observer,
@@ -157,6 +158,8 @@ class Session:
         self.metrics: MergedHttpMetrics | None = None
         self._load: LoadWorkers | None = None
         self._load_control: LoadControl | None = None
+        self._now = NowVerdict(self.scenario.slo)
+        """The SLOs over the last seconds, beside the whole session's."""
         """Pause and target rate of the load (``load`` actions; None without load)."""
         self.ws_metrics: WsMetrics | None = None
         self._ws_load: WsLoad | None = None
@@ -548,6 +551,8 @@ class Session:
             await asyncio.sleep(TICK if until_stopped else min(TICK, end - now))
             if self.metrics is not None:
                 self.metrics.tick()
+            if self._with_load:
+                self._now.tick(self._clock(), self.metrics, self.ws_view())
             self.recorder.report_failovers()
             self.recorder.checkpoint_ws(self.ws_view())
         self.request_finish("completed")
@@ -612,6 +617,7 @@ class Session:
                 else self.scenario.workload.http.rate
             ),
             paused=self._load_control is not None and self._load_control.paused,
+            now=self._now if self._with_load else None,
             health=self._health,
             ws=self.ws_view(),
             failovers_away=self.failover_log.away_from,

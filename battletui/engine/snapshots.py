@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from battletui.engine.chaos import Endpoint
 from battletui.engine.health import HealthMonitor
 from battletui.engine.lab_watcher import LabWatcher
+from battletui.engine.now_verdict import NowVerdict
 from battletui.engine.observers import GatewayView
 from battletui.metrics import (
     Event,
@@ -50,6 +51,7 @@ def build_snapshot(
     gateway_url: str | None = None,
     load: bool = True,
     paused: bool = False,
+    now: NowVerdict | None = None,
 ) -> Snapshot:
     base = Snapshot(
         scenario=scenario.name,
@@ -132,6 +134,10 @@ def build_snapshot(
         error_series=tuple(float(s.errors) for s in series),
         slos=tuple(SloStatus(s.name, s.target_text, s.actual_text, s.passed) for s in slos),
         instrument=metrics.instrument_view(),
+        now_slos=now.slos if now is not None else (),
+        now_seconds=now.seconds if now is not None else 0,
+        now_trend=now.trend if now is not None else (),
+        now_inconclusive=now is not None and now.inconclusive,
     )
 
 

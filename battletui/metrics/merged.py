@@ -34,6 +34,7 @@ from battletui.metrics.instrument import (
 )
 from battletui.metrics.interval_codec import merge_records
 from battletui.metrics.latency import INTERVAL_FIGURES, LatencyStats, bars_of, new_histogram
+from battletui.metrics.recent import NOW_SECONDS, RecentHttp
 
 __all__ = ["MergedHttpMetrics", "instrument_second"]
 
@@ -112,6 +113,8 @@ class MergedHttpMetrics:
         """Every second up to this one has been merged and handled."""
         self.series: deque[IntervalSummary] = deque(maxlen=history)
         self._recent: deque[IntervalRecord] = deque(maxlen=LIVE_SECONDS)
+        self._last: deque[IntervalRecord] = deque(maxlen=NOW_SECONDS)
+        self._last_figures: tuple[int, RecentHttp] | None = None
         self._requests = 0
         self._ok = 0
         self._failovers = 0
@@ -186,6 +189,7 @@ class MergedHttpMetrics:
         )
         self.instrument.add(instrument_second(record))
         self._recent.append(record)
+        self._last.append(record)
         if self._on_interval is not None:
             self._on_interval(record)
 
@@ -319,6 +323,17 @@ class MergedHttpMetrics:
             unsent=tally.unsent + self._open()[0].unsent,
             clipped=tally.clipped,
         )
+
+    @property
+    def complete(self) -> int:
+        """Every second up to this one is in (-1: none yet)."""
+        return self._complete
+
+    def recent(self) -> RecentHttp:
+        """The last ``NOW_SECONDS`` complete seconds (built once per new second)."""
+        if self._last_figures is None or self._last_figures[0] != self._complete:
+            self._last_figures = (self._complete, RecentHttp.of(self._last))
+        return self._last_figures[1]
 
     def total_latency(self) -> LatencyStats:
         """Corrected latency of the session so far (up to the last complete second)."""

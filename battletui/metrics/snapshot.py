@@ -108,6 +108,15 @@ class Snapshot:
     ws: WsView | None = None
     """None when the scenario has no WebSocket subscribers."""
     slos: tuple[SloStatus, ...] = ()
+    """The scenario's SLOs over the whole session so far (what the report will judge)."""
+    now_slos: tuple[SloStatus, ...] = ()
+    """The same SLOs over the last few complete seconds (``now_seconds``): what the room
+    sees now."""
+    now_seconds: int = 0
+    now_trend: tuple[str, ...] = ()
+    """The verdict of now, second by second, oldest first: pass, fail, none, inconclusive."""
+    now_inconclusive: bool = False
+    """The load generator is behind now: the verdict of now is no measurement."""
     session_dir: str | None = None
     gateway_url: str | None = None
     """Where the users of the gateway under test send their requests."""
@@ -130,7 +139,16 @@ class Snapshot:
     @property
     def verdict(self) -> bool | None:
         """True when every judged SLO holds, False when one breaks, None with nothing judged."""
-        judged = [s.passed for s in self.slos if s.passed is not None]
-        if not judged:
-            return None
-        return all(judged)
+        return _verdict(self.slos)
+
+    @property
+    def now_verdict(self) -> bool | None:
+        """``verdict`` over the last few seconds only."""
+        return _verdict(self.now_slos)
+
+
+def _verdict(slos: tuple[SloStatus, ...]) -> bool | None:
+    judged = [s.passed for s in slos if s.passed is not None]
+    if not judged:
+        return None
+    return all(judged)

@@ -327,7 +327,20 @@ def _window(phase: Mapping[str, Any]) -> str:
     return f"{clock_tenths(phase['start_s'])} to {clock_tenths(phase['end_s'])}"
 
 
-def _phase_rows(phases: Sequence[Mapping[str, Any]], key: str) -> list[list[str]]:
+def _held(phase: Mapping[str, Any]) -> str:
+    """``✔ held``, ``✘ p95, success_rate`` (the ones that broke) or ``—`` (nothing judged)."""
+    held = phase.get("slos_held")
+    if held is None:
+        return "—"
+    if held:
+        return "✔ held"
+    broken = [slo["name"] for slo in phase.get("slos") or [] if slo.get("passed") is False]
+    return f"✘ {', '.join(broken)}"
+
+
+def _phase_rows(
+    phases: Sequence[Mapping[str, Any]], key: str, *, slos: bool = False
+) -> list[list[str]]:
     rows = []
     for phase in phases:
         latency = phase["latency_ms"][key]
@@ -340,6 +353,7 @@ def _phase_rows(phases: Sequence[Mapping[str, Any]], key: str) -> list[list[str]
                 f"{phase['requests']:,}",
                 "—" if success is None else f"{success * 100:.2f}%",
                 *cells,
+                *([_held(phase)] if slos else []),
             ]
         )
     return rows
@@ -354,9 +368,12 @@ def _phases(phases: Sequence[Mapping[str, Any]]) -> list[str]:
         "### Latency per phase (corrected, ms)",
         "",
         "The session cut at every action: what each fault cost, and how well it recovered."
-        " Measured in whole seconds: each second counts in the phase it mostly falls in.",
+        " Measured in whole seconds: each second counts in the phase it mostly falls in (a"
+        " phase shorter than a second is left out). **SLOs** says whether the scenario's HTTP"
+        " and answer SLOs held within the phase alone; the WebSocket ones are judged over the"
+        " whole session.",
         "",
-        _table(header, _phase_rows(phases, "corrected")),
+        _table([*header, "SLOs"], _phase_rows(phases, "corrected", slos=True)),
         "",
         "<details><summary>Uncorrected (from the actual send), ms</summary>",
         "",

@@ -8,6 +8,7 @@ WebSocket checkpoints, actions, breaker and health changes: enough after a SIGKI
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -26,12 +27,13 @@ from battletui.metrics.answers import AnswerSummary
 from battletui.report.breaker_timeline import fault_impacts
 from battletui.report.instrument import second_of
 from battletui.report.journal_reader import read_journal
-from battletui.report.phases import phase_windows, window_of
+from battletui.report.phases import PhaseWindow, phase_windows, window_of
 from battletui.report.received import received_figures
 from battletui.report.record import PhaseStats, SessionRecord
 from battletui.report.recording import recorded_scenario
+from battletui.report.slo import evaluate_slos
 from battletui.report.target import target_of_journal
-from battletui.scenario import ScenarioError, loads_scenario
+from battletui.scenario import Scenario, ScenarioError, loads_scenario
 
 KILLED = "killed"
 """End reason of a session whose process died before it could say how it ended."""
@@ -85,7 +87,8 @@ def rebuild(journal_path: Path) -> SessionRecord:
     windows = phase_windows(actions, duration, scenario.gateway.strategy)
     phase_corrected = [new_histogram() for _ in windows]
     phase_uncorrected = [new_histogram() for _ in windows]
-    phase_counts = [[0, 0] for _ in windows]
+    phase_counts = [[0, 0, 0] for _ in windows]
+    phase_answers: list[Counter[str]] = [Counter() for _ in windows]
     corrected, uncorrected, failover_latency = new_histogram(), new_histogram(), new_histogram()
     errors: Counter[str] = Counter()
     upstreams: Counter[str] = Counter()
@@ -125,6 +128,8 @@ def rebuild(journal_path: Path) -> SessionRecord:
             phase_uncorrected[position].add(raw)
             phase_counts[position][0] += int(entry["requests"])
             phase_counts[position][1] += int(entry["ok"])
+            phase_counts[position][2] += 1
+            phase_answers[position].update(entry.get("answers") or {})
 
     cost = new_histogram()
     away: Counter[str] = Counter()
@@ -168,16 +173,10 @@ def rebuild(journal_path: Path) -> SessionRecord:
         a["params"].get("name") for a in actions if a["kind"] == "strategy" and a["applied"]
     ]
     phases = [
-        PhaseStats(
-            start=window.start,
-            end=window.end,
-            label=window.label,
-            requests=counts[0],
-            ok=counts[1],
-            corrected=LatencyStats.of(phase_corrected[i]),
-            uncorrected=LatencyStats.of(phase_uncorrected[i]),
-        )
+        _phase(window, counts, phase_corrected[i], phase_uncorrected[i], phase_answers[i], scenario)
         for i, (window, counts) in enumerate(zip(windows, phase_counts, strict=True))
+        # a phase shorter than a second holds no whole second: nothing was measured in it
+        if counts[2] or window.end - window.start >= 1.0
     ]
     return SessionRecord(
         scenario=scenario,
@@ -225,4 +224,32 @@ def rebuild(journal_path: Path) -> SessionRecord:
         instrument=instrument.summary(final=True),
         target=target_of_journal(next(iter(by_type.get("target", [])), None), scenario),
         load=load,
+    )
+
+
+def _phase(
+    window: PhaseWindow,
+    counts: list[int],
+    corrected: HdrHistogram,
+    uncorrected: HdrHistogram,
+    answers: Counter[str],
+    scenario: Scenario,
+) -> PhaseStats:
+    requests, ok, seconds = counts
+    latency = LatencyStats.of(corrected)
+    return PhaseStats(
+        start=window.start,
+        end=window.end,
+        label=window.label,
+        requests=requests,
+        ok=ok,
+        corrected=latency,
+        uncorrected=LatencyStats.of(uncorrected),
+        seconds=seconds,
+        slos=evaluate_slos(
+            dataclasses.replace(scenario.slo, ws_gaps=None, ws_duplicates=None, ws_max_stall=None),
+            success_rate=ok / requests if requests else None,
+            latency=latency,
+            answers=AnswerSummary.of(answers),
+        ),
     )

@@ -9,6 +9,7 @@ from battletui.metrics import InstrumentSummary, IntervalSummary, LatencyStats, 
 from battletui.metrics.answers import AnswerSummary
 from battletui.report.breaker_timeline import FaultImpact
 from battletui.report.received import ReceivedFigures
+from battletui.report.slo import SloResult
 from battletui.scenario import Scenario
 
 
@@ -23,6 +24,16 @@ class PhaseStats:
     ok: int
     corrected: LatencyStats
     uncorrected: LatencyStats
+    seconds: int = 0
+    """Whole seconds measured in it (each second counts in the phase it mostly falls in)."""
+    slos: tuple[SloResult, ...] = ()
+    """The scenario's HTTP and answer SLOs judged over this phase alone (the WebSocket ones
+    are judged over the whole session only)."""
+
+    @property
+    def slos_held(self) -> bool | None:
+        judged = [slo.passed for slo in self.slos if slo.passed is not None]
+        return all(judged) if judged else None
 
 
 @dataclass(frozen=True)

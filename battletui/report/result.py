@@ -166,6 +166,16 @@ def build_result(record: SessionRecord) -> dict[str, Any]:
                     "corrected": _latency(phase.corrected),
                     "uncorrected": _latency(phase.uncorrected),
                 },
+                "seconds": phase.seconds,
+                "slos_held": phase.slos_held,
+                "slos": [
+                    {
+                        "name": r.name,
+                        "actual": None if r.actual is None else round(r.actual, 6),
+                        "passed": r.passed,
+                    }
+                    for r in phase.slos
+                ],
             }
             for phase in record.phases
         ],

@@ -1,0 +1,39 @@
+"""The report says, per phase, whether the SLOs held; phases too short to measure are left out."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from conftest import small_scenario
+
+from battletui.engine import Session
+from battletui.scenario import Action, SloSpec, TimelineEntry
+
+
+async def test_an_outage_phase_breaks_the_slos_and_the_ones_around_it_hold(tmp_path: Path) -> None:
+    scenario = small_scenario(
+        duration=6.0,
+        rate=40,
+        slo=SloSpec(success_rate=0.95),
+        timeline=(
+            TimelineEntry(1.0, Action("kill", "alpha")),
+            TimelineEntry(1.3, Action("kill", "beta")),  # alpha alone: 0.3 s, no whole second
+            TimelineEntry(1.4, Action("kill", "gamma")),
+            TimelineEntry(3.5, Action("restore", "alpha")),
+        ),
+    )
+    session = Session(scenario, sessions_root=tmp_path)
+    await session.start()
+    folder = await session.wait_finished()
+    result = json.loads((folder / "result.json").read_text())
+    phases = {phase["label"]: phase for phase in result["phases"]}
+    assert "kill alpha" not in phases and "kill alpha + kill beta" not in phases, list(phases)
+    assert phases["before any fault"]["slos_held"] is True
+    outage = phases["kill alpha + kill beta + kill gamma"]
+    assert outage["slos_held"] is False
+    assert [s["name"] for s in outage["slos"] if s["passed"] is False] == ["success_rate"]
+    assert result["verdict"] == "fail"  # the session's verdict counts the outage
+    report = (folder / "report.md").read_text()
+    assert "| kill alpha + kill beta + kill gamma |" in report
+    assert "✘ success_rate |" in report and "✔ held |" in report
