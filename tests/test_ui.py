@@ -57,6 +57,28 @@ def test_live_screen_snapshot_small_terminal(snap_compare: Any) -> None:
     assert snap_compare(BattleApp(FakeLink()), terminal_size=(100, 30), press=["3"])
 
 
+def test_live_screen_snapshot_80x24(snap_compare: Any) -> None:
+    """The smallest common terminal: verdicts, every provider, the latest events, the keys."""
+    assert snap_compare(BattleApp(FakeLink()), terminal_size=(80, 24))
+
+
+async def test_every_size_keeps_verdicts_providers_events_and_keys() -> None:
+    for size in ((80, 24), (100, 30), (120, 35), (160, 45), (200, 60)):
+        app = BattleApp(FakeLink())
+        async with app.run_test(size=size) as pilot:
+            await pilot.pause(0.2)
+            text = screen_text(app)
+        for words in ("NOW ✔", "SESSION ✔", "? help", "q quit", "gamma SLOW (312ms)"):
+            assert words in text, (size, words)
+        for provider, state, breaker in (
+            ("alpha", "DOWN", "OPEN"),
+            ("beta", "UP", "CLOSED"),
+            ("gamma", "SLOW", "HALF-OPEN"),
+        ):
+            row = next(line for line in text.splitlines() if f"{provider} " in line and "●" in line)
+            assert state in row and breaker in row, (size, row)
+
+
 def generator_behind() -> FakeLink:
     """The frozen picture, with the load generator behind since 00:12."""
     behind = InstrumentView(

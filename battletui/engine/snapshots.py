@@ -31,6 +31,9 @@ from battletui.providers import FaultState
 from battletui.report import evaluate_slos
 from battletui.scenario import Scenario
 
+SERIES_SECONDS = 240
+"""Seconds of the over-time series a snapshot carries (a wide screen draws them all)."""
+
 
 def build_snapshot(
     *,
@@ -104,7 +107,7 @@ def build_snapshot(
                 received_share=received_share.get(spec.id, 0.0),
             )
         )
-    series = list(metrics.series)[-120:]
+    series = list(metrics.series)[-SERIES_SECONDS:]
     answers = AnswerSummary.of(metrics.answers).with_heads(ws)
     slos = evaluate_slos(
         scenario.slo,

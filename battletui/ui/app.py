@@ -17,7 +17,7 @@ from typing import ClassVar
 
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal
 from textual.widgets import Footer
 
 from battletui.control.link import SessionLink
@@ -45,6 +45,16 @@ class BattleApp(App[Path | None]):
 
     CSS_PATH = "app.tcss"
     TITLE = "battletui"
+    HORIZONTAL_BREAKPOINTS = [  # noqa: RUF012 (Textual declares it an instance variable)
+        (0, "-narrow"),
+        (100, "-medium"),
+        (140, "-wide"),
+    ]
+    VERTICAL_BREAKPOINTS = [  # noqa: RUF012
+        (0, "-short"),
+        (30, "-tall"),
+        (45, "-grand"),
+    ]
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("question_mark", "help", "help", key_display="?"),
         Binding("q", "quit_session", "quit"),
@@ -85,7 +95,8 @@ class BattleApp(App[Path | None]):
         self._snapshot: Snapshot | None = None
         self._status = StatusBar()
         self._providers = ProvidersPanel()
-        self._latency = LatencyPanel()
+        self._latency_beside = LatencyPanel(id="latency-beside")
+        self._latency_below = LatencyPanel(id="latency-below")
         self._trends = TrendsPanel()
         self._websocket = WebSocketPanel()
         self._events = EventsPanel()
@@ -97,12 +108,13 @@ class BattleApp(App[Path | None]):
 
     def compose(self) -> ComposeResult:
         yield self._status
-        with Horizontal(id="top"):
-            with Vertical(id="left"):
-                yield self._providers
-            with Vertical(id="right"):
-                yield self._latency
-                yield self._trends
+        # laid out per terminal size by app.tcss
+        with Horizontal(classes="row"):
+            yield self._providers
+            yield self._latency_beside
+        with Horizontal(classes="row"):
+            yield self._latency_below
+            yield self._trends
         yield self._websocket
         yield self._events
         yield Footer(show_command_palette=False)
@@ -140,7 +152,9 @@ class BattleApp(App[Path | None]):
         with self.batch_update():
             self._status.show(snap)
             self._providers.show(snap, self.selected)
-            self._latency.show(snap)
+            for latency in (self._latency_beside, self._latency_below):
+                if latency.display:
+                    latency.show(snap)
             self._trends.show(snap)
             self._websocket.show(snap)
             self._events.show(snap)

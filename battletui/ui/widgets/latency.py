@@ -40,43 +40,48 @@ class LatencyPanel(Static):
     LatencyPanel { border: round $primary; padding: 0 1; }
     """
 
-    rows = 5
-
     def on_mount(self) -> None:
         self.border_title = "latency · last 5 s · HdrHistogram"
 
     def show(self, snap: Snapshot) -> None:
+        """Bars as tall as the panel allows (its border, the axis and the figures aside)."""
         bars = snap.bars
         counts = list(bars.counts)
         labels = _labels(bars.edges_ms)
-        width = (self.size.width or 80) - 2
-        column = max(2, min(6, width // max(1, len(counts))))
+        width = self.size.width or 76
+        rows = max(2, (self.size.height or 7) - 2)
+        column = max(2, min(8, width // max(1, len(counts))))
         top = max(counts) if counts else 0
         lines: list[Text] = []
-        for level in range(self.rows, 0, -1):
+        for level in range(rows, 0, -1):
             line = Text()
             for count in counts:
-                fill = count / top * self.rows if top else 0
+                fill = count / top * rows if top else 0
                 part = min(max(fill - (level - 1), 0.0), 1.0)
                 block = BLOCKS[round(part * 8)] if count else " "
                 line.append((block * (column - 1)).ljust(column), style="cyan")
             lines.append(line)
         axis = Text(_axis(labels, column), style="dim")
         axis.append(" ms", style="dim")
-        lat = snap.latency_window
-        stats = Text()
-        if lat.count:
-            for name, value in (
-                ("p50", lat.p50),
-                ("p95", lat.p95),
-                ("p99", lat.p99),
-                ("max", lat.max),
-            ):
-                stats.append(f"{name} ", style="dim")
-                stats.append(f"{ms(value)}", style="bold")
-                stats.append("  ")
-            stats.append("ms", style="dim")
-            stats.append(f"   ({lat.count:,} requests)", style="dim")
-        else:
-            stats.append("no answers in the last 5 s", style="dim")
+        stats = _stats(snap, width)
         self.update(Group(*lines, axis, stats))
+
+
+def _stats(snap: Snapshot, width: int) -> Text:
+    """p50 / p95 / p99 / max of the window, as roomy as the panel allows."""
+    lat = snap.latency_window
+    if not lat.count:
+        return Text("no answers in the last 5 s", style="dim")
+    for gap in ("  ", " "):
+        stats = Text(no_wrap=True, overflow="ellipsis")
+        for name, value in (("p50", lat.p50), ("p95", lat.p95), ("p99", lat.p99), ("max", lat.max)):
+            stats.append(f"{name} ", style="dim")
+            stats.append(f"{ms(value)}", style="bold")
+            stats.append(gap)
+        stats.append("ms", style="dim")
+        if stats.cell_len <= width:
+            break
+    requests = f"   ({lat.count:,} requests)"
+    if stats.cell_len + len(requests) <= width:
+        stats.append(requests, style="dim")
+    return stats

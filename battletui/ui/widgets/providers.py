@@ -20,7 +20,7 @@ from battletui.metrics import ProviderView, Snapshot
 from battletui.ui.format import BREAKER_STYLE, HEALTH_STYLE, ms, share_bar
 
 COMPACT_BELOW = 80
-"""Panel width under which received / served / failed over / probe are left out."""
+"""Panel width under which ``served`` is left out and the traffic bar is shorter."""
 NOT_OBSERVED = "n/a"
 """The breaker state of a gateway nothing observes."""
 
@@ -68,35 +68,34 @@ class ProvidersPanel(Static):
                 lines.append(note)
         if not snap.providers:
             lines.append(Text("waiting for the lab…", style="dim"))
+            self.border_subtitle = ""
         else:
             chosen = snap.providers[min(selected, len(snap.providers)) - 1]
-            detail = Text(no_wrap=True, overflow="ellipsis")
-            detail.append(f"\n{chosen.id} ", style="bold")
-            detail.append(f"{chosen.url}", style="underline")
-            lines.append(detail)
+            self.border_subtitle = f"{chosen.key} {chosen.id} {chosen.url}"
         self.update(Group(*lines))
 
     def _header(self, compact: bool, by_header: bool) -> Text:
         header = Text(style="dim", no_wrap=True)
         _cell(header, "", 3)
         _cell(header, "provider", 8)
-        _cell(header, "state", 7)
+        _cell(header, "state", 9)
         _cell(header, "breaker", 13)
-        _cell(header, "traffic (2 s)" if by_header else "traffic (recv)", 11 if compact else 16)
+        if compact:
+            _cell(header, "traffic" if by_header else "recv'd", 11)
+        else:
+            _cell(header, "traffic (2 s)" if by_header else "traffic (recv)", 16)
+        _cell(header, "recv", 5, right=True)
         if not compact:
-            _cell(header, "recv", 5, right=True)
             _cell(header, "served", 7, right=True)
-            _cell(header, "failed", 6, right=True)
-            _cell(header, "probe", 7, right=True)
+        _cell(header, "failed", 6, right=True)
+        _cell(header, "probe", 7, right=True)
         return header
 
     def _row(self, view: ProviderView, selected: int, compact: bool, by_header: bool) -> Text:
         row = Text(no_wrap=True, overflow="ellipsis")
-        if view.key == selected:
-            row.stylize("on #2a2f45")
         _cell(row, f"{'▶' if view.key == selected else ' '}{view.key}", 3, "bold")
         _cell(row, view.id, 8, "bold")
-        _cell(row, f"● {view.health}", 7, HEALTH_STYLE.get(view.health, ""))
+        _cell(row, f"● {view.health}", 9, HEALTH_STYLE.get(view.health, ""))
         breaker = view.breaker
         if view.breaker_left is not None:
             breaker += f" {view.breaker_left:.0f}s"
@@ -105,16 +104,16 @@ class ProvidersPanel(Static):
         share = view.share if by_header else view.received_share
         bar = share_bar(share, 5 if compact else 10)
         _cell(row, f"{bar} {share * 100:3.0f}%", 11 if compact else 16)
+        _cell(row, f"{view.received_share * 100:3.0f}%", 5, "cyan", right=True)
         if not compact:
-            _cell(row, f"{view.received_share * 100:3.0f}%", 5, "cyan", right=True)
             if by_header:
                 _cell(row, f"{view.served:,}", 7, right=True)
             else:
                 _cell(row, "—", 7, "dim", right=True)
-            failed = f"{view.failovers_from:,}" if view.failovers_from else "—"
-            _cell(row, failed, 6, "yellow" if view.failovers_from else "dim", right=True)
-            probe = "—" if view.probe_ms is None else f"{ms(view.probe_ms)}ms"
-            _cell(row, probe, 7, right=True)
+        failed = f"{view.failovers_from:,}" if view.failovers_from else "—"
+        _cell(row, failed, 6, "yellow" if view.failovers_from else "dim", right=True)
+        probe = "—" if view.probe_ms is None else f"{ms(view.probe_ms)}ms"
+        _cell(row, probe, 7, right=True)
         if view.key == selected:
             row.stylize("on #2a2f45")
         return row

@@ -45,6 +45,9 @@ class WebSocketPanel(Static):
         top.append(f"{ws.current_stall_ms / 1000:.1f}s", style=stall_style)
         top.append(f" · longest stall {ws.max_stall_ms / 1000:.1f}s", style="dim")
         counters = Text(no_wrap=True, overflow="ellipsis")
+        if (self.size.height or 2) < 2:  # a short screen: one line says what matters
+            counters.append("ws ", style="bold")
+            counters.append(f"{ws.connected}/{ws.subscribers} ", style="bold")
         _counter(counters, "gaps", ws.gaps)
         if ws.missing_blocks:
             counters.append(f"({ws.missing_blocks:,} blocks missing)  ", style="red")
@@ -52,4 +55,9 @@ class WebSocketPanel(Static):
         _counter(counters, "reorgs", ws.reorgs, bad_when_nonzero=False)
         _counter(counters, "broken links", ws.broken_links)
         _counter(counters, "reconnects", ws.reconnects)
+        if (self.size.height or 2) < 2:
+            counters.append("via ", style="dim")
+            counters.append(ws.serving or "—" if ws.serving_observed else "n/a", style="cyan")
+            self.update(counters)
+            return
         self.update(Group(counters, top))
