@@ -37,3 +37,28 @@ async def test_an_outage_phase_breaks_the_slos_and_the_ones_around_it_hold(tmp_p
     report = (folder / "report.md").read_text()
     assert "| kill alpha + kill beta + kill gamma |" in report
     assert "✘ success_rate |" in report and "✔ held |" in report
+
+
+def test_restore_all_cuts_once_and_a_pause_is_a_phase_of_its_own() -> None:
+    from battletui.report.phases import phase_windows
+
+    def act(offset: float, kind: str, target: str | None = None, **params: object) -> dict:  # type: ignore[type-arg]
+        return {"offset": offset, "kind": kind, "target": target, "params": params, "applied": True}
+
+    actions = [
+        act(10, "kill", "alpha"),
+        act(14, "load", value="pause"),
+        act(20, "load", value=150.0),  # a new rate: no cut
+        act(24, "load", value="resume"),
+        act(28, "restore", "alpha"),
+        act(28.01, "restore", "beta"),  # nothing was wrong with beta or gamma
+        act(28.02, "restore", "gamma"),
+    ]
+    windows = phase_windows(actions, 40, "fastest")
+    assert [(w.start, w.end, w.label) for w in windows] == [
+        (0.0, 10, "before any fault"),
+        (10, 14, "kill alpha"),
+        (14, 24, "kill alpha + load paused"),
+        (24, 28, "kill alpha"),
+        (28, 40, "after restore alpha"),
+    ]

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from battletui.scenario import Action
+from battletui.scenario import LOAD_PAUSE, LOAD_RESUME, Action
 
 LASTING = ("kill", "flap", "hang", "lag", "errors", "degrade")
 ONE_OFF = ("ws-drop", "reorg")
@@ -45,7 +45,17 @@ def phase_windows(
         target = action.target or ""
         if kind == "mark":
             continue
-        if kind == "restore":
+        if kind == "restore" and not active.get(target):
+            continue  # nothing was wrong with it: restore all touches every provider
+        if kind == "load":
+            value = action.params.get("value")
+            if value == LOAD_PAUSE:
+                active.setdefault("", {})["pause"] = "load paused"
+            elif value == LOAD_RESUME:
+                active.get("", {}).pop("pause", None)
+            else:
+                continue  # a new rate changes the load, not what is wrong
+        elif kind == "restore":
             active.pop(target, None)
         elif kind == "strategy":
             name = str(action.params.get("name", ""))
