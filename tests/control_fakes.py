@@ -43,7 +43,9 @@ class FakeSession:
             session_dir=str(self.dir) if ended else None,
         )
 
-    async def apply(self, action: Action, source: ActionSource) -> ActionOutcome:
+    async def apply(
+        self, action: Action, source: ActionSource, *, at: float | None = None
+    ) -> ActionOutcome:
         self.applied.append((action, source))
         if self.verified:
             return ActionOutcome(action, 12.5, source, True, "port 40001 refuses connections")

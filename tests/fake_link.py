@@ -28,6 +28,7 @@ def frozen_snapshot() -> Snapshot:
         duration=600.0,
         target_rate=100.0,
         strategy="fastest",
+        gateway_url="http://127.0.0.1:40000",
         providers=(
             ProviderView(
                 1,
@@ -139,6 +140,7 @@ class FakeLink:
         self.snap = snapshot or frozen_snapshot()
         self.folder = folder or Path("sessions/fake")
         self.applied: list[Action] = []
+        self.stamped: list[float | None] = []
         self.started = False
         self.finished_with: str | None = None
         self.lost = False
@@ -150,8 +152,11 @@ class FakeLink:
     def snapshot(self) -> Snapshot:
         return self.snap
 
-    async def apply(self, action: Action, source: ActionSource = "key") -> ActionOutcome:
+    async def apply(
+        self, action: Action, source: ActionSource = "key", *, at: float | None = None
+    ) -> ActionOutcome:
         self.applied.append(action)
+        self.stamped.append(at)
         return ActionOutcome(action, self.snap.elapsed, source, True, "fake")
 
     async def finish(self, reason: str) -> Path | None:

@@ -76,3 +76,23 @@ async def test_load_actions_are_refused_where_there_is_no_rate_to_change(tmp_pat
         assert outcome.error == "no load of ours to change: the traffic comes from outside"
     finally:
         await session.finish("quit")
+
+
+async def test_a_mark_keeps_the_moment_its_key_was_pressed_and_a_kill_repeated_says_so(
+    tmp_path: Path,
+) -> None:
+    session = Session(small_scenario(rate=20), sessions_root=tmp_path)
+    await session.start()
+    try:
+        await wait_until(lambda: session.elapsed > 1.0, what="a second")
+        pressed = session.elapsed - 0.8  # m, then 0.8 s typing the label
+        mark = await session.apply(Action("mark", None, {"label": "here"}), "key", at=pressed)
+        assert mark.offset == pressed
+        first = await session.apply(Action("kill", "alpha"), "key")
+        again = await session.apply(Action("kill", "alpha"), "key")
+        assert first.applied and not first.detail.startswith("already")
+        assert again.applied and again.detail.startswith("already down: "), again.detail
+    finally:
+        folder = await session.finish("quit")
+    recorded = load_scenario(folder / "scenario.yaml")
+    assert recorded.timeline[0].at == round(pressed, 3)

@@ -181,6 +181,7 @@ async def test_m_asks_for_a_label_and_journals_a_mark() -> None:
         Action("mark", None, {"label": "failover done"}),
         Action("mark", None, {"label": "mark 2 at 00:41"}),
     ]
+    assert link.stamped == [41.0, 41.0]  # the moment m was pressed, not Enter
 
 
 async def test_space_pauses_and_resumes_plus_and_minus_step_the_rate_and_R_restores_all() -> None:

@@ -90,9 +90,13 @@ class ControlClient:
                 f"the session sent a snapshot this viewer cannot read: {err}"
             ) from None
 
-    async def apply(self, action: Action, source: ActionSource = "api") -> ActionOutcome:
+    async def apply(
+        self, action: Action, source: ActionSource = "api", *, at: float | None = None
+    ) -> ActionOutcome:
         """Send one action; ``Rejected`` if invalid, else its verified outcome."""
-        body = {**action_to_json(action), "source": source}
+        body: dict[str, Any] = {**action_to_json(action), "source": source}
+        if at is not None:
+            body["at"] = at
         data = await self._call("POST", "/actions", body=body, timeout=APPLY_TIMEOUT)
         try:
             return ActionOutcome.from_json(data)
@@ -218,13 +222,15 @@ class RemoteSessionLink:
             )
         return self._latest
 
-    async def apply(self, action: Action, source: ActionSource = "key") -> ActionOutcome:
+    async def apply(
+        self, action: Action, source: ActionSource = "key", *, at: float | None = None
+    ) -> ActionOutcome:
         """Never raises: a refused or unreachable action is an outcome that did not apply.
 
         Once the engine answers, a fresh snapshot is fetched at once, so the screen shows the
         effect without waiting for the stream's next tick."""
         try:
-            outcome = await self._client.apply(action, source)
+            outcome = await self._client.apply(action, source, at=at)
         except ControlError as err:
             offset = self._latest.elapsed if self._latest is not None else 0.0
             return ActionOutcome(action, offset, source, False, error=str(err))

@@ -107,10 +107,12 @@ class OwnedSessionLink:
             )
         return self._remote.snapshot()
 
-    async def apply(self, action: Action, source: ActionSource = "key") -> ActionOutcome:
+    async def apply(
+        self, action: Action, source: ActionSource = "key", *, at: float | None = None
+    ) -> ActionOutcome:
         if self._remote is None:
             return ActionOutcome(action, 0.0, source, False, error="the session is not running")
-        return await self._remote.apply(action, source)
+        return await self._remote.apply(action, source, at=at)
 
     async def finish(self, reason: str) -> Path | None:
         """End and write the session, then let the engine go; the session folder.

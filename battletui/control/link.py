@@ -30,8 +30,11 @@ class SessionLink(Protocol):
     def snapshot(self) -> Snapshot:
         """The latest frozen picture of the session."""
 
-    async def apply(self, action: Action, source: ActionSource = "key") -> ActionOutcome:
-        """Apply an action; the outcome says whether it took effect."""
+    async def apply(
+        self, action: Action, source: ActionSource = "key", *, at: float | None = None
+    ) -> ActionOutcome:
+        """Apply an action; the outcome says whether it took effect. ``at``: the session
+        offset a mark is stamped with (when its key was pressed), instead of now."""
 
     async def finish(self, reason: str) -> Path | None:
         """End the session and write it (returns its folder), or just leave it (None)."""

@@ -49,7 +49,7 @@ from battletui.scenario import Action, ScenarioError, parse_action
 
 log = logging.getLogger(__name__)
 
-ACTION_KEYS = ("kind", "target", "params", "source")
+ACTION_KEYS = ("kind", "target", "params", "source", "at")
 SHUTDOWN_GRACE = 5.0
 """Seconds ``stop()`` lets an answer in flight (e.g. to ``POST /finish``) finish."""
 
@@ -71,7 +71,9 @@ class ControlledSession(Protocol):
 
     def snapshot(self) -> Snapshot: ...
 
-    async def apply(self, action: Action, source: ActionSource) -> ActionOutcome: ...
+    async def apply(
+        self, action: Action, source: ActionSource, *, at: float | None = None
+    ) -> ActionOutcome: ...
 
     def request_finish(self, reason: str) -> asyncio.Task[Path]: ...
 
@@ -260,8 +262,16 @@ class ControlServer:
             return _error(400, str(err))
         except ScenarioError as err:
             return _error(400, f"{err.field}: {err.message}")
+        at = body.get("at")
+        if at is not None:
+            if isinstance(at, bool) or not isinstance(at, int | float) or at < 0:
+                return _error(400, f"at: expected seconds into the session, got {at!r}")
+            if action.kind != "mark":
+                return _error(400, "at: only a mark is stamped with an earlier moment")
         try:
-            outcome = await self._session.apply(action, cast(ActionSource, source))
+            outcome = await self._session.apply(
+                action, cast(ActionSource, source), at=None if at is None else float(at)
+            )
         except Exception as err:
             log.exception("applying %s failed", action.describe())
             return _error(500, f"applying {action.describe()} failed: {err}")

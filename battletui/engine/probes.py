@@ -13,6 +13,8 @@ from typing import Literal
 
 import aiohttp
 
+from battletui.gateway.outcome import describe_error
+
 ProbeOutcome = Literal["refused", "ok", "error", "timeout"]
 
 
@@ -58,8 +60,8 @@ async def probe_health(
         rtt = time.monotonic() - start
         if isinstance(error.os_error, ConnectionRefusedError):
             return ProbeResult("refused", rtt, "connection refused")
-        return ProbeResult("error", rtt, str(error))
+        return ProbeResult("error", rtt, describe_error(error))
     except TimeoutError:
         return ProbeResult("timeout", time.monotonic() - start, f"no answer in {timeout:g}s")
     except (aiohttp.ClientError, OSError) as error:
-        return ProbeResult("error", time.monotonic() - start, type(error).__name__)
+        return ProbeResult("error", time.monotonic() - start, describe_error(error))

@@ -28,6 +28,8 @@ from battletui.workload import HeadVerdict
 GATEWAY_NOTE_QUIET = 10.0
 """Seconds before the same repetitive gateway note (kind, provider) is shown again."""
 QUIETED_NOTES = frozenset({"rate-limited"})
+SAME_SWITCH = 10.0
+"""Seconds within which the gateway's note of a strategy switch is the one an action made."""
 """Notes that repeat every time a Retry-After runs out; others are always shown."""
 
 
@@ -46,6 +48,9 @@ class SessionRecorder:
         self.events = EventLog()
         self.failover_log = FailoverLog()
         self._last_gateway_note: dict[tuple[str, str | None], float] = {}
+        self._switched: dict[str, float] = {}
+        """Strategy name -> when an action of ours switched to it: the gateway's own note of
+        that switch would say it twice."""
         self._ws_anomaly_events = 0
 
     def on_interval(self, record: IntervalRecord) -> None:
@@ -142,7 +147,7 @@ class SessionRecorder:
                     "cost": summary.cost_histogram,
                 }
             )
-        self.event(offset, text, "warn")
+        self.event(offset, text, "warn", run="failovers", unit="seconds with failovers")
 
     def _note(self, entry_type: str, event: GatewayEvent | WsFeedEvent) -> float:
         """Journal a note from the gateway (its own, or its WebSocket feed's); the report
@@ -168,8 +173,18 @@ class SessionRecorder:
         if event.kind in QUIETED_NOTES and last is not None and offset - last < GATEWAY_NOTE_QUIET:
             return  # the same note again so soon: the journal has it, the screen need not
         self._last_gateway_note[key] = offset
+        if event.kind == "strategy":
+            new = event.detail.rpartition("→")[2].strip()
+            switched = self._switched.get(new)
+            if switched is not None and abs(offset - switched) < SAME_SWITCH:
+                return  # the action's own line says it
         who = f"{event.provider} " if event.provider else ""
         self.event(offset, f"gateway: {who}{event.kind} · {event.detail}", level)
+
+    def switched_strategy(self, name: str, offset: float) -> None:
+        """An action of ours switched the gateway to ``name``: one line says so, not two."""
+        self._switched[name] = offset
+        self.events.discard("gateway: strategy · ", f" → {name}", after=offset)
 
     def on_ws_event(self, event: WsFeedEvent) -> None:
         offset = self._note("ws_feed", event)
@@ -218,10 +233,18 @@ class SessionRecorder:
             new, "info"
         )  # type: ignore[assignment]
         rtt = f" ({probe.rtt * 1000:.0f}ms)" if probe.outcome == "ok" else ""
-        self.event(offset, f"{provider} {new}{rtt}", level)
+        self.event(offset, f"{provider} {new}{rtt}", level, run=f"health:{provider}")
 
-    def event(self, offset: float, text: str, level: EventLevel) -> None:
-        event = self.events.add(offset, text, level)
+    def event(
+        self,
+        offset: float,
+        text: str,
+        level: EventLevel,
+        *,
+        run: str | None = None,
+        unit: str = "changes",
+    ) -> None:
+        event = self.events.add(offset, text, level, run=run, unit=unit)
         if self._on_event is not None:
             self._on_event(event)
 

@@ -454,9 +454,12 @@ class Session:
 
     # -- actions ---------------------------------------------------------------------------
 
-    async def apply(self, action: Action, source: ActionSource = "api") -> ActionOutcome:
-        """Apply, verify and journal one action. Never raises for a failed fault."""
-        offset = self.elapsed
+    async def apply(
+        self, action: Action, source: ActionSource = "api", *, at: float | None = None
+    ) -> ActionOutcome:
+        """Apply, verify and journal one action. Never raises for a failed fault. ``at``
+        stamps a mark with the moment its key was pressed (never later than now)."""
+        offset = self.elapsed if at is None else min(max(at, 0.0), self.elapsed)
         if self.phase != "running":
             return self._journal_outcome(
                 ActionOutcome(action, offset, source, False, error="the session is not running")
@@ -475,8 +478,11 @@ class Session:
         lock = self._locks[action.target or ""]
         async with lock:
             taken = self._clock()
+            was = self._fault_words(action)
             try:
                 detail = await apply_fault(self.lab, action, self._http, switch=self._switch)
+                if was is not None:
+                    detail = f"{was}: {detail}"
             except ChaosError as error:
                 outcome = ActionOutcome(action, offset, source, False, error=str(error))
             except Exception as error:  # a broken fault must reach the operator, not crash
@@ -502,6 +508,22 @@ class Session:
             return ActionOutcome(action, offset, source, False, error=str(error))
         return ActionOutcome(action, offset, source, True, detail)
 
+    def _fault_words(self, action: Action) -> str | None:
+        """``already down`` (and the like) when the action repeats what is already so: the
+        operator should not read a second ✓ as a second outage."""
+        if self.lab_watch is None or action.target is None:
+            return None
+        faults = self.lab_watch.faults(action.target)
+        if action.kind == "kill" and faults.killed and not faults.flapping:
+            return "already down"
+        if action.kind == "hang" and faults.hung:
+            return "already hung"
+        if action.kind == "lag" and faults.lagging:
+            return "already lagging"
+        if action.kind == "flap" and faults.flapping:
+            return "already flapping"
+        return None
+
     async def _switch(self, name: str) -> str:
         """The gateway's strategy, switched and verified over its admin endpoint."""
         if self.target is not None and self.target.kind == "external":
@@ -521,6 +543,11 @@ class Session:
             self._journal.write({"type": "action", **outcome.to_json()})
         self.outcomes.append(outcome)
         text = outcome.action.describe()
+        if outcome.action.target:
+            self.recorder.events.end_run(f"health:{outcome.action.target}")
+        if outcome.applied and outcome.action.kind == "strategy":
+            name = str(outcome.action.params.get("name", ""))
+            self.recorder.switched_strategy(name, outcome.offset)
         if outcome.applied:
             self.recorder.event(outcome.offset, f"{text} ✓ {outcome.detail}", "warn")
             self._write_recording()
@@ -625,6 +652,7 @@ class Session:
             session_dir=str(self.dir) if self.dir and self.phase == "ended" else None,
             message=self.message,
             gateway_url=self.target.http if self.target is not None else None,
+            gateway_external=self.target is not None and self.target.kind == "external",
             load=self._with_load,
         )
 

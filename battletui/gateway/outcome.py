@@ -127,10 +127,11 @@ def judge_response(
     return Verdict.ANSWER, "", answer
 
 
-def describe_error(exc: BaseException, timeout: float) -> str:
-    """A short cause for a transport error or timeout, as shown to operators and clients."""
+def describe_error(exc: BaseException, timeout: float | None = None) -> str:
+    """A short cause for a transport error or timeout, as shown to operators and clients:
+    never a library's own sentence with a URL in it."""
     if isinstance(exc, TimeoutError):
-        return f"timeout after {format_seconds(timeout)}"
+        return "timed out" if timeout is None else f"timeout after {format_seconds(timeout)}"
     if isinstance(exc, Disconnected):
         return str(exc)  # connection reset / truncated response / server disconnected
     if isinstance(exc, BadResponse):
@@ -141,14 +142,28 @@ def describe_error(exc: BaseException, timeout: float) -> str:
         return "truncated response"
     if isinstance(exc, aiohttp.ClientResponseError):
         return f"bad response ({exc.message})" if exc.message else "bad response"
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        cause = describe_os_error(exc.os_error)
+        return cause if cause != "connection failed" else "connect failed"
     if isinstance(exc, OSError):
-        if exc.errno == errno.ECONNREFUSED or isinstance(exc, ConnectionRefusedError):
-            return "connection refused"
-        if exc.errno == errno.ECONNRESET or isinstance(exc, ConnectionResetError):
-            return "connection reset"
-        if exc.errno == errno.EPIPE or isinstance(exc, BrokenPipeError):
-            return "broken pipe"
-        if isinstance(exc, aiohttp.ClientConnectorError):
-            return f"connect failed ({exc.strerror or exc.os_error})"
-        return exc.strerror or type(exc).__name__
+        return describe_os_error(exc)
     return type(exc).__name__
+
+
+def describe_os_error(exc: OSError) -> str:
+    """The socket-level cause in a person's words (aiohttp's own wrappers included, whose
+    text is e.g. "Can not write request body for http://...": the cause is underneath)."""
+    if exc.errno == errno.ECONNREFUSED or isinstance(exc, ConnectionRefusedError):
+        return "connection refused"
+    if exc.errno == errno.ECONNRESET or isinstance(exc, ConnectionResetError):
+        return "connection reset"
+    if exc.errno == errno.EPIPE or isinstance(exc, BrokenPipeError):
+        return "broken pipe"
+    if exc.errno == errno.ETIMEDOUT:
+        return "timed out"
+    cause = exc.__cause__ or exc.__context__
+    if isinstance(cause, OSError) and cause is not exc:
+        return describe_os_error(cause)
+    if isinstance(exc, aiohttp.ClientOSError):
+        return "connection lost"
+    return exc.strerror or "connection failed"

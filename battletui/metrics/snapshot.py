@@ -120,6 +120,8 @@ class Snapshot:
     session_dir: str | None = None
     gateway_url: str | None = None
     """Where the users of the gateway under test send their requests."""
+    gateway_external: bool = False
+    """The gateway under test is someone else's (``target:``), not the reference one."""
     message: str | None = None
     """A line for the operator (e.g. why an action failed), shown until the next one."""
     instrument: InstrumentView = field(default_factory=InstrumentView)

@@ -185,10 +185,10 @@ class BattleApp(App[Path | None]):
         view = self._selected_view()
         return None if view is None else view.id
 
-    def _submit(self, action: Action) -> None:
+    def _submit(self, action: Action, *, at: float | None = None) -> None:
         """Send an action that targets the session as a whole (chain, gateway)."""
         if not self._quitting and self._snapshot is not None and self._snapshot.phase == "running":
-            self.run_worker(self._apply(action), group="actions")
+            self.run_worker(self._apply(action, at=at), group="actions")
 
     # -- chaos -----------------------------------------------------------------------------
 
@@ -199,8 +199,8 @@ class BattleApp(App[Path | None]):
         action = build(target)
         self.run_worker(self._apply(action), group="actions")
 
-    async def _apply(self, action: Action) -> None:
-        outcome = await self._link.apply(action, "key")
+    async def _apply(self, action: Action, *, at: float | None = None) -> None:
+        outcome = await self._link.apply(action, "key", at=at)
         if not outcome.applied:
             self.notify(outcome.error or "failed", title=action.describe(), severity="error")
         self.refresh_view()
@@ -250,7 +250,7 @@ class BattleApp(App[Path | None]):
 
         def add(label: str | None) -> None:
             if label:
-                self._submit(keys.mark(label))
+                self._submit(keys.mark(label), at=elapsed)  # the moment m was pressed
 
         self.push_screen(MarkDialog(suggestion), add)
 

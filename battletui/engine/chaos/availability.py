@@ -10,6 +10,7 @@ import aiohttp
 from battletui.engine.chaos.handle import Endpoint
 from battletui.engine.chaos.rpc import HOST, VERIFY_DEADLINE, ChaosError
 from battletui.engine.probes import connect_refused, probe_health
+from battletui.gateway.outcome import describe_error
 
 
 async def verify_refused(provider: Endpoint, what: str) -> str:
@@ -40,7 +41,9 @@ async def verify_hung(provider: Endpoint) -> str:
             asyncio.open_connection(HOST, provider.port), VERIFY_DEADLINE
         )
     except (OSError, TimeoutError) as error:
-        raise ChaosError(f"hang {provider.id}: port does not accept: {error}") from error
+        raise ChaosError(
+            f"hang {provider.id}: port does not accept: {describe_error(error)}"
+        ) from error
     try:
         writer.write(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
         await writer.drain()

@@ -7,6 +7,7 @@ import aiohttp
 
 from battletui.engine.chaos.handle import Endpoint, LabHandle, applied
 from battletui.engine.chaos.rpc import ChaosError, rpc
+from battletui.gateway.outcome import describe_error
 from battletui.scenario import Action
 
 ERROR_PROBES = 60
@@ -37,7 +38,9 @@ async def errors(
         try:
             status, answer, _, headers = await rpc(http, provider.url, "eth_blockNumber")
         except (aiohttp.ClientError, TimeoutError) as error:
-            raise ChaosError(f"errors {provider.id}: probe failed: {error}") from error
+            raise ChaosError(
+                f"errors {provider.id}: probe failed: {describe_error(error)}"
+            ) from error
         if matches(kind, code, status, answer):
             extra = f" Retry-After {headers.get('Retry-After')}" if kind == "rate-limit" else ""
             return f"probe {sent} answered HTTP {status}{extra} ({kind})"

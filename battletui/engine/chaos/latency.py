@@ -8,6 +8,7 @@ import aiohttp
 from battletui.engine.chaos.handle import Endpoint, LabHandle, applied
 from battletui.engine.chaos.rpc import LATENCY_SLACK, VERIFY_DEADLINE, ChaosError, rpc
 from battletui.engine.probes import probe_health
+from battletui.gateway.outcome import describe_error
 from battletui.scenario import Action
 
 
@@ -47,7 +48,9 @@ async def _time_method(
     try:
         _, _, elapsed, _ = await rpc(http, provider.url, method, timeout=timeout)
     except (aiohttp.ClientError, TimeoutError) as error:
-        raise ChaosError(f"degrade {provider.id} {method}: probe failed: {error}") from error
+        raise ChaosError(
+            f"degrade {provider.id} {method}: probe failed: {describe_error(error)}"
+        ) from error
     if elapsed < floor:
         raise ChaosError(
             f"degrade {provider.id} {method}: answered in {elapsed * 1000:.0f}ms,"

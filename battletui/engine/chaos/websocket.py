@@ -13,6 +13,7 @@ from battletui.engine.chaos.availability import verify_answers
 from battletui.engine.chaos.handle import Endpoint, LabHandle, applied
 from battletui.engine.chaos.rpc import VERIFY_DEADLINE, ChaosError
 from battletui.engine.lab_client import LabRequestError
+from battletui.gateway.outcome import describe_error
 from battletui.scenario import Action
 
 DOWN = "it is down; restore it first"
@@ -34,7 +35,9 @@ async def ws_drop(
     except (OSError, TimeoutError, WebSocketException) as error:
         if await _is_down(lab, provider):
             raise ChaosError(f"ws-drop {provider.id}: {DOWN}") from error
-        raise ChaosError(f"ws-drop {provider.id}: probe subscription failed: {error}") from error
+        raise ChaosError(
+            f"ws-drop {provider.id}: probe subscription failed: {describe_error(error)}"
+        ) from error
     if code != 1001:
         raise ChaosError(f"ws-drop {provider.id}: probe socket closed with {code}, not 1001")
     await verify_answers(provider, http, "ws-drop")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.console import Group
 from rich.text import Text
 from textual.widgets import Static
 
@@ -18,16 +19,16 @@ class EventsPanel(Static):
         self.border_title = "events"
 
     def show(self, snap: Snapshot) -> None:
-        rows = max(1, (self.size.height or 8) - 2)
-        events = snap.events[-rows:]
-        text = Text(no_wrap=True, overflow="ellipsis")
-        for index, event in enumerate(events):
-            text.append(f"{clock_tenths(event.offset)} ", style="dim")
-            text.append(event.text, style=LEVEL_STYLE.get(event.level, ""))
-            if index < len(events) - 1:
-                text.append("\n")
+        """The newest events that fit, one line each (a long one ends in …, never wraps)."""
+        rows = max(1, self.size.height or 6)
         if snap.message:
-            if events:
-                text.append("\n")
-            text.append(f"⚠ {snap.message}", style="bold red")
-        self.update(text)
+            rows -= 1
+        lines: list[Text] = []
+        for event in snap.events[-rows:] if rows > 0 else ():
+            line = Text(no_wrap=True, overflow="ellipsis")
+            line.append(f"{clock_tenths(event.offset)} ", style="dim")
+            line.append(event.text, style=LEVEL_STYLE.get(event.level, ""))
+            lines.append(line)
+        if snap.message:
+            lines.append(Text(f"⚠ {snap.message}", style="bold red", no_wrap=True))
+        self.update(Group(*lines))

@@ -40,31 +40,48 @@ class LatencyPanel(Static):
     LatencyPanel { border: round $primary; padding: 0 1; }
     """
 
+    _drawn: object = None
+
     def on_mount(self) -> None:
         self.border_title = "latency · last 5 s · HdrHistogram"
 
     def show(self, snap: Snapshot) -> None:
-        """Bars as tall as the panel allows (its border, the axis and the figures aside)."""
-        bars = snap.bars
-        counts = list(bars.counts)
-        labels = _labels(bars.edges_ms)
+        """Bars as tall as the panel allows (its border, the axis and the figures aside).
+
+        Drawn only when what it shows changed: the snapshot comes 8 times a second, the
+        window's histogram and the panel's size far less often."""
         width = self.size.width or 76
         rows = max(2, (self.size.height or 7) - 2)
+        key = (snap.bars, snap.latency_window, width, rows)
+        if key == self._drawn:
+            return
+        self._drawn = key
+        counts = list(snap.bars.counts)
         column = max(2, min(8, width // max(1, len(counts))))
-        top = max(counts) if counts else 0
-        lines: list[Text] = []
-        for level in range(rows, 0, -1):
-            line = Text()
-            for count in counts:
-                fill = count / top * rows if top else 0
-                part = min(max(fill - (level - 1), 0.0), 1.0)
-                block = BLOCKS[round(part * 8)] if count else " "
-                line.append((block * (column - 1)).ljust(column), style="cyan")
-            lines.append(line)
-        axis = Text(_axis(labels, column), style="dim")
+        lines = [
+            Text(row, style="cyan", no_wrap=True) for row in bar_rows(counts, rows, column)
+        ]
+        axis = Text(_axis(_labels(snap.bars.edges_ms), column), style="dim", no_wrap=True)
         axis.append(" ms", style="dim")
-        stats = _stats(snap, width)
-        self.update(Group(*lines, axis, stats))
+        self.update(Group(*lines, axis, _stats(snap, width)))
+
+
+def bar_rows(counts: list[int], rows: int, column: int) -> list[str]:
+    """The histogram as ``rows`` lines of block characters, top line first; each bar is
+    ``column - 1`` cells wide with one cell of space after it."""
+    top = max(counts) if counts else 0
+    if not top:
+        return [" " * (column * len(counts))] * rows
+    fills = [count / top * rows for count in counts]
+    lines = []
+    for level in range(rows - 1, -1, -1):
+        cells = []
+        for count, fill in zip(counts, fills, strict=True):
+            part = min(max(fill - level, 0.0), 1.0)
+            block = BLOCKS[round(part * 8)] if count else " "
+            cells.append(block * (column - 1) + " ")
+        lines.append("".join(cells))
+    return lines
 
 
 def _stats(snap: Snapshot, width: int) -> Text:

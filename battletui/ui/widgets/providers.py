@@ -53,6 +53,9 @@ class ProvidersPanel(Static):
         self.border_title = "providers"
 
     def show(self, snap: Snapshot, selected: int) -> None:
+        if snap.gateway_url:
+            who = "target" if snap.gateway_external else "gateway"
+            self.border_title = f"providers · behind the {who} {snap.gateway_url}"
         compact = (self.size.width or 80) < COMPACT_BELOW
         by_header = snap.share_source == "header"
         lines: list[Text] = [self._header(compact, by_header)]
