@@ -20,23 +20,33 @@ from battletui import __version__, exit_codes
 from battletui.ctl import add_ctl_parser, run_ctl
 from battletui.scenario import Scenario, ScenarioError, format_of, load_scenario
 
-EPILOG = """\
-exit codes:
-  0    every SLO held
-  1    an SLO failed
-  1    ... or, with --baseline, a figure regressed beyond the tolerance
-  2    bad input or usage (a broken scenario names file, line and field)
-  3    the lab (mock providers, gateway) could not start, or the session could not be
-       written
-  4    inconclusive: the load generator fell behind (slip p99 above 5 ms, or under 99 % of
-       the requests due were sent), so latency is not a measurement of the gateway
-  130  interrupted; the session is still written
+def _epilog(*, baseline: bool = False) -> str:
+    """Exit codes and where sessions go; the ``--baseline`` line only where there is one."""
+    regressed = (
+        "  1    ... or, with --baseline, a figure regressed beyond the tolerance\n"
+        if baseline
+        else ""
+    )
+    return (
+        "exit codes:\n"
+        "  0    every SLO held\n"
+        "  1    an SLO failed\n"
+        f"{regressed}"
+        "  2    bad input or usage (a broken scenario names file, line and field)\n"
+        "  3    the lab (mock providers, gateway) could not start, or the session could not be\n"
+        "       written\n"
+        "  4    inconclusive: the load generator fell behind (slip p99 above 5 ms, or under 99 %\n"
+        "       of the requests due were sent), so latency is not a measurement of the gateway\n"
+        "  130  interrupted; the session is still written\n"
+        "\n"
+        "Sessions are written to ./sessions/<UTC stamp>-<name>/ (override with --sessions or\n"
+        "BATTLETUI_SESSIONS); the folder's path is the last line printed. Inside GitHub Actions\n"
+        "(GITHUB_STEP_SUMMARY set) the report is also appended to the job summary. On a terminal\n"
+        "replay shows a progress bar; piped, it prints one plain status line per second.\n"
+    )
 
-Sessions are written to ./sessions/<UTC stamp>-<name>/ (override with --sessions or
-BATTLETUI_SESSIONS); the folder's path is the last line printed. Inside GitHub Actions
-(GITHUB_STEP_SUMMARY set) the report is also appended to the job summary. On a terminal
-replay shows a progress bar; piped, it prints one plain status line per second.
-"""
+
+EPILOG = _epilog(baseline=True)
 
 
 def bundled_demo() -> Path:
@@ -150,7 +160,10 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser(
         "run",
         help="live TUI on a scenario",
-        epilog=EPILOG,
+        description="Open the live screen on a new session of SCENARIO (the bundled demo "
+        "when none is given): keys break the providers, q (or Ctrl-Q, Ctrl-C) ends it and "
+        "writes the session folder: the replayable scenario, report.md and result.json.",
+        epilog=_epilog(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     run.add_argument("scenario", type=Path, nargs="?", help="scenario file (default: the demo)")
@@ -162,6 +175,9 @@ def build_parser() -> argparse.ArgumentParser:
     replay = commands.add_parser(
         "replay",
         help="run a scenario headlessly and judge its SLOs",
+        description="Run SCENARIO (a recorded session's scenario.yaml, or any scenario file) "
+        "without a screen, apply its timeline at the recorded offsets, write the session "
+        "and exit with its verdict. --ui watches it in the live screen, view only.",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -191,19 +207,37 @@ def build_parser() -> argparse.ArgumentParser:
     _add_target(replay)
     _add_base_port(replay)
 
-    validate = commands.add_parser("validate", help="check scenario files")
-    validate.add_argument("files", type=Path, nargs="+")
+    validate = commands.add_parser(
+        "validate",
+        help="check scenario files",
+        description="Check each scenario file without running it: one line per file, "
+        "`file: ok · name · duration · providers · actions`, or `file:line: field: message` "
+        "on standard error. Exit 0 when every file is valid, 2 otherwise.",
+    )
+    validate.add_argument("files", type=Path, nargs="+", metavar="FILE")
 
     report = commands.add_parser(
         "report",
         help="rebuild a session's scenario, report.md, result.json and latency.hlog from its "
         "journal (also after a crash or SIGKILL)",
+        description="Rebuild a session's outputs (scenario, report.md, result.json, "
+        "latency.hlog) from its journal alone: after a crash, a SIGKILL, or to compare it "
+        "with a baseline. Exits with the session's verdict.",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     report.add_argument("session", type=Path, help="a session folder (or its journal.jsonl)")
-    report.add_argument("--baseline", type=Path, metavar="RESULT")
-    report.add_argument("--tolerance", default=DEFAULT_TOLERANCE)
+    report.add_argument(
+        "--baseline",
+        type=Path,
+        metavar="RESULT",
+        help="compare with an earlier result.json (or its session folder)",
+    )
+    report.add_argument(
+        "--tolerance",
+        default=DEFAULT_TOLERANCE,
+        help="how much worse a figure may get against the baseline (default 10%%)",
+    )
 
     attach = commands.add_parser(
         "attach",
@@ -245,7 +279,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _live(args.scenario or bundled_demo(), args.sessions, args)
         if args.command == "replay":
             if args.ui:
-                return _live(args.scenario, args.sessions, args)
+                return _live(args.scenario, args.sessions, args, view_only=True)
             return _replay(
                 args.scenario, args.sessions, args.junit, args.baseline, args.tolerance, args
             )
@@ -322,8 +356,16 @@ def _replay(
         return exit_codes.INTERRUPTED
 
 
-def _live(path: Path, sessions: str | None, args: argparse.Namespace | None = None) -> int:
-    """The live TUI as the owner of a new session: the engine runs in its own process."""
+def _live(
+    path: Path,
+    sessions: str | None,
+    args: argparse.Namespace | None = None,
+    *,
+    view_only: bool = False,
+) -> int:
+    """The live TUI as the owner of a new session: the engine runs in its own process.
+    ``view_only`` (``replay --ui``): watched, not acted on. Prints the verdict, then the
+    session folder."""
     scenario = _scenario(path, args or argparse.Namespace())
     from battletui.control.engine_link import OwnedSessionLink
     from battletui.ui import BattleApp
@@ -335,7 +377,7 @@ def _live(path: Path, sessions: str | None, args: argparse.Namespace | None = No
         base_port=getattr(args, "base_port", None),
         yield_cpu=True,
     )
-    app = BattleApp(link, owner=True)
+    app = BattleApp(link, owner=True, view_only=view_only)
     folder = app.run()
     if app.start_error:
         print(f"battletui: {app.start_error}", file=sys.stderr)
@@ -350,15 +392,19 @@ def _live(path: Path, sessions: str | None, args: argparse.Namespace | None = No
 
         report_session(folder)
         return exit_codes.LAB_FAILED
+    import json
+
+    from battletui.report.summary import print_summary
+
+    result = json.loads((folder / "result.json").read_text(encoding="utf-8"))
+    print_summary(result, sys.stdout)
     print(folder)
     code = app.return_code or 0
     if code:
         return code
     if link.exit_code is not None:
         return link.exit_code
-    import json
-
-    return exit_codes.of_result(json.loads((folder / "result.json").read_text(encoding="utf-8")))
+    return exit_codes.of_result(result)
 
 
 def _attach(folder: Path | None, sessions: str | None) -> int:

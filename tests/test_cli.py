@@ -206,3 +206,34 @@ def test_import_walls_hold() -> None:
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "broken" not in done.stdout.lower().replace("0 broken", "")
+
+
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        (("run", "scenarios"), "battletui: scenarios: is a directory, not a scenario file"),
+        (("run", "nope.yaml"), "battletui: nope.yaml: no such file"),
+        (("replay", "nope.toml"), "battletui: nope.toml: no such file"),
+        (("validate", "nope.yaml"), "nope.yaml: no such file"),
+    ],
+)
+def test_a_path_that_is_no_scenario_file_is_one_plain_line(
+    tmp_path: Path, args: tuple[str, ...], line: str
+) -> None:
+    (tmp_path / "scenarios").mkdir()
+    done = battletui(*args, cwd=tmp_path)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [line + done.stderr.strip()[len(line) :]]
+    assert done.stderr.startswith(line) and ":0:" not in done.stderr, done.stderr
+
+
+def test_every_command_says_what_it_does_and_only_replay_and_report_name_a_baseline(
+    tmp_path: Path,
+) -> None:
+    for command in ("run", "replay", "validate", "report", "attach", "ctl", "lab"):
+        done = battletui(command, "--help", cwd=tmp_path)
+        assert done.returncode == 0, command
+        usage, _, rest = done.stdout.partition("\n\n")
+        assert rest.strip() and not rest.startswith("positional arguments"), (command, rest)
+        says_baseline = "with --baseline, a figure regressed" in done.stdout
+        assert says_baseline == (command in ("replay", "report")), command

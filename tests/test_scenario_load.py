@@ -566,7 +566,7 @@ def test_wrong_extension(tmp_path: Path) -> None:
     with pytest.raises(ScenarioError) as info:
         load_scenario(path)
     assert str(info.value) == (
-        f"{path}:0: (file): unknown file type '.json' (expected .yaml, .yml or .toml)"
+        f"{path}: unknown file type '.json' (expected .yaml, .yml or .toml)"
     )
 
 
@@ -574,7 +574,7 @@ def test_no_extension() -> None:
     with pytest.raises(ScenarioError) as info:
         load_scenario("scenario")
     assert str(info.value) == (
-        "scenario:0: (file): unknown file type '(none)' (expected .yaml, .yml or .toml)"
+        "scenario: unknown file type '(none)' (expected .yaml, .yml or .toml)"
     )
 
 
@@ -582,7 +582,7 @@ def test_missing_file(tmp_path: Path) -> None:
     path = tmp_path / "nope.yaml"
     with pytest.raises(ScenarioError) as info:
         load_scenario(path)
-    assert str(info.value) == f"{path}:0: (file): no such file"
+    assert str(info.value) == f"{path}: no such file"
 
 
 def test_directory(tmp_path: Path) -> None:
@@ -590,7 +590,9 @@ def test_directory(tmp_path: Path) -> None:
     path.mkdir()
     with pytest.raises(ScenarioError) as info:
         load_scenario(path)
-    assert str(info.value) == f"{path}:0: (file): is a directory, not a file"
+    assert str(info.value) == (
+        f"{path}: is a directory, not a scenario file (.yaml, .yml or .toml)"
+    )
 
 
 def test_not_utf8(tmp_path: Path) -> None:

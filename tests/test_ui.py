@@ -265,3 +265,19 @@ async def test_top_line_shows_the_verdict_of_now_beside_the_sessions() -> None:
             assert now in line and session in line, (size, line)
             if size[0] >= 100:
                 assert "▮" * 10 in line, line  # the trend of now
+
+
+async def test_a_watched_replay_is_view_only() -> None:
+    link = FakeLink()
+    app = BattleApp(link, view_only=True)
+    async with app.run_test(size=(160, 45)) as pilot:
+        await pilot.press("k", "space", "plus", "R", "o", "s", "m")
+        await pilot.pause(0.2)
+        text = screen_text(app)
+        assert "replay · view only" in text
+        footer = text.strip().splitlines()[-1]
+        assert "? help" in footer and "q quit" in footer and "kill" not in footer, footer
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert "the keys that act on a session are off" in screen_text(app)
+    assert link.applied == []

@@ -548,7 +548,11 @@ class Session:
         if outcome.applied and outcome.action.kind == "strategy":
             name = str(outcome.action.params.get("name", ""))
             self.recorder.switched_strategy(name, outcome.offset)
-        if outcome.applied:
+        if outcome.applied and outcome.action.kind == "mark":
+            self.recorder.event(outcome.offset, f"⚑ {text}", "info")
+            self.message = None
+            self._write_recording()
+        elif outcome.applied:
             self.recorder.event(outcome.offset, f"{text} ✓ {outcome.detail}", "warn")
             self._write_recording()
             self.message = None

@@ -19,4 +19,6 @@ class ScenarioError(Exception):
         super().__init__(path, line, field, message)
 
     def __str__(self) -> str:
+        if self.line == 0 and self.field == "(file)":
+            return f"{self.path}: {self.message}"  # the file as a whole: no line to point at
         return f"{self.path}:{self.line}: {self.field}: {self.message}"

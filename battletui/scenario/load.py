@@ -44,6 +44,10 @@ def format_of(path: str | os.PathLike[str]) -> Format:
 def load_scenario(path: str | os.PathLike[str]) -> Scenario:
     """Read and check the scenario file at ``path``; the format comes from its extension."""
     name = os.fspath(path)
+    if os.path.isdir(name):
+        raise ScenarioError(
+            name, 0, "(file)", "is a directory, not a scenario file (.yaml, .yml or .toml)"
+        )
     fmt = format_of(name)
     try:
         with open(name, "rb") as file:

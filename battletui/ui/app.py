@@ -38,6 +38,8 @@ from battletui.ui.widgets import (
 
 REFRESH_HZ = 8
 RATE_KEYS = Binding.Group("rate", compact=True)
+VIEW_KEYS = frozenset({"help", "quit_session", "leave", "select", "select_key", "quit"})
+"""The actions a view-only screen keeps: nothing that acts on the session."""
 
 
 class BattleApp(App[Path | None]):
@@ -83,17 +85,26 @@ class BattleApp(App[Path | None]):
     ]
 
     def __init__(
-        self, link: SessionLink, *, owner: bool = True, refresh_hz: float = REFRESH_HZ
+        self,
+        link: SessionLink,
+        *,
+        owner: bool = True,
+        refresh_hz: float = REFRESH_HZ,
+        view_only: bool = False,
     ) -> None:
+        """``view_only``: a replay being watched; a key that acted on it would make the run
+        something other than the scenario, so only the screen's own keys work."""
         super().__init__()
         self._link = link
         self.owner = owner
+        self.view_only = view_only
         self.lost_reason: str | None = None
         """Why the app stopped following the session on its own (its engine went away)."""
         self._refresh_hz = refresh_hz
         self.selected = 1
         self._snapshot: Snapshot | None = None
         self._status = StatusBar()
+        self._status.view_only = view_only
         self._providers = ProvidersPanel()
         self._latency_beside = LatencyPanel(id="latency-beside")
         self._latency_below = LatencyPanel(id="latency-below")
@@ -280,7 +291,7 @@ class BattleApp(App[Path | None]):
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen(owner=self.owner))
+            self.push_screen(HelpScreen(owner=self.owner, view_only=self.view_only))
 
     async def action_quit(self) -> None:
         """Textual's own quit (the command palette's "Quit") ends the session as ``q`` does."""
@@ -293,7 +304,10 @@ class BattleApp(App[Path | None]):
     # -- ending ----------------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """``q`` ends and writes the session for its owner; any other viewer just leaves."""
+        """``q`` ends and writes the session for its owner; any other viewer just leaves.
+        Watching a replay, only the screen's own keys are there."""
+        if self.view_only and action not in VIEW_KEYS:
+            return False
         if action == "leave":
             return not self.owner
         if action == "quit_session" and parameters == ():

@@ -85,13 +85,22 @@ class HelpScreen(ModalScreen[None]):
     """
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "close", "close")]
 
-    def __init__(self, *, owner: bool = True) -> None:
+    def __init__(self, *, owner: bool = True, view_only: bool = False) -> None:
         super().__init__()
         self._owner = owner
+        self._view_only = view_only
 
     def compose(self) -> ComposeResult:
         with VerticalScroll() as scroll:
             scroll.border_title = "keys"
+            if self._view_only:
+                yield Static(
+                    Text(
+                        "Watching a replay: the keys that act on a session are off, so the "
+                        "run stays the scenario. q ends it early (the session is written).\n",
+                        style="bold yellow",
+                    )
+                )
             yield Static(help_text(owner=self._owner))
 
     def on_key(self, event: events.Key) -> None:

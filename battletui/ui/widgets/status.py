@@ -60,6 +60,9 @@ class StatusBar(Static):
     StatusBar { height: 1; background: $panel; }
     """
 
+    view_only = False
+    """Watching a replay: the line says so."""
+
     def show(self, snap: Snapshot) -> None:
         width = self.size.width or 120
         lines = [self._line(snap, width, level) for level in range(LEVELS)]
@@ -98,6 +101,8 @@ class StatusBar(Static):
             note.append(" ENDED · press q ", style="bold black on yellow")
         elif snap.paused:
             note.append(" ⏸ PAUSED · space resumes ", style="bold black on yellow")
+        if self.view_only and level < 4:
+            note.append(" replay · view only ", style="bold black on cyan")
         tail = Text()
         if snap.load:
             if level < 3:
