@@ -20,6 +20,7 @@ from battletui import __version__, exit_codes
 from battletui.ctl import add_ctl_parser, run_ctl
 from battletui.scenario import Scenario, ScenarioError, format_of, load_scenario
 
+
 def _epilog(*, baseline: bool = False) -> str:
     """Exit codes and where sessions go; the ``--baseline`` line only where there is one."""
     regressed = (

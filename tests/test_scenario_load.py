@@ -565,9 +565,7 @@ def test_wrong_extension(tmp_path: Path) -> None:
     path.write_text("{}", encoding="utf-8")
     with pytest.raises(ScenarioError) as info:
         load_scenario(path)
-    assert str(info.value) == (
-        f"{path}: unknown file type '.json' (expected .yaml, .yml or .toml)"
-    )
+    assert str(info.value) == (f"{path}: unknown file type '.json' (expected .yaml, .yml or .toml)")
 
 
 def test_no_extension() -> None:

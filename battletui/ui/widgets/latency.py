@@ -58,9 +58,7 @@ class LatencyPanel(Static):
         self._drawn = key
         counts = list(snap.bars.counts)
         column = max(2, min(8, width // max(1, len(counts))))
-        lines = [
-            Text(row, style="cyan", no_wrap=True) for row in bar_rows(counts, rows, column)
-        ]
+        lines = [Text(row, style="cyan", no_wrap=True) for row in bar_rows(counts, rows, column)]
         axis = Text(_axis(_labels(snap.bars.edges_ms), column), style="dim", no_wrap=True)
         axis.append(" ms", style="dim")
         self.update(Group(*lines, axis, _stats(snap, width)))
