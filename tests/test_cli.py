@@ -233,7 +233,7 @@ def test_every_command_says_what_it_does_and_only_replay_and_report_name_a_basel
     for command in ("run", "replay", "validate", "report", "attach", "ctl", "lab"):
         done = battletui(command, "--help", cwd=tmp_path)
         assert done.returncode == 0, command
-        usage, _, rest = done.stdout.partition("\n\n")
+        _usage, _, rest = done.stdout.partition("\n\n")
         assert rest.strip() and not rest.startswith("positional arguments"), (command, rest)
         says_baseline = "with --baseline, a figure regressed" in done.stdout
         assert says_baseline == (command in ("replay", "report")), command
