@@ -268,7 +268,7 @@ def _random_scenario(rng: random.Random) -> Scenario:
     ids = rng.sample(
         ["alpha", "beta", "gamma", "delta", "e1", "f-2", "g_3", "h", "i"], rng.randint(1, 9)
     )
-    duration = seconds(0.5)
+    duration = max(1.0, seconds(0.5))  # a session lasts 0 (until quit) or 1 s at least
     timeline: list[TimelineEntry] = []
     for _ in range(rng.randint(0, 12)):
         kind = rng.choice(["kill", "restore", "degrade", "flap", "mark"])

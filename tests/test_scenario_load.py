@@ -296,7 +296,8 @@ YAML_CASES = [
      "s.yaml:9: timeline[1].kill: unknown provider 'alfa' (known: alpha, beta, gamma)"),
     ("negative-duration", "name: d\nduration: -5s\n",
      "s.yaml:2: duration: duration must be zero or more, got '-5s'"),
-    ("zero-duration", "name: d\nduration: 0\n", "s.yaml:2: duration: must be more than 0, got 0"),
+    ("short-duration", "name: d\nduration: 500ms\n",
+     "s.yaml:2: duration: must be 0 (run until quit) or at least 1s, got '500ms'"),
     ("bad-duration", "name: d\nduration: 1s\nproviders:\n  - id: a\n    latency: fast\n",
      "s.yaml:5: providers[0].latency: expected a duration like '250ms' or '10s', got 'fast'"),
     ("sign-not-allowed", "name: d\nduration: 1s\nproviders:\n  - {id: a, latency: +5ms}\n",
@@ -309,10 +310,10 @@ YAML_CASES = [
      "use one entry per action"),
     ("no-action", Y + "timeline:\n  - {at: 1s}\n",
      "s.yaml:8: timeline[0]: no action (expected one of: kill, restore, degrade, flap, "
-     "ws-drop, errors, hang, lag, reorg, strategy, mark)"),
+     "ws-drop, errors, hang, lag, reorg, strategy, load, mark)"),
     ("no-action-typo", Y + "timeline:\n  - at: 1s\n    kil: alpha\n",
      "s.yaml:9: timeline[0].kil: unknown key (known: at, kill, restore, degrade, flap, "
-     "ws-drop, errors, hang, lag, reorg, strategy, mark, code, cycles, down, jitter, kind, "
+     "ws-drop, errors, hang, lag, reorg, strategy, load, mark, code, cycles, down, jitter, kind, "
      "latency, method, rate, retry_after, up)"),
     ("param-of-other-kind", Y + "timeline:\n  - {at: 1s, kill: alpha, latency: 5ms}\n",
      "s.yaml:8: timeline[0].latency: unknown key (known: at, kill)"),
@@ -503,7 +504,7 @@ TOML_CASES = [
      "(a step on top) or neither"),
     ("no-action", T + '\n[[timeline]]\nat = 1\nkill = "alpha"\n\n[[timeline]]\nat = 2\n',
      "s.toml:17: timeline[1]: no action (expected one of: kill, restore, degrade, flap, "
-     "ws-drop, errors, hang, lag, reorg, strategy, mark)"),
+     "ws-drop, errors, hang, lag, reorg, strategy, load, mark)"),
     ("bad-duration-inline", 'name = "d"\nduration = 60\n'
      'providers = [{id = "a", latency = "5ms", jitter = "x"}]\n',
      "s.toml:3: providers[0].jitter: expected a duration like '250ms' or '10s', got 'x'"),

@@ -65,11 +65,15 @@ def test_live_screen_snapshot_80x24(snap_compare: Any) -> None:
 async def test_every_size_keeps_verdicts_providers_events_and_keys() -> None:
     for size in ((80, 24), (100, 30), (120, 35), (160, 45), (200, 60)):
         app = BattleApp(FakeLink())
-        async with app.run_test(size=size) as pilot:
-            await pilot.pause(0.2)
+        wanted = ("NOW ✔", "SESSION ✔", "? help", "q quit", "gamma SLOW (312ms)")
+        async with app.run_test(size=size):
+            # a loaded machine may take a few frames to lay every panel out
+            await wait_until(
+                lambda: all(words in screen_text(app) for words in wanted),  # noqa: B023
+                timeout=10,
+                what=f"every part of the screen at {size}",
+            )
             text = screen_text(app)
-        for words in ("NOW ✔", "SESSION ✔", "? help", "q quit", "gamma SLOW (312ms)"):
-            assert words in text, (size, words)
         for provider, state, breaker in (
             ("alpha", "DOWN", "OPEN"),
             ("beta", "UP", "CLOSED"),

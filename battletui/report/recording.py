@@ -6,7 +6,7 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from battletui.scenario import Action, Scenario, TimelineEntry
+from battletui.scenario import MIN_SESSION, Action, Scenario, TimelineEntry
 
 
 def recorded_scenario(
@@ -19,7 +19,8 @@ def recorded_scenario(
     """Setup + applied actions at the offsets they were issued (failed ones are left out).
 
     A session that ran its course keeps its planned duration; one that was quit,
-    interrupted or killed is as long as it really ran (so replaying it takes as long).
+    interrupted or killed is as long as it really ran (so replaying it takes as long), and
+    at least ``MIN_SESSION``.
     """
     timeline = tuple(
         TimelineEntry(
@@ -32,6 +33,6 @@ def recorded_scenario(
     last = timeline[-1].at if timeline else 0.0
     if end_reason is None or end_reason == "completed":
         duration = max(scenario.duration, last)
-    else:
-        duration = max(round(elapsed, 3), last, 0.001)
+    else:  # at least the shortest session a file may ask for
+        duration = max(round(elapsed, 3), last, MIN_SESSION)
     return dataclasses.replace(scenario, duration=duration, timeline=timeline)

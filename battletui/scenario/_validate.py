@@ -22,6 +22,7 @@ from battletui.scenario.model import (
     LOAD_PAUSE,
     LOAD_RESUME,
     MAX_PROVIDERS,
+    MIN_SESSION,
     MIX_PRESETS,
     STRATEGIES,
     SUBSCRIPTIONS,
@@ -131,8 +132,7 @@ RPC_ERROR_CODES = "-32603 or -32000..-32099"
 FLAP_DOWN = 2.0
 FLAP_UP = 3.0
 MAX_HTTP_RATE = 200_000
-MIN_SESSION = 1.0
-"""The shortest session with a duration (seconds): shorter ones judge a handful of requests."""
+
 PROVIDER_ID = re.compile(r"[a-z][a-z0-9_-]{0,15}")
 
 

@@ -36,6 +36,9 @@ Provider faults name a provider as their target. ``reorg`` acts on the shared mo
 ``mark`` is an operator note (its value is the label); those have no target.
 """
 
+MIN_SESSION: Final = 1.0
+"""The shortest session with a duration (seconds): shorter ones judge a handful of requests."""
+
 LOAD_PAUSE: Final = "pause"
 LOAD_RESUME: Final = "resume"
 
