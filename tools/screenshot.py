@@ -22,7 +22,7 @@ async def main() -> None:
     with tempfile.TemporaryDirectory() as root:
         link = OwnedSessionLink(load_scenario(bundled_demo()), sessions_root=Path(root))
         app = BattleApp(link)
-        async with app.run_test(size=(160, 42)) as pilot:
+        async with app.run_test(size=(160, 45)) as pilot:
             while link.snapshot().phase != "running":
                 await pilot.pause(0.1)
             await pilot.pause(6)
