@@ -223,7 +223,7 @@ AWKWARD = Scenario(
     description="two\nlines with 'quotes', \"double\" and \\ and ünïcödé \u2028 \x85 \t tab",
     seed=-(2**40),
     duration=3600.123,
-    chain=ChainSpec(id=2**31, block_time=0.0005),
+    chain=ChainSpec(id=2**31, block_time=0.1005),  # the fastest chain a file may ask for
     providers=(
         ProviderSpec(id="no", latency=0.0123456, jitter=1e-7, error_rate=1e-05),
         ProviderSpec(id="on", latency=1 / 3, jitter=2.0, error_rate=1.0),
@@ -293,7 +293,7 @@ def _random_scenario(rng: random.Random) -> Scenario:
         description=rng.choice(["", "some words"]),
         seed=rng.randint(-1000, 2**63),
         duration=duration,
-        chain=ChainSpec(id=rng.randint(1, 99999), block_time=seconds(0.01)),
+        chain=ChainSpec(id=rng.randint(1, 99999), block_time=max(0.1, seconds(0.01))),
         providers=tuple(
             ProviderSpec(i, latency=seconds(), jitter=seconds(), error_rate=rng.random())
             for i in ids

@@ -508,9 +508,10 @@ TOML_CASES = [
     ("bad-duration-inline", 'name = "d"\nduration = 60\n'
      'providers = [{id = "a", latency = "5ms", jitter = "x"}]\n',
      "s.toml:3: providers[0].jitter: expected a duration like '250ms' or '10s', got 'x'"),
-    ("seed-float-after-multiline-string", 'name = """multi\nline [x]"""\nduration = 60\n'
+    ("seed-float-after-multiline-string",
+     'name = "n"\ndescription = """multi\nline [x]"""\nduration = 60\n'
      'seed = 1.5\nproviders = [{id = "a"}]\n',
-     "s.toml:4: seed: expected an integer, got 1.5"),
+     "s.toml:5: seed: expected an integer, got 1.5"),
     ("timeline-not-list", T + "\n[timeline]\nat = 1\n",
      "s.toml:13: timeline: expected a list, got a mapping"),
     ("datetime", 'name = "d"\nduration = 1979-05-27\n' + T_PROVIDERS,

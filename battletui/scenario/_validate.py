@@ -132,6 +132,13 @@ RPC_ERROR_CODES = "-32603 or -32000..-32099"
 FLAP_DOWN = 2.0
 FLAP_UP = 3.0
 MAX_HTTP_RATE = 200_000
+MAX_NAME = 100
+"""Characters in a name (a scenario's becomes part of a folder name)."""
+MAX_INT = 2**63 - 1
+"""The largest integer a scenario may write (seeds, counts, chain ids)."""
+MIN_BLOCK_TIME = 0.1
+"""Seconds: a faster mock chain measures the lab, not the gateway."""
+WS_SLO_KEYS = ("ws_gaps", "ws_duplicates", "ws_max_stall")
 
 PROVIDER_ID = re.compile(r"[a-z][a-z0-9_-]{0,15}")
 
@@ -196,12 +203,24 @@ def read_name(value: object, path: Path) -> str:
     text = read_str(value, path)
     if not text.strip():
         raise Invalid(path, "must not be empty")
+    if len(text) > MAX_NAME:
+        raise Invalid(path, f"at most {MAX_NAME} characters, got {len(text)}")
+    return text
+
+
+def read_session_name(value: object, path: Path) -> str:
+    """A scenario's name: it becomes part of the session folder's name."""
+    text = read_name(value, path)
+    if any(ord(char) < 32 or char in "/\\" for char in text):
+        raise Invalid(path, "no slashes or control characters (it names the session folder)")
     return text
 
 
 def read_int(value: object, path: Path, minimum: int | None = None) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise Invalid(path, f"expected an integer, got {show(value)}")
+    if abs(value) > MAX_INT:
+        raise Invalid(path, f"out of range (at most {MAX_INT:,}), got {len(str(value))} digits")
     if minimum is not None and value < minimum:
         raise Invalid(path, f"must be {minimum} or more, got {value}")
     return value
@@ -291,7 +310,7 @@ def present(
 
 def scenario(data: object) -> Scenario:
     root = read_mapping(data, (), TOP_KEYS)
-    name = read_name(required(root, (), "name"), ("name",))
+    name = read_session_name(required(root, (), "name"), ("name",))
     description = optional(root, (), "description", read_str, "")
     seed = optional(root, (), "seed", read_int, 0)
     duration = read_session_duration(required(root, (), "duration"), ("duration",))
@@ -324,14 +343,32 @@ def scenario(data: object) -> Scenario:
     )
     if (problem := ws_problem(checked)) is not None:
         raise Invalid(problem[0], problem[1], "parent")
+    if workload.ws.subscribers == 0:
+        for key in WS_SLO_KEYS:
+            if getattr(slo, key) is not None:
+                raise Invalid(
+                    ("slo", key),
+                    "judges WebSocket subscribers, and there are none "
+                    "(set workload.ws.subscribers)",
+                    "key",
+                )
     return checked
 
 
 def read_chain(value: object, path: Path) -> ChainSpec:
     mapping = read_mapping(value, path, CHAIN_KEYS)
     chain_id = optional(mapping, path, "id", read_count, ChainSpec.id)
-    block_time = optional(mapping, path, "block_time", read_positive, ChainSpec.block_time)
+    block_time = optional(mapping, path, "block_time", read_block_time, ChainSpec.block_time)
     return ChainSpec(id=chain_id, block_time=block_time)
+
+
+def read_block_time(value: object, path: Path) -> float:
+    seconds = read_seconds(value, path)
+    if seconds < MIN_BLOCK_TIME:
+        raise Invalid(
+            path, f"at least {format_duration(MIN_BLOCK_TIME)} a block, got {show(value)}"
+        )
+    return seconds
 
 
 def read_providers(value: object, path: Path) -> tuple[ProviderSpec, ...]:

@@ -6,10 +6,17 @@ the node tree is composed and walked here instead.
 
 from __future__ import annotations
 
+import re
+
 import yaml
 
+from battletui.scenario._bounds import MAX_DEPTH, MAX_VALUES, NESTED_TOO_DEEP, TOO_MANY_VALUES
 from battletui.scenario._validate import Invalid, Path, Where
 from battletui.scenario.errors import ScenarioError
+
+_STR_TAG = "tag:yaml.org,2002:str"
+_EXPONENT = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)[eE][-+]?\d+")
+"""``1e9``: a number to anyone reading it, a string to YAML 1.1 (it wants ``1.0e+9``)."""
 
 
 class YamlTree:
@@ -37,6 +44,8 @@ def read_yaml(text: str, source: str) -> YamlTree:
     """Parse ``text``; syntax problems raise ``ScenarioError``, structural ones ``Invalid``."""
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except RecursionError:
+        raise ScenarioError(source, 1, "(syntax)", NESTED_TOO_DEEP) from None
     except yaml.MarkedYAMLError as err:
         raise ScenarioError(source, _error_line(err), "(syntax)", _error_text(err)) from None
     except yaml.reader.ReaderError as err:  # a character YAML does not allow
@@ -70,12 +79,19 @@ class _Walker:
         self.tree = tree
         self.loader = yaml.SafeLoader("")
         self.active: set[int] = set()
+        self.values = 0
 
     def convert(self, node: yaml.Node, path: Path) -> object:
         line = node.start_mark.line + 1
         self.tree.value_lines[path] = line
         if id(node) in self.active:
             raise Invalid(path, "an alias refers to itself", line=line)
+        self.values += 1
+        if self.values > MAX_VALUES:
+            raise Invalid(path, TOO_MANY_VALUES, line=line)
+        collection = isinstance(node, yaml.MappingNode | yaml.SequenceNode)
+        if collection and len(path) >= MAX_DEPTH - 1:
+            raise Invalid(path, NESTED_TOO_DEEP, line=line)
         self.active.add(id(node))
         try:
             if isinstance(node, yaml.MappingNode):
@@ -102,8 +118,13 @@ class _Walker:
         return result
 
     def _scalar(self, node: yaml.Node, path: Path, line: int) -> object:
+        plain = node.tag == _STR_TAG and getattr(node, "style", None) is None
+        if plain and _EXPONENT.fullmatch(str(node.value)):
+            return float(node.value)  # plain 1e9, not quoted "1e9"
         try:
             return self.loader.construct_object(node, deep=True)
         except yaml.YAMLError as err:
             problem = getattr(err, "problem", None) or str(err)
             raise Invalid(path, f"cannot read this value: {problem}", line=line) from None
+        except ValueError:  # e.g. an integer of 5,000 digits (Python's own limit is 4,300)
+            raise Invalid(path, "number too long", line=line) from None

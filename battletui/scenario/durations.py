@@ -13,6 +13,10 @@ _UNITS = {"us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
 _PART = re.compile(r"(\d+(?:\.\d+)?|\.\d+)\s*(us|µs|ms|s|m|h)")
 
 
+MAX_SECONDS = 86_400.0
+"""The longest duration a scenario may write (24 h): a session, a timeout, a latency."""
+
+
 class DurationError(ValueError):
     """A duration that cannot be read; the message says what was expected."""
 
@@ -27,8 +31,10 @@ def parse_duration(value: object, *, allow_sign: bool = False) -> tuple[float, b
     if isinstance(value, bool):
         raise DurationError(f"expected a duration like '250ms' or '10s', got {value!r}")
     if isinstance(value, int | float):
-        if not math.isfinite(value) or value < 0:
-            raise DurationError(f"duration must be zero or more, got {value!r}")
+        if (isinstance(value, float) and math.isnan(value)) or value < 0:
+            raise DurationError(f"duration must be zero or more, got {_short(value)}")
+        if value > MAX_SECONDS:
+            raise DurationError(f"at most 24h, got {_short(value)}")
         return float(value), False
     if not isinstance(value, str):
         raise DurationError(f"expected a duration like '250ms' or '10s', got {value!r}")
@@ -45,9 +51,17 @@ def parse_duration(value: object, *, allow_sign: bool = False) -> tuple[float, b
         seconds = float(text)
     except ValueError:
         seconds = _parse_units(text, value)
-    if not math.isfinite(seconds) or seconds < 0:
-        raise DurationError(f"duration must be zero or more, got {value!r}")
+    if math.isnan(seconds) or seconds < 0:
+        raise DurationError(f"duration must be zero or more, got {_short(value)}")
+    if seconds > MAX_SECONDS:
+        raise DurationError(f"at most 24h, got {_short(value)}")
     return seconds, relative
+
+
+def _short(value: object) -> str:
+    """A value as the message shows it: a 400-digit number is not shown whole."""
+    text = repr(value)
+    return text if len(text) <= 40 else f"{text[:20]}…({len(text)} characters)"
 
 
 def _parse_units(text: str, original: str) -> float:
@@ -56,11 +70,20 @@ def _parse_units(text: str, original: str) -> float:
     compact = text.replace(" ", "")
     if not compact:
         raise DurationError(f"expected a duration like '250ms' or '10s', got {original!r}")
+    seen: list[float] = []
     while pos < len(compact):
         match = _PART.match(compact, pos)
         if match is None:
-            raise DurationError(f"expected a duration like '250ms' or '10s', got {original!r}")
-        total += float(match.group(1)) * _UNITS[match.group(2)]
+            raise DurationError(
+                f"expected a duration like '250ms' or '10s', got {_short(original)}"
+            )
+        unit = _UNITS[match.group(2)]
+        if seen and unit >= seen[-1]:
+            raise DurationError(
+                f"each unit once, largest first (like 1h30m), got {_short(original)}"
+            )
+        seen.append(unit)
+        total += float(match.group(1)) * unit
         pos = match.end()
     return total
 

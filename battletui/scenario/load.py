@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 import tomllib
 from collections.abc import Callable
 from typing import Literal
 
 from battletui.scenario import _validate
+from battletui.scenario._bounds import MAX_SCENARIO_BYTES, NESTED_TOO_DEEP, check_tree
 from battletui.scenario._toml_lines import TomlLines
 from battletui.scenario._validate import Invalid, Path, Where
 from battletui.scenario._yaml_nodes import read_yaml
@@ -50,14 +52,26 @@ def load_scenario(path: str | os.PathLike[str]) -> Scenario:
         )
     fmt = format_of(name)
     try:
+        info = os.stat(name)  # follows a symlink: what it points at is what would be read
+    except FileNotFoundError:
+        raise ScenarioError(name, 0, "(file)", "no such file") from None
+    except OSError as err:
+        raise ScenarioError(name, 0, "(file)", f"cannot read: {err.strerror or err}") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise ScenarioError(name, 0, "(file)", "not a regular file (a FIFO, device or socket)")
+    if info.st_size > MAX_SCENARIO_BYTES:
+        raise ScenarioError(name, 0, "(file)", _too_large(info.st_size))
+    try:
         with open(name, "rb") as file:
-            raw = file.read()
+            raw = file.read(MAX_SCENARIO_BYTES + 1)  # it may have grown since stat
     except FileNotFoundError:
         raise ScenarioError(name, 0, "(file)", "no such file") from None
     except IsADirectoryError:
         raise ScenarioError(name, 0, "(file)", "is a directory, not a file") from None
     except OSError as err:
         raise ScenarioError(name, 0, "(file)", f"cannot read: {err.strerror or err}") from None
+    if len(raw) > MAX_SCENARIO_BYTES:
+        raise ScenarioError(name, 0, "(file)", _too_large(len(raw)))
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as err:
@@ -66,10 +80,16 @@ def load_scenario(path: str | os.PathLike[str]) -> Scenario:
     return loads_scenario(text, path=name, fmt=fmt)
 
 
+def _too_large(size: int) -> str:
+    return f"too large ({size:,} bytes; a scenario is at most {MAX_SCENARIO_BYTES:,})"
+
+
 def loads_scenario(text: str, *, path: str, fmt: Format) -> Scenario:
     """Check scenario ``text`` in format ``fmt``; ``path`` is only used in error messages."""
     if fmt not in ("yaml", "toml"):
         raise ValueError(f"unknown scenario format {fmt!r}")
+    if len(text) > MAX_SCENARIO_BYTES:
+        raise ScenarioError(path, 0, "(file)", _too_large(len(text)))
     locate: Callable[[Path, Where], int] = _first_line
     try:
         if fmt == "yaml":
@@ -77,6 +97,7 @@ def loads_scenario(text: str, *, path: str, fmt: Format) -> Scenario:
             data, locate = tree.data, tree.line
         else:
             data = _parse_toml(text, path)
+            check_tree(data, path)
             locate = TomlLines(text).line
         if data is None or data == {}:
             raise ScenarioError(
@@ -95,14 +116,22 @@ def _first_line(path: Path, where: Where) -> int:
 def _parse_toml(text: str, path: str) -> dict[str, object]:
     try:
         return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as err:
-        message = str(err)
-        match = _TOML_POSITION.search(message)
-        if match is None:
-            line = 1
-        elif match.group(1) is None:  # "at end of document"
-            line = max(1, len(text.splitlines()))
-        else:
-            line = int(match.group(1))
-        problem = message[: match.start()] if match else message
-        raise ScenarioError(path, line, "(syntax)", problem) from None
+    except RecursionError:
+        raise ScenarioError(path, 1, "(syntax)", NESTED_TOO_DEEP) from None
+    except ValueError as err:
+        if not isinstance(err, tomllib.TOMLDecodeError):  # Python's own 4,300-digit limit
+            raise ScenarioError(path, 1, "(syntax)", "a number too long") from None
+        raise _toml_error(err, text, path) from None
+
+
+def _toml_error(err: tomllib.TOMLDecodeError, text: str, path: str) -> ScenarioError:
+    message = str(err)
+    match = _TOML_POSITION.search(message)
+    if match is None:
+        line = 1
+    elif match.group(1) is None:  # "at end of document"
+        line = max(1, len(text.splitlines()))
+    else:
+        line = int(match.group(1))
+    problem = message[: match.start()] if match else message
+    return ScenarioError(path, line, "(syntax)", problem)
