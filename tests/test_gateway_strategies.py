@@ -263,22 +263,23 @@ def test_latency_weighted_measures_the_unmeasured_first() -> None:
 
 
 async def test_latency_weighted_spreads_real_traffic(lab: Lab) -> None:
-    alpha = await lab.fake("alpha", delay=0.01)
-    beta = await lab.fake("beta", delay=0.02)
+    """Real traffic, judged with a stated false-failure rate.
+
+    The gateway draws alpha with probability p = l_b² / (l_a² + l_b²) from the latencies it
+    measures. Those are the fakes' delays (5 ms, 40 ms) plus whatever this machine adds, o,
+    the same for both since requests go one at a time (no queueing of our own): p is 0.98
+    with o = 0, 0.92 with o = 10 ms, 0.80 with 30 ms, and stays above 0.70 up to 62 ms. With p >= 0.70
+    and n = 300, fewer than 0.55·n alpha answers is a binomial lower tail at z = -5.7:
+    a false failure below 1 in 10,000,000 (the run that once failed had 20 requests in
+    flight at a time against 10 ms vs 20 ms, where queueing hid the difference). How often
+    the slower one is drawn is the seeded, deterministic test above."""
+    alpha = await lab.fake("alpha", delay=0.005)
+    beta = await lab.fake("beta", delay=0.040)
     gateway = await lab.gateway([alpha, beta], "latency-weighted")
     await lab.served_by(gateway, 4)  # both measured
-    served: collections.Counter[str] = collections.Counter()
-    for start in range(0, 400, 20):
-        replies = await asyncio.gather(
-            *(lab.call(gateway, request_id=start + i) for i in range(20))
-        )
-        for status, upstream, _ in replies:
-            assert status == 200 and upstream is not None
-            served[upstream] += 1
-    # 1/latency²: about 4:1 (80 %) for 10 ms vs 20 ms; generous bounds for loopback noise.
-    share = served["alpha"] / 400
-    assert 0.6 <= share <= 0.95, served
-    assert served["beta"] >= 20, served
+    served = collections.Counter(await lab.served_by(gateway, 300))
+    share = served["alpha"] / 300
+    assert share >= 0.55, served  # (the weights themselves: the seeded test above)
 
 
 # -- switching live ----------------------------------------------------------------------------
