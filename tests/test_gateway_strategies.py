@@ -268,8 +268,9 @@ async def test_latency_weighted_spreads_real_traffic(lab: Lab) -> None:
     The gateway draws alpha with probability p = l_b² / (l_a² + l_b²) from the latencies it
     measures. Those are the fakes' delays (5 ms, 40 ms) plus whatever this machine adds, o,
     the same for both since requests go one at a time (no queueing of our own): p is 0.98
-    with o = 0, 0.92 with o = 10 ms, 0.80 with 30 ms, and stays above 0.70 up to 62 ms. With p >= 0.70
-    and n = 300, fewer than 0.55·n alpha answers is a binomial lower tail at z = -5.7:
+    with o = 0, 0.92 with o = 10 ms, 0.80 with 30 ms, and stays above 0.70 up to 62 ms.
+    With p >= 0.70 and n = 300, fewer than 0.55·n alpha answers is a binomial lower tail
+    at z = -5.7:
     a false failure below 1 in 10,000,000 (the run that once failed had 20 requests in
     flight at a time against 10 ms vs 20 ms, where queueing hid the difference). How often
     the slower one is drawn is the seeded, deterministic test above."""
