@@ -33,6 +33,18 @@ def report_session(
     except RebuildError as error:
         print(f"battletui: {error}", file=sys.stderr)
         return exit_codes.USAGE
+    except OSError as error:
+        print(f"battletui: {journal}: cannot read: {error.strerror or error}", file=sys.stderr)
+        return exit_codes.USAGE
+    if record.damage:
+        first = record.damage[0]
+        more = len(record.damage) - 1
+        print(
+            f"battletui: {journal}:{first.line}: {first.why}; skipped"
+            + (f" with {more} more damaged line{'s' if more != 1 else ''}" if more else "")
+            + ", rebuilt from the rest",
+            file=sys.stderr,
+        )
     remove_stale_control_files(journal.parent)  # a killed engine could not remove them
     result = write_outputs(record, journal.parent, decorate=decorate)
     if record.end_reason == "killed":

@@ -26,7 +26,7 @@ from battletui.metrics import (
 from battletui.metrics.answers import AnswerSummary
 from battletui.report.breaker_timeline import fault_impacts
 from battletui.report.instrument import second_of
-from battletui.report.journal_reader import read_journal
+from battletui.report.journal_reader import read_journal_checked
 from battletui.report.phases import PhaseWindow, phase_windows, window_of
 from battletui.report.received import received_figures
 from battletui.report.record import PhaseStats, SessionRecord
@@ -50,10 +50,13 @@ def decode(encoded: str) -> HdrHistogram:
 def rebuild(journal_path: Path) -> SessionRecord:
     if not journal_path.is_file():
         raise RebuildError(f"{journal_path}: no journal here")
-    entries = list(read_journal(journal_path))
+    reading = read_journal_checked(journal_path)
+    entries = reading.entries
     start = next((e for e in entries if e.get("type") == "start"), None)
     if start is None:
-        raise RebuildError(f"{journal_path}: not a battletui journal (no start entry)")
+        first = reading.first_damage
+        why = "" if first is None else f"; line {first.line}: {first.why}"
+        raise RebuildError(f"{journal_path}: not a battletui journal (no start entry{why})")
     try:
         scenario = loads_scenario(str(start["scenario"]), path=str(journal_path), fmt="yaml")
     except (ScenarioError, KeyError) as error:
@@ -96,16 +99,24 @@ def rebuild(journal_path: Path) -> SessionRecord:
     requests = ok = failovers = failed_over = 0
     series: list[IntervalSummary] = []
     instrument = InstrumentTally()
+    measured: list[dict[str, Any]] = []
+    """The intervals whose histograms decoded: the ones the outputs are built from."""
     for entry in intervals:
-        second = second_of(entry)
+        try:  # decoded before anything is counted: a damaged second counts not at all
+            right = decode(entry["corrected"])
+            raw = decode(entry["uncorrected"])
+            extra = decode(entry["failover_latency"]) if entry.get("failover_latency") else None
+            second = second_of(entry)
+        except Exception as error:  # base64, zlib, HdrHistogram: each its own error type
+            reading.damage(entry, f"interval: a histogram does not decode ({type(error).__name__})")
+            continue
+        measured.append(entry)
         if second is not None:  # journals from before the generator checked itself have none
             instrument.add(second)
-        right = decode(entry["corrected"])
-        raw = decode(entry["uncorrected"])
         corrected.add(right)
         uncorrected.add(raw)
-        if entry.get("failover_latency"):
-            failover_latency.add(decode(entry["failover_latency"]))
+        if extra is not None:
+            failover_latency.add(extra)
         requests += int(entry["requests"])
         ok += int(entry["ok"])
         failovers += int(entry.get("failovers", 0))
@@ -213,17 +224,18 @@ def rebuild(journal_path: Path) -> SessionRecord:
         final_strategy=strategies[-1] if strategies else scenario.gateway.strategy,
         phases=phases,
         impacts=fault_impacts(actions, transitions, duration),
-        interval_histograms=[(int(e["index"]), str(e["corrected"])) for e in intervals],
+        interval_histograms=[(int(e["index"]), str(e["corrected"])) for e in measured],
         running_wall=float(running.get("wall", 0.0)),
         workers=running["workers"] if isinstance(running.get("workers"), int) else None,
         received=received_figures(
             by_type.get("received", []),
             [spec.id for spec in scenario.providers],
-            [int(e["index"]) for e in intervals],
+            [int(e["index"]) for e in measured],
         ),
         instrument=instrument.summary(final=True),
         target=target_of_journal(next(iter(by_type.get("target", [])), None), scenario),
         load=load,
+        damage=tuple(reading.damaged),
     )
 
 

@@ -8,6 +8,7 @@ from typing import Any
 from battletui.metrics import InstrumentSummary, IntervalSummary, LatencyStats, WsView
 from battletui.metrics.answers import AnswerSummary
 from battletui.report.breaker_timeline import FaultImpact
+from battletui.report.journal_reader import Damage
 from battletui.report.received import ReceivedFigures
 from battletui.report.slo import SloResult
 from battletui.scenario import Scenario
@@ -82,6 +83,8 @@ class SessionRecord:
     target: dict[str, Any] = field(default_factory=dict)
     """The system under test (``report/target.py``); empty: the reference gateway."""
     load: bool = True
+    damage: tuple[Damage, ...] = ()
+    """Journal lines that could not be believed (skipped); the first is named on rebuild."""
     """battletui sent the load; False for ``battletui lab`` (someone else did: nothing is
     judged, and the report tells what the providers received and what the faults did)."""
 
