@@ -1,5 +1,5 @@
 """Allow ``python -m battletui``."""
 
-from battletui.cli import main
+from battletui.entry import run
 
-raise SystemExit(main())
+run()

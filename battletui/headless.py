@@ -71,24 +71,31 @@ async def replay(
         file=out,
         flush=True,
     )
+    loop = asyncio.get_running_loop()
+    interrupted = False
+    started = False
+
+    def interrupt() -> None:
+        """A signal while the lab starts is kept until it has (the session is then written
+        at once); afterwards it ends the session."""
+        nonlocal interrupted
+        interrupted = True
+        if started:
+            session.request_finish("interrupted")
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, interrupt)
     try:
         await session.start()
     except LabError as error:
         print(f"battletui: {error}", file=sys.stderr)
         return exit_codes.LAB_FAILED
+    started = True
+    if interrupted:
+        session.request_finish("interrupted")
     hosted = HostedSession(session)  # `battletui attach` / `ctl` can join a replay too
     await hosted.open()
-    loop = asyncio.get_running_loop()
-    interrupted = False
-
-    def interrupt() -> None:
-        nonlocal interrupted
-        interrupted = True
-        session.request_finish("interrupted")
-
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, interrupt)
     waiter = asyncio.create_task(session.wait_finished())
     printer.start()
     try:
