@@ -60,6 +60,8 @@ def _sessions_root(value: str | None) -> Path:
 
 
 DEFAULT_TOLERANCE = "10%"
+WRITE_FAILED = "the session could not be written"
+"""How the engine's message starts when the disk refused the session (``Session``)."""
 MAX_PORT = 65535
 
 
@@ -386,6 +388,10 @@ def _live(
     folder = folder or link.session_dir
     if folder is None:
         return app.return_code or 0
+    said = link.snapshot().message or ""
+    if link.exit_code == exit_codes.LAB_FAILED and said.startswith(WRITE_FAILED):
+        print(f"battletui: {said}", file=sys.stderr)  # the disk refused: no rebuild there
+        return exit_codes.LAB_FAILED
     if not (folder / "result.json").is_file() or app.lost_reason or link.finish_error:
         why = app.lost_reason or link.finish_error or "the session was not written"
         print(f"battletui: {why}; rebuilding the session from its journal", file=sys.stderr)

@@ -111,6 +111,10 @@ async def replay(
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.remove_signal_handler(sig)
+    if session.write_error is not None:
+        print(f"battletui: {session.write_error}", file=sys.stderr)
+        print(folder, file=out, flush=True)
+        return exit_codes.LAB_FAILED
     result = session.result
     assert result is not None  # a finished session has written it
     print_summary(result, out)

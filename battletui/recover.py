@@ -46,7 +46,15 @@ def report_session(
             file=sys.stderr,
         )
     remove_stale_control_files(journal.parent)  # a killed engine could not remove them
-    result = write_outputs(record, journal.parent, decorate=decorate)
+    try:
+        result = write_outputs(record, journal.parent, decorate=decorate)
+    except OSError as error:
+        print(
+            f"battletui: {journal.parent}: the outputs could not be written: "
+            f"{error.strerror or error}; the journal is untouched",
+            file=sys.stderr,
+        )
+        return exit_codes.LAB_FAILED
     if record.end_reason == "killed":
         print(
             f"the session's process died {record.duration_s:g}s in; rebuilt from its journal",

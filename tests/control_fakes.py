@@ -26,6 +26,7 @@ class FakeSession:
         self.phase = "running"
         self.dir: Path | None = folder
         self.result: dict[str, Any] | None = None
+        self.write_error: str | None = None
         self.base = frozen_snapshot()
         self.builds = 0
         self.applied: list[tuple[Action, ActionSource]] = []

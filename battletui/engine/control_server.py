@@ -43,7 +43,7 @@ from aiohttp import WSCloseCode, web
 
 from battletui.control.codec import CodecError, action_from_json, snapshot_to_json
 from battletui.control.outcome import ACTION_SOURCES, ActionOutcome, ActionSource
-from battletui.exit_codes import of_result
+from battletui.exit_codes import LAB_FAILED, of_result
 from battletui.metrics import Snapshot
 from battletui.scenario import Action, ScenarioError, parse_action
 
@@ -68,6 +68,10 @@ class ControlledSession(Protocol):
     @property
     def result(self) -> Mapping[str, Any] | None:
         """result.json's content once the session has ended."""
+
+    @property
+    def write_error(self) -> str | None:
+        """Why the session could not be written, if it could not."""
 
     def snapshot(self) -> Snapshot: ...
 
@@ -236,9 +240,12 @@ class ControlServer:
     def _ending(self) -> dict[str, Any]:
         folder = self._session.dir
         result = self._session.result
+        code = None if result is None else of_result(result)
+        if self._session.write_error is not None:
+            code = LAB_FAILED  # the session could not be written
         return {
             "session_dir": None if folder is None else str(folder),
-            "exit_code": None if result is None else of_result(result),
+            "exit_code": code,
         }
 
     # -- acting --------------------------------------------------------------------------------

@@ -178,6 +178,9 @@ class Session:
         """result.json's content once the session has ended."""
         self._decorate = decorate
         self._finishing: asyncio.Task[Path] | None = None
+        self.write_error: str | None = None
+        """Why the session could not be written (a full disk...): it ended there; what the
+        journal holds is kept, and ``battletui report`` rebuilds it."""
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -191,8 +194,13 @@ class Session:
     async def start(self) -> None:
         """Start the lab, the workload, the probes and the timeline. Raises LabError."""
         self.started_at = self._wall()
-        self.dir = make_session_dir(self._root, self.scenario.name, self.started_at)
-        self._journal = Journal(self.dir / JOURNAL_NAME)
+        try:
+            self.dir = make_session_dir(self._root, self.scenario.name, self.started_at)
+            self._journal = Journal(self.dir / JOURNAL_NAME, on_failure=self._journal_failed)
+        except OSError as error:
+            raise LabError(
+                f"the session could not be written: {self._root}: {error.strerror or error}"
+            ) from error
         self.recorder.journal = self._journal
         self._journal.write(
             {
@@ -204,6 +212,8 @@ class Session:
                 **({} if self._with_load else self._lab_start()),
             }
         )
+        if self.write_error is not None:
+            raise LabError(self.write_error)
         try:
             await self._start_children(self.dir)
         except Exception as error:
@@ -446,8 +456,11 @@ class Session:
         assert self._journal is not None and self.dir is not None
         self._journal.write({"type": "end", "offset": round(offset, 3), "reason": reason})
         self._journal.close()
-        self.final_record = rebuild(self.dir / JOURNAL_NAME)
-        self.result = write_outputs(self.final_record, self.dir, decorate=self._decorate)
+        try:
+            self.final_record = rebuild(self.dir / JOURNAL_NAME)
+            self.result = write_outputs(self.final_record, self.dir, decorate=self._decorate)
+        except OSError as error:  # the disk that refused the journal refuses the report too
+            self._journal_failed(error)
         self.phase = "ended"
         self._finished.set()
         return self.dir
@@ -620,8 +633,25 @@ class Session:
 
     def _write_recording(self) -> None:
         """Rewrite the replayable scenario now, so even a killed process leaves one behind."""
-        if self.dir is not None:
-            write_scenario(self.recorded_scenario(), self.dir / f"scenario.{self._format}")
+        if self.dir is not None and self.write_error is None:
+            try:
+                write_scenario(self.recorded_scenario(), self.dir / f"scenario.{self._format}")
+            except OSError as error:
+                self._journal_failed(error)
+
+    def _journal_failed(self, error: OSError) -> None:
+        """The disk refused a write: end the session now, keep what is written, say why."""
+        if self.write_error is not None:
+            return
+        where = self.dir if self.dir is not None else self._root
+        self.write_error = (
+            f"the session could not be written: {where}: {error.strerror or error}; "
+            f"what was written is kept (battletui report {where} rebuilds it)"
+        )
+        self.message = self.write_error
+        self.recorder.event(self.elapsed, f"✘ {self.write_error}", "error")
+        if self.phase == "running":
+            self.request_finish("write failed")
 
     def _gateway_view(self) -> GatewayView:
         """What the observers say; without load of our own (``battletui lab``) no answer

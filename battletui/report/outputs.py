@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -33,8 +34,9 @@ def write_outputs(
     _write(session_dir / RESULT_NAME, json.dumps(result, indent=2) + "\n")
     _write(session_dir / REPORT_NAME, render_report(result))
     partial_hlog = session_dir / f".{HLOG_NAME}.partial"
-    write_hlog(record, partial_hlog)
-    partial_hlog.replace(session_dir / HLOG_NAME)
+    with _whole_or_nothing(partial_hlog):
+        write_hlog(record, partial_hlog)
+        partial_hlog.replace(session_dir / HLOG_NAME)
     write_scenario(record.recorded, session_dir / record.scenario_file)
     return result
 
@@ -42,11 +44,24 @@ def write_outputs(
 def write_scenario(scenario: Scenario, path: Path) -> None:
     """Write a scenario file whole or not at all (a reader never sees half of it)."""
     partial = path.with_name(f".{path.stem}-partial{path.suffix}")
-    dump_scenario(scenario, partial)
-    partial.replace(path)
+    with _whole_or_nothing(partial):
+        dump_scenario(scenario, partial)
+        partial.replace(path)
 
 
 def _write(path: Path, text: str) -> None:
     partial = path.with_name(f".{path.name}.partial")
-    partial.write_text(text, encoding="utf-8")
-    partial.replace(path)
+    with _whole_or_nothing(partial):
+        partial.write_text(text, encoding="utf-8")
+        partial.replace(path)
+
+
+@contextlib.contextmanager
+def _whole_or_nothing(partial: Path) -> Iterator[None]:
+    """A write the disk refused leaves no half-written ``partial`` behind."""
+    try:
+        yield
+    except OSError:
+        with contextlib.suppress(OSError):
+            partial.unlink()
+        raise
