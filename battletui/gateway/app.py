@@ -45,6 +45,9 @@ __all__ = ["Gateway"]
 _JSON: Final = "application/json"
 _NO_FAILOVER: Final = (("X-Failovers", "0"),)
 _SHUTDOWN_TIMEOUT: Final = 0.5
+IDLE_TIMEOUT: Final = 30.0
+"""Seconds a connection aiohttp serves (admin, WebSocket upgrades) may go without a whole
+request; the POST / path has its own header deadline (``wire.HEADER_TIMEOUT``)."""
 """Grace for in-flight client requests on stop; they are cancelled after it."""
 
 
@@ -155,7 +158,12 @@ class Gateway:
             set_strategy=self.set_strategy,
             events=self._events,
         )
-        runner = web.AppRunner(app, access_log=None, shutdown_timeout=_SHUTDOWN_TIMEOUT)
+        runner = web.AppRunner(
+            app,
+            access_log=None,
+            shutdown_timeout=_SHUTDOWN_TIMEOUT,
+            keepalive_timeout=IDLE_TIMEOUT,  # also the deadline for a request's headers
+        )
         self._runner = runner
         try:
             await runner.setup()

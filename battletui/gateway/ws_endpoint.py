@@ -46,6 +46,12 @@ __all__ = [
 _log = logging.getLogger(__name__)
 
 SEND_QUEUE_LIMIT: Final = 1024
+MAX_SUBSCRIPTIONS: Final = 100
+"""Subscriptions one client socket may hold: a dapp needs a handful; a thousand is an attack."""
+SERVER_ERROR: Final = -32000
+TOO_MANY_SUBSCRIPTIONS: Final = (
+    f"too many subscriptions on this connection (at most {MAX_SUBSCRIPTIONS})"
+)
 """Messages queued for one client before it is disconnected as too slow."""
 SLOW_CLIENT_CLOSE_CODE: Final = 1008
 INFLIGHT_LIMIT: Final = 64
@@ -93,6 +99,8 @@ class ClientConnection:
         self._abort = abort
         self._close_timeout = close_timeout
         self.subscriptions: set[str] = set()
+        self.reserved = 0
+        """Subscriptions answered but not active yet (a batch is activated after its answer)."""
         self.queue: asyncio.Queue[str] = asyncio.Queue(maxsize=queue_limit)
         self.slots = asyncio.Semaphore(INFLIGHT_LIMIT)
         self.tasks: set[asyncio.Task[None]] = set()
@@ -385,6 +393,9 @@ class WsEndpoint:
                 return _Local(error_object(request_id, INVALID_PARAMS, message))
             if not wants_reply:
                 return _Local(None)  # nobody could learn the id: do not subscribe
+            if len(client.subscriptions) + client.reserved >= MAX_SUBSCRIPTIONS:
+                return _Local(error_object(request_id, SERVER_ERROR, TOO_MANY_SUBSCRIPTIONS))
+            client.reserved += 1
             sub_id = self._new_id()
             if criteria is not None:
                 self._pending_logs[sub_id] = criteria
@@ -402,6 +413,7 @@ class WsEndpoint:
     def _activate(self, client: ClientConnection, sub_ids: list[str]) -> None:
         if self._closing or client.overflowed or client not in self._clients:
             return
+        client.reserved = max(0, client.reserved - len(sub_ids))
         for sub_id in sub_ids:
             self._owners[sub_id] = client
             client.subscriptions.add(sub_id)

@@ -28,6 +28,10 @@ RESET_TIMEOUT: Final = 1.0
 """Upper bound for aborted sockets to close; they close on the next loop iteration."""
 
 SHUTDOWN_TIMEOUT: Final = 1.0
+IDLE_TIMEOUT: Final = 30.0
+"""Seconds a connection may sit without a whole request (idle between requests, or a client
+sending its headers a byte at a time): aiohttp's keep-alive timer, which runs from the
+connection's start, closes it then."""
 """aiohttp's graceful shutdown wait on ``stop()``; connections are already reset by then."""
 
 
@@ -57,7 +61,9 @@ class MockProvider:
         host: str = "127.0.0.1",
         port: int = 0,
         ws_queue_limit: int = QUEUE_LIMIT,
+        idle_timeout: float = IDLE_TIMEOUT,
     ) -> None:
+        self._idle_timeout = idle_timeout
         self._spec = spec
         self._chain = chain
         self._gate = Gate(spec, seed)
@@ -170,6 +176,7 @@ class MockProvider:
             handler_cancellation=True,  # a reset connection cancels its in-flight handler
             access_log=None,
             shutdown_timeout=SHUTDOWN_TIMEOUT,
+            keepalive_timeout=self._idle_timeout,
         )
         await runner.setup()
         self._runner = runner

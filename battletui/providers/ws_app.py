@@ -78,6 +78,13 @@ SUBSCRIPTION_KINDS: Final = ("newHeads", "logs", "newPendingTransactions")
 
 _SLOW_READER: Final = "subscriber too slow: send queue full"
 
+MAX_SUBSCRIPTIONS: Final = 100
+"""Subscriptions one socket may hold (a gateway needs one or two; a thousand is an attack)."""
+SERVER_ERROR: Final = -32000
+TOO_MANY_SUBSCRIPTIONS: Final = (
+    f"too many subscriptions on this connection (at most {MAX_SUBSCRIPTIONS})"
+)
+
 
 def _json(value: object) -> str:
     return json.dumps(value, separators=(",", ":"))
@@ -211,6 +218,8 @@ class WsConnection:
             raise RpcError(INVALID_PARAMS, f"no {json.dumps(kind)} subscription in eth namespace")
         if len(params) > 2 or (kind == "newHeads" and len(params) > 1):
             raise RpcError(INVALID_PARAMS, f"too many arguments, want at most {len(params) - 1}")
+        if len(self._subscriptions) >= MAX_SUBSCRIPTIONS:
+            raise RpcError(SERVER_ERROR, TOO_MANY_SUBSCRIPTIONS)
         feed = self._endpoint.feed
         option = params[1] if len(params) > 1 else None
         if kind == "logs":

@@ -11,7 +11,9 @@ The decision is made at the start of each request on a connection that is betwee
 requests; a connection handed over stays with aiohttp. Requests are answered in order;
 ``Expect: 100-continue`` is honoured; a body over ``max_body`` gets 413 and the connection
 is closed; ``FastPostServer`` closes a keep-alive connection idle for ``idle_timeout``
-seconds (one sweep a second, not a timer per request).
+seconds, and one whose request headers have not all arrived ``header_timeout`` seconds after
+its first byte (a slowloris client holds nothing for long); one sweep a second, not a timer
+per request.
 """
 
 from __future__ import annotations
@@ -28,6 +30,9 @@ import httptools
 __all__ = ["FastPost", "FastPostServer", "PostHandler", "PostReply"]
 
 _log = logging.getLogger(__name__)
+
+HEADER_TIMEOUT: Final = 10.0
+"""Seconds a request's headers may take to arrive, from its first byte."""
 
 PostReply = tuple[int, bytes, Sequence[tuple[str, str]]]
 """Status, body (JSON) and extra headers of an answer."""
@@ -58,6 +63,8 @@ class FastPost(asyncio.Protocol):
         *,
         max_body: int = 1 << 20,
     ) -> None:
+        self.headers_since: float | None = None
+        """When the current request's first byte came, until its headers are all in."""
         self._handler = handler
         self._fallback = fallback
         self._max_body = max_body
@@ -91,6 +98,8 @@ class FastPost(asyncio.Protocol):
         if self._handoff is not None:
             self._handoff += data
             return
+        if self._between and self.headers_since is None:
+            self.headers_since = asyncio.get_running_loop().time()
         if self._between:
             data = self._pending + data
             self._pending = b""
@@ -157,6 +166,9 @@ class FastPost(asyncio.Protocol):
             return
         self._body.append(body)
 
+    def on_headers_complete(self) -> None:
+        self.headers_since = None
+
     def on_message_complete(self) -> None:
         if self._refused:
             return
@@ -196,6 +208,7 @@ class FastPost(asyncio.Protocol):
 
     def _hand_off(self, data: bytes) -> None:
         """Give the connection to aiohttp, starting with ``data`` (once our answers are out)."""
+        self.headers_since = None  # aiohttp's own timeouts take over (``keepalive_timeout``)
         if self._worker is not None or self._queue:
             self._handoff = data
             return
@@ -249,11 +262,13 @@ class FastPostServer:
         *,
         max_body: int = 1 << 20,
         idle_timeout: float = 75.0,
+        header_timeout: float = HEADER_TIMEOUT,
     ) -> None:
         self._handler = handler
         self._fallback = fallback
         self._max_body = max_body
         self._idle_timeout = idle_timeout
+        self._header_timeout = header_timeout
         self._server: asyncio.Server | None = None
         self._sweeper: asyncio.Task[None] | None = None
         self._connections: set[FastPost] = set()
@@ -262,7 +277,7 @@ class FastPostServer:
         """Listen on ``host:port`` (0: any free port); the port bound."""
         loop = asyncio.get_running_loop()
         self._server = await loop.create_server(self._accept, host, port)
-        if self._idle_timeout > 0:
+        if self._idle_timeout > 0 or self._header_timeout > 0:
             self._sweeper = loop.create_task(self._sweep(), name="fast-post-idle")
         return int(self._server.sockets[0].getsockname()[1])
 
@@ -278,12 +293,16 @@ class FastPostServer:
 
     async def _sweep(self) -> None:
         loop = asyncio.get_running_loop()
-        period = min(1.0, self._idle_timeout / 2)
+        timeouts = [t for t in (self._idle_timeout, self._header_timeout) if t > 0]
+        period = min(1.0, min(timeouts) / 2)
         while True:
             await asyncio.sleep(period)
-            cutoff = loop.time() - self._idle_timeout
+            now = loop.time()
             for connection in list(self._connections):
-                if connection.idle and connection.last_active < cutoff:
+                idle = connection.idle and connection.last_active < now - self._idle_timeout
+                since = connection.headers_since
+                slow = since is not None and since < now - self._header_timeout
+                if (idle and self._idle_timeout > 0) or (slow and self._header_timeout > 0):
                     connection.close()
 
     async def close(self) -> None:
