@@ -26,7 +26,8 @@ def alias_bomb(levels: int) -> str:
 CASES = [
     ("bomb9.yaml", alias_bomb(9), "bomb9.yaml:4: ", "too many values (at most 100,000"),
     ("bomb10.yaml", alias_bomb(10), "bomb10.yaml:4: ", "too many values"),
-    ("deep.yaml", HEAD + "x: " + "[" * 500 + "]" * 500 + "\n", "deep.yaml:1: (syntax): ", "nested"),
+    # (caught by the parser's own recursion, or by the depth check, as the stack allows)
+    ("deep.yaml", HEAD + "x: " + "[" * 500 + "]" * 500 + "\n", "deep.yaml:", "nested too deeply"),
     (
         "deep.toml",
         'name = "t"\nx = ' + "[" * 100_000 + "]" * 100_000 + "\n",

@@ -6,10 +6,20 @@ import dataclasses
 import json
 from pathlib import Path
 
+import pytest
 from conftest import small_scenario, wait_until
 
 from battletui.engine import Session
-from battletui.scenario import Action, ChainSpec, SloSpec, WorkloadSpec, WsLoadSpec
+from battletui.scenario import (
+    Action,
+    ChainSpec,
+    ScenarioError,
+    SloSpec,
+    WorkloadSpec,
+    WsLoadSpec,
+    dumps_scenario,
+    loads_scenario,
+)
 
 
 def ws_session_scenario(duration: float = 30.0):  # type: ignore[no-untyped-def]
@@ -71,14 +81,11 @@ async def test_ws_drop_is_verified_and_the_stream_stays_whole(tmp_path: Path) ->
     assert "ws-drop:" in recorded and "subscribers: 3" in recorded
 
 
-async def test_ws_slos_fail_without_data_rather_than_pass(tmp_path: Path) -> None:
+def test_ws_slos_without_subscribers_are_refused_before_they_could_only_fail() -> None:
+    """Once, a ws SLO with no WebSocket load ran and failed for want of data; now the file
+    is refused with one line (the SLO could never be met)."""
     scenario = dataclasses.replace(small_scenario(duration=1.0, rate=10), slo=SloSpec(ws_gaps=0))
-    session = Session(scenario, sessions_root=tmp_path)
-    await session.start()
-    folder = await session.wait_finished()
-    result = json.loads((folder / "result.json").read_text())
-    assert result["ws"] is None
-    assert result["verdict"] == "fail"
-    assert result["slos"] == [
-        {"name": "ws_gaps", "target": 0.0, "actual": None, "unit": "count", "passed": False}
-    ]
+    with pytest.raises(ScenarioError) as caught:
+        loads_scenario(dumps_scenario(scenario, "yaml"), path="s.yaml", fmt="yaml")
+    assert caught.value.field == "slo.ws_gaps"
+    assert "there are none (set workload.ws.subscribers)" in caught.value.message
