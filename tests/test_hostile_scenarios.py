@@ -66,6 +66,8 @@ CASES = [
     ),
     ("name.yaml", HEAD.replace("name: t", "name: " + "n" * 300), "name.yaml:1: name: ", "100"),
     ("slash.yaml", HEAD.replace("name: t", "name: a/../b"), "slash.yaml:1: name: ", "slashes"),
+    # found by the fuzzer: a key that is a newline once made the error two lines
+    ("newline-key.toml", '"\\n" = 1\n', "newline-key.toml:1: \\n: ", "unknown key"),
 ]
 
 

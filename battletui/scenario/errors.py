@@ -14,7 +14,7 @@ class ScenarioError(Exception):
     def __init__(self, path: str, line: int, field: str, message: str) -> None:
         self.path = path
         self.line = line
-        self.field = field
+        self.field = _printable(field)  # a key may be any text, a newline included
         self.message = " ".join(message.splitlines())
         super().__init__(path, line, field, message)
 
@@ -22,3 +22,10 @@ class ScenarioError(Exception):
         if self.line == 0 and self.field == "(file)":
             return f"{self.path}: {self.message}"  # the file as a whole: no line to point at
         return f"{self.path}:{self.line}: {self.field}: {self.message}"
+
+
+def _printable(text: str) -> str:
+    """``text`` with every character a terminal would not show as itself escaped."""
+    if text.isprintable():
+        return text
+    return "".join(char if char.isprintable() else repr(char)[1:-1] for char in text)
