@@ -73,7 +73,8 @@ def test_a_full_disk_ends_the_session_at_once_and_report_rebuilds_it(tmp_path: P
         kept = tmp_path / "kept"
         shutil.copytree(folder, kept)
     rebuilt = battletui("report", str(kept), cwd=tmp_path)
-    assert rebuilt.returncode in (0, 1), rebuilt.stderr
+    # the verdict is the session's (4: the generator was behind on a busy machine)
+    assert rebuilt.returncode in (0, 1, 4), rebuilt.stderr
     assert (kept / "report.md").is_file() and (kept / "result.json").is_file()
 
 
