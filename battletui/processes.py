@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import ctypes
 import json
+import logging
 import os
 import signal
 import sys
@@ -39,6 +40,9 @@ __all__ = [
 READY_TIMEOUT = 20.0
 """Seconds a child may take to report ready before it is killed and the start fails."""
 STOP_TIMEOUT = 3.0
+KILLED_GRACE = 5.0
+"""Seconds to wait for a SIGKILLed child's exit to be reported before giving up on it."""
+_log = logging.getLogger(__name__)
 """Seconds a child may take to stop after its stdin closes, before SIGTERM, then SIGKILL."""
 _PR_SET_PDEATHSIG = 1
 
@@ -159,7 +163,11 @@ async def _end(process: asyncio.subprocess.Process, timeout: float) -> int:
                 process.send_signal(sig)
         with contextlib.suppress(TimeoutError):
             return await asyncio.wait_for(process.wait(), max(timeout, 0.2))
-    return await process.wait()
+    # Killed, yet its exit never reported (a lost SIGCHLD): do not wait for ever on it.
+    with contextlib.suppress(TimeoutError):
+        return await asyncio.wait_for(process.wait(), KILLED_GRACE)
+    _log.warning("child %s did not report its exit after SIGKILL", process.pid)
+    return -signal.SIGKILL
 
 
 # -- child side -----------------------------------------------------------------------------

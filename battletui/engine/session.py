@@ -406,7 +406,18 @@ class Session:
             self.request_finish(f"{name} exited")
 
     async def wait_finished(self) -> Path:
-        await self._finished.wait()
+        """The session folder once the session is written; what ended the finish, if it
+        failed (a waiter never waits for an event that can no longer come)."""
+        waiter = asyncio.ensure_future(self._finished.wait())
+        try:
+            while not waiter.done():
+                finishing = self._finishing
+                watched = {waiter} if finishing is None else {waiter, finishing}
+                await asyncio.wait(watched, return_when=asyncio.FIRST_COMPLETED, timeout=1.0)
+                if finishing is not None and finishing.done() and not self._finished.is_set():
+                    return finishing.result()  # raises what broke the finish
+        finally:
+            waiter.cancel()
         assert self.dir is not None
         return self.dir
 
