@@ -7,12 +7,12 @@ from __future__ import annotations
 import contextlib
 import shutil
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from conftest import REPO
+from test_cli import battletui
 
 from battletui.engine.journal import Journal
 
@@ -45,16 +45,6 @@ def tiny_disk(where: Path, size: str) -> Iterator[Path]:
         yield where
     finally:
         subprocess.run(["umount", "-l", str(where)], check=False)
-
-
-def battletui(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "battletui", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=90,
-    )
 
 
 def test_a_full_disk_ends_the_session_at_once_and_report_rebuilds_it(tmp_path: Path) -> None:

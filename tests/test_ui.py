@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import pytest
 from conftest import wait_until
 from fake_link import FakeLink, frozen_snapshot
 
@@ -38,14 +39,17 @@ async def test_keys_become_actions_on_the_selected_provider() -> None:
     ]
 
 
-async def test_quit_ends_the_session_and_returns_its_folder(tmp_path: Path) -> None:
+@pytest.mark.parametrize("key", ["q", "ctrl+q"])
+async def test_quit_ends_the_session_and_returns_its_folder(tmp_path: Path, key: str) -> None:
+    """ctrl+q (Textual's own quit) ends and writes the session exactly as q does."""
     link = FakeLink(folder=tmp_path / "x")
     app = BattleApp(link)
     async with app.run_test() as pilot:
-        await pilot.press("q")
+        await pilot.press(key)
         await pilot.pause()
     assert link.finished_with == "quit"
     assert app.return_value == tmp_path / "x"
+    assert app.return_code == 0
 
 
 def test_live_screen_snapshot(snap_compare: Any) -> None:
@@ -223,17 +227,6 @@ async def test_question_mark_opens_help_listing_every_key_and_any_key_closes_it(
         assert "restore all: clears" not in screen_text(app)
         await pilot.pause(0.1)
     assert link.applied == []
-
-
-async def test_ctrl_q_ends_and_writes_the_session_as_q_does(tmp_path: Path) -> None:
-    link = FakeLink(folder=tmp_path / "x")
-    app = BattleApp(link)
-    async with app.run_test() as pilot:
-        await pilot.press("ctrl+q")
-        await pilot.pause()
-    assert link.finished_with == "quit"
-    assert app.return_value == tmp_path / "x"
-    assert app.return_code == 0
 
 
 def test_rate_steps_are_round_and_bounded() -> None:

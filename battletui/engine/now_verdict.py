@@ -10,18 +10,24 @@ the gateway.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Iterable
 from typing import Final, Literal
 
 from battletui.metrics import MergedHttpMetrics, SloStatus, WsView
 from battletui.metrics.answers import AnswerSummary
 from battletui.metrics.recent import NOW_SECONDS, WsWindow
-from battletui.report import evaluate_slos
+from battletui.report import SloResult, evaluate_slos
 from battletui.scenario import SloSpec
 
 TREND_SECONDS: Final = 30
 """Seconds of now-verdicts the top line can draw."""
 
 NowMark = Literal["pass", "fail", "none", "inconclusive"]
+
+
+def slo_statuses(results: Iterable[SloResult]) -> tuple[SloStatus, ...]:
+    """Judged SLOs as the screen shows them (the session's and the last seconds')."""
+    return tuple(SloStatus(r.name, r.target_text, r.actual_text, r.passed) for r in results)
 
 
 class NowVerdict:
@@ -56,9 +62,7 @@ class NowVerdict:
             ws=recent_ws,
             answers=answers,
         )
-        self.slos = tuple(
-            SloStatus(r.name, r.target_text, r.actual_text, r.passed) for r in results
-        )
+        self.slos = slo_statuses(results)
         self.seconds = http.seconds
         self.inconclusive = metrics.instrument_view().behind
         self._trend.append(self._mark())

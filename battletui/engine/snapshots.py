@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from battletui.engine.chaos import Endpoint
 from battletui.engine.health import HealthMonitor
 from battletui.engine.lab_watcher import LabWatcher
-from battletui.engine.now_verdict import NowVerdict
+from battletui.engine.now_verdict import NowVerdict, slo_statuses
 from battletui.engine.observers import GatewayView
 from battletui.metrics import (
     Event,
@@ -22,7 +22,6 @@ from battletui.metrics import (
     MergedHttpMetrics,
     ProviderView,
     SessionPhase,
-    SloStatus,
     Snapshot,
     WsView,
 )
@@ -137,12 +136,11 @@ def build_snapshot(
         rate_series=tuple(float(s.requests) for s in series),
         p95_series=tuple(s.p95_ms for s in series),
         error_series=tuple(float(s.errors) for s in series),
-        slos=tuple(SloStatus(s.name, s.target_text, s.actual_text, s.passed) for s in slos),
+        slos=slo_statuses(slos),
         instrument=metrics.instrument_view(),
         now_slos=now.slos if now is not None else (),
         now_seconds=now.seconds if now is not None else 0,
         now_trend=now.trend if now is not None else (),
-        now_inconclusive=now is not None and now.inconclusive,
     )
 
 

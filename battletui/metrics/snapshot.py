@@ -115,8 +115,6 @@ class Snapshot:
     now_seconds: int = 0
     now_trend: tuple[str, ...] = ()
     """The verdict of now, second by second, oldest first: pass, fail, none, inconclusive."""
-    now_inconclusive: bool = False
-    """The load generator is behind now: the verdict of now is no measurement."""
     session_dir: str | None = None
     gateway_url: str | None = None
     """Where the users of the gateway under test send their requests."""

@@ -63,8 +63,13 @@ class FastPost(asyncio.Protocol):
         *,
         max_body: int = 1 << 20,
     ) -> None:
-        self.headers_since: float | None = None
-        """When the current request's first byte came, until its headers are all in."""
+        self.reading_headers = False
+        """A request has begun and its headers are not all in yet."""
+        self.requests_begun = 0
+        """Requests begun on this connection (the sweep tells one slow request from many)."""
+        self.header_mark: tuple[int, float] | None = None
+        """(requests_begun, sweep time) when the sweep first saw this request's headers
+        still coming: the time is the sweep's, so the request path reads no clock."""
         self._handler = handler
         self._fallback = fallback
         self._max_body = max_body
@@ -98,8 +103,9 @@ class FastPost(asyncio.Protocol):
         if self._handoff is not None:
             self._handoff += data
             return
-        if self._between and self.headers_since is None:
-            self.headers_since = asyncio.get_running_loop().time()
+        if self._between and not self.reading_headers:
+            self.reading_headers = True
+            self.requests_begun += 1
         if self._between:
             data = self._pending + data
             self._pending = b""
@@ -167,7 +173,7 @@ class FastPost(asyncio.Protocol):
         self._body.append(body)
 
     def on_headers_complete(self) -> None:
-        self.headers_since = None
+        self.reading_headers = False
 
     def on_message_complete(self) -> None:
         if self._refused:
@@ -208,7 +214,7 @@ class FastPost(asyncio.Protocol):
 
     def _hand_off(self, data: bytes) -> None:
         """Give the connection to aiohttp, starting with ``data`` (once our answers are out)."""
-        self.headers_since = None  # aiohttp's own timeouts take over (``keepalive_timeout``)
+        self.reading_headers = False  # aiohttp's own timeouts take over (keepalive_timeout)
         if self._worker is not None or self._queue:
             self._handoff = data
             return
@@ -300,10 +306,20 @@ class FastPostServer:
             now = loop.time()
             for connection in list(self._connections):
                 idle = connection.idle and connection.last_active < now - self._idle_timeout
-                since = connection.headers_since
-                slow = since is not None and since < now - self._header_timeout
-                if (idle and self._idle_timeout > 0) or (slow and self._header_timeout > 0):
+                if (idle and self._idle_timeout > 0) or self._headers_late(connection, now):
                     connection.close()
+
+    def _headers_late(self, connection: FastPost, now: float) -> bool:
+        """Whether the request whose headers are coming began ``header_timeout`` ago, as
+        far as the sweep can tell (to within one sweep period)."""
+        if self._header_timeout <= 0 or not connection.reading_headers:
+            connection.header_mark = None
+            return False
+        mark = connection.header_mark
+        if mark is None or mark[0] != connection.requests_begun:
+            connection.header_mark = (connection.requests_begun, now)
+            return False
+        return mark[1] < now - self._header_timeout
 
     async def close(self) -> None:
         if self._sweeper is not None:

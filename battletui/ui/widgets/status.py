@@ -65,6 +65,13 @@ class StatusBar(Static):
 
     def show(self, snap: Snapshot) -> None:
         width = self.size.width or 120
+        if behind_words(snap.instrument, width) is None:  # all is well: the widest that fits
+            for level in range(LEVELS):
+                line, _ = self._line(snap, width, level)
+                if line.cell_len <= width:
+                    break
+            self.update(line, layout=False)
+            return
         lines = [self._line(snap, width, level) for level in range(LEVELS)]
         fitting = [(line, words) for line, words in lines if line.cell_len <= width]
         if not fitting:
@@ -110,7 +117,7 @@ class StatusBar(Static):
                 p95 = ms(snap.latency_total.p95) if snap.latency_total.count else "—"
                 tail.append(f" {success} ok · p95 {p95} ms ", style="bold")
             short = level >= 5
-            now_inconclusive = snap.now_inconclusive or snap.instrument.behind
+            now_inconclusive = snap.instrument.behind
             # behind now: the warning beside says why, so the badge keeps to its sign
             now_badge = badge("NOW", snap.now_verdict, now_inconclusive, short=short)
             if now_inconclusive:
