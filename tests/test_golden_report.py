@@ -62,3 +62,13 @@ def test_the_golden_session_shows_what_it_should(result: dict) -> None:  # type:
     ):
         assert heading in report, heading
     assert "'alpha down'" in report  # the operator's mark in the action timeline
+
+
+def test_two_breaker_changes_at_one_moment_are_both_in_the_timeline(result: dict) -> None:  # type: ignore[type-arg]
+    """Transitions sort by time and provider only: two of one provider at the same offset
+    once raised TypeError (a mapping does not sort) and the session was never written."""
+    provider = next(iter(result["providers"].values()))
+    first = {"offset": 2.0, "from": "CLOSED", "to": "OPEN", "reason": "5 failures"}
+    provider["transitions"] = [first, {**first, "from": "OPEN", "to": "HALF-OPEN"}]
+    report = render_report(result)
+    assert report.index("CLOSED → OPEN") < report.index("OPEN → HALF-OPEN")

@@ -133,21 +133,7 @@ def render_report(result: Mapping[str, Any]) -> str:
         "### Breaker timeline",
         "",
     ]
-    transitions = sorted(
-        (t["offset"], pid, t) for pid, p in result["providers"].items() for t in p["transitions"]
-    )
-    if transitions:
-        parts.append(
-            _table(
-                ["at", "provider", "change", "why"],
-                [
-                    [clock_tenths(off), pid, f"{t['from']} → {t['to']}", t["reason"]]
-                    for off, pid, t in transitions
-                ],
-            )
-        )
-    else:
-        parts.append("No breaker changed state.")
+    parts.append(_breaker_timeline(result["providers"], "No breaker changed state."))
     parts += _impacts(result.get("fault_impacts") or [])
     parts += _websocket(result.get("ws"))
     parts += ["", "## Actions", ""]
@@ -216,21 +202,9 @@ def _render_lab(result: Mapping[str, Any]) -> str:
         "### Breaker timeline",
         "",
     ]
-    transitions = sorted(
-        (t["offset"], pid, t) for pid, p in providers.items() for t in p["transitions"]
+    parts.append(
+        _breaker_timeline(providers, "No breaker changed state (or nothing observed the breakers).")
     )
-    if transitions:
-        parts.append(
-            _table(
-                ["at", "provider", "change", "why"],
-                [
-                    [clock_tenths(off), pid, f"{t['from']} → {t['to']}", t["reason"]]
-                    for off, pid, t in transitions
-                ],
-            )
-        )
-    else:
-        parts.append("No breaker changed state (or nothing observed the breakers).")
     parts += _impacts(result.get("fault_impacts") or [])
     parts += ["", "## Actions", ""]
     actions = result["actions"]
@@ -321,6 +295,24 @@ def _received_note(providers: Mapping[str, Any]) -> list[str]:
         " each provider itself counted (JSON-RPC requests, batch members one by one, retries"
         " and the gateway's own probes included), so it holds for any gateway.",
     ]
+
+
+def _breaker_timeline(providers: Mapping[str, Any], none: str) -> str:
+    """Every breaker transition by time, then provider (two at one moment keep their order:
+    a transition is a mapping, which does not sort)."""
+    transitions = sorted(
+        ((t["offset"], pid, t) for pid, p in providers.items() for t in p["transitions"]),
+        key=lambda item: (item[0], item[1]),
+    )
+    if not transitions:
+        return none
+    return _table(
+        ["at", "provider", "change", "why"],
+        [
+            [clock_tenths(off), pid, f"{t['from']} → {t['to']}", t["reason"]]
+            for off, pid, t in transitions
+        ],
+    )
 
 
 def _window(phase: Mapping[str, Any]) -> str:
