@@ -28,7 +28,7 @@ from aiohttp import web
 from battletui.chain import MockChain
 from battletui.lab.faults import FaultRefused, apply_provider_fault, integer
 from battletui.lab.state import chain_json, lab_json
-from battletui.lab.truth import truth_feed
+from battletui.lab.truth import TruthFeeds, truth_feed
 from battletui.providers import MockProvider
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -44,9 +44,10 @@ def _error(status: int, reason: str) -> web.Response:
 
 
 def control_app(
-    chain: MockChain, providers: Mapping[str, MockProvider], token: str
+    chain: MockChain, providers: Mapping[str, MockProvider], token: str, feeds: TruthFeeds
 ) -> web.Application:
-    """The aiohttp application of the endpoint, over the lab's own chain and providers."""
+    """The aiohttp application of the endpoint, over the lab's own chain and providers;
+    ``feeds`` are its open ``/truth`` feeds, for the lab to end as it stops."""
     expected = f"Bearer {token}".encode()
 
     @web.middleware
@@ -93,7 +94,7 @@ def control_app(
     app.router.add_post("/chain/reorg", reorg)
 
     async def truth(request: web.Request) -> web.StreamResponse:
-        return await truth_feed(chain, request)
+        return await truth_feed(chain, request, feeds)
 
     app.router.add_get("/truth", truth)
     return app

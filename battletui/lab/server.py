@@ -12,6 +12,7 @@ from aiohttp import web
 from battletui.chain import MockChain
 from battletui.lab.control import control_app
 from battletui.lab.state import endpoint_json
+from battletui.lab.truth import TruthFeeds
 from battletui.providers import MockProvider
 from battletui.scenario import Scenario
 
@@ -47,6 +48,7 @@ class LabServer:
                 spec, self.chain, seed=scenario.seed, host=HOST, port=port
             )
         self._token = token
+        self._feeds = TruthFeeds()
         self._runner: web.AppRunner | None = None
         self._control_port = 0
 
@@ -69,7 +71,8 @@ class LabServer:
                         f" {where}: {_reason(error)}"
                     ) from error
             runner = web.AppRunner(
-                control_app(self.chain, self.providers, self._token), access_log=None
+                control_app(self.chain, self.providers, self._token, self._feeds),
+                access_log=None,
             )
             await runner.setup()
             self._runner = runner
@@ -86,9 +89,11 @@ class LabServer:
             raise
 
     async def stop(self) -> None:
-        """Close the control endpoint, then every provider (ports released). Idempotent."""
+        """End the truth feeds, close the control endpoint, then every provider (ports
+        released). Idempotent."""
         runner, self._runner = self._runner, None
         if runner is not None:
+            await self._feeds.close()
             await runner.cleanup()
         for provider in self.providers.values():
             await provider.stop()

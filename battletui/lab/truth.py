@@ -18,7 +18,7 @@ import json
 import time
 from typing import Final
 
-from aiohttp import WSMsgType, web
+from aiohttp import WSCloseCode, WSMsgType, web
 
 from battletui.chain import MockChain, Replaced
 from battletui.chain.hexutil import data
@@ -26,6 +26,33 @@ from battletui.chain.transactions import Transaction
 
 QUEUE_LIMIT: Final = 10_000
 """Events waiting for one replica; one that falls that far behind is closed (1008)."""
+CLOSE_GRACE: Final = 2.0
+"""Seconds the stopping lab gives its replicas to answer its closing handshake."""
+
+
+class TruthFeeds:
+    """The open feeds, which the lab ends itself (1001) before its server stops.
+
+    aiohttp stops reading its connections as soon as its shutdown begins, so a replica's own
+    closing handshake sent after that is never answered: the replica waited out its 10 s
+    close timeout and the lab waited for the replica, both outliving a SIGKILLed engine by
+    10 s. Closed from this side first, while the lab still reads, the handshake completes."""
+
+    def __init__(self) -> None:
+        self.closing = asyncio.Event()
+        self._open: set[asyncio.Future[None]] = set()
+
+    async def close(self) -> None:
+        """Ask every feed to close and wait (bounded) until each has."""
+        self.closing.set()
+        if self._open:
+            await asyncio.wait(set(self._open), timeout=CLOSE_GRACE)
+
+    def opened(self) -> asyncio.Future[None]:
+        ended: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._open.add(ended)
+        ended.add_done_callback(self._open.discard)
+        return ended
 
 
 def hello(chain: MockChain) -> dict[str, object]:
@@ -40,9 +67,20 @@ def hello(chain: MockChain) -> dict[str, object]:
     }
 
 
-async def truth_feed(chain: MockChain, request: web.Request) -> web.StreamResponse:
-    ws = web.WebSocketResponse(heartbeat=None)
-    await ws.prepare(request)
+async def truth_feed(
+    chain: MockChain, request: web.Request, feeds: TruthFeeds
+) -> web.StreamResponse:
+    ws = web.WebSocketResponse(heartbeat=None, timeout=CLOSE_GRACE)
+    ended = feeds.opened()
+    try:
+        await ws.prepare(request)
+        await _serve_feed(chain, ws, feeds.closing)
+    finally:
+        ended.set_result(None)
+    return ws
+
+
+async def _serve_feed(chain: MockChain, ws: web.WebSocketResponse, closing: asyncio.Event) -> None:
     queue: asyncio.Queue[str] = asyncio.Queue()
     overflow = asyncio.Event()
 
@@ -76,18 +114,23 @@ async def truth_feed(chain: MockChain, request: web.Request) -> web.StreamRespon
                 break
 
     reader = asyncio.create_task(drain_reads())
+    stopping = asyncio.create_task(closing.wait())
     try:
-        while not reader.done() and not overflow.is_set():
+        while not reader.done() and not overflow.is_set() and not closing.is_set():
             getter = asyncio.ensure_future(queue.get())
-            done, _ = await asyncio.wait({getter, reader}, return_when=asyncio.FIRST_COMPLETED)
+            done, _ = await asyncio.wait(
+                {getter, reader, stopping}, return_when=asyncio.FIRST_COMPLETED
+            )
             if getter in done:
                 await ws.send_str(getter.result())
             else:
                 getter.cancel()
         if overflow.is_set():
-            await ws.close(code=1008, message=b"replica too slow")
+            await ws.close(code=WSCloseCode.POLICY_VIOLATION, message=b"replica too slow")
+        elif closing.is_set():
+            await ws.close(code=WSCloseCode.GOING_AWAY, message=b"lab stopping")
     finally:
         for stop in stops:
             stop()
         reader.cancel()
-    return ws
+        stopping.cancel()

@@ -31,6 +31,11 @@ FEED_DELAY: Final = 0.5
 generous bound, so an answer that saw a reorg first is never judged before the news)."""
 
 
+CLOSE_TIMEOUT: Final = 2.0
+"""Seconds a stopping replica waits for the lab to answer its closing handshake (a lab that
+is stopping too may never answer; the replica's process must still end promptly)."""
+
+
 class TruthError(RuntimeError):
     """The lab's truth feed could not be followed."""
 
@@ -70,7 +75,11 @@ class ChainReplica:
         try:
             async with asyncio.timeout(timeout):
                 self._socket = await connect(
-                    self._url, additional_headers=headers, max_size=None, compression=None
+                    self._url,
+                    additional_headers=headers,
+                    max_size=None,
+                    compression=None,
+                    close_timeout=CLOSE_TIMEOUT,
                 )
                 hello = json.loads(await self._socket.recv())
         except (OSError, TimeoutError, WebSocketException, ValueError) as error:
