@@ -90,6 +90,8 @@ async def replay(
         await session.start()
     except LabError as error:
         print(f"battletui: {error}", file=sys.stderr)
+        if session.write_error is not None and session.dir is not None:
+            print(session.dir, file=out, flush=True)  # the folder it names, to rebuild
         return exit_codes.LAB_FAILED
     started = True
     if interrupted:

@@ -40,10 +40,10 @@ __all__ = [
 READY_TIMEOUT = 20.0
 """Seconds a child may take to report ready before it is killed and the start fails."""
 STOP_TIMEOUT = 3.0
+"""Seconds a child may take to stop after its stdin closes, before SIGTERM, then SIGKILL."""
 KILLED_GRACE = 5.0
 """Seconds to wait for a SIGKILLed child's exit to be reported before giving up on it."""
 _log = logging.getLogger(__name__)
-"""Seconds a child may take to stop after its stdin closes, before SIGTERM, then SIGKILL."""
 _PR_SET_PDEATHSIG = 1
 
 
@@ -80,7 +80,8 @@ class ChildProcess:
 
     @property
     def running(self) -> bool:
-        return self.process.returncode is None
+        """Not exited: asyncio's word, and the kernel's (an exit not yet reaped is an exit)."""
+        return self.process.returncode is None and pid_running(self.process.pid)
 
     @classmethod
     async def spawn(
@@ -149,6 +150,24 @@ class ChildProcess:
 
     async def wait(self) -> int:
         return await self.process.wait()
+
+
+def pid_running(pid: int) -> bool:
+    """``pid`` is a live process: it exists and is not a zombie waiting to be reaped."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
+    except FileNotFoundError:
+        return False
+    except OSError:  # no /proc: ask the kernel whether the pid exists at all
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except OSError:
+            return True
+        return True
+    state = stat.rpartition(")")[2].split()[:1]
+    return state not in (["Z"], ["X"])
 
 
 async def _end(process: asyncio.subprocess.Process, timeout: float) -> int:

@@ -30,11 +30,16 @@ class HostedSession:
         return self.server.url
 
     async def open(self) -> None:
-        """Serve the control API and write ``control.json`` + ``control.token``."""
+        """Serve the control API and write ``control.json`` + ``control.token``. A disk that
+        refuses them ends the session as a refused journal write does (one line, exit 3)."""
         await self.server.start()
         assert self.session.dir is not None
         self._folder = self.session.dir
-        write_control_files(self._folder, self.server.url, os.getpid(), self.token)
+        try:
+            write_control_files(self._folder, self.server.url, os.getpid(), self.token)
+        except OSError as error:
+            self.withdraw()  # no half of them left: a viewer finds both or neither
+            self.session.write_refused(error)
 
     def withdraw(self) -> None:
         """Remove the control files (the session has ended); idempotent."""

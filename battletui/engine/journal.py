@@ -9,6 +9,7 @@ what it can no longer record.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 from collections.abc import Callable, Mapping
@@ -17,9 +18,14 @@ from typing import Any, TextIO
 
 from battletui.report.journal_reader import read_journal
 
-__all__ = ["JOURNAL_NAME", "Journal", "read_journal"]
+__all__ = ["JOURNAL_NAME", "REFUSED_WRITES", "Journal", "read_journal"]
 
 JOURNAL_NAME = "journal.jsonl"
+REFUSED_WRITES = frozenset(
+    {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EIO}
+)
+"""What a disk says when it will not take a session's file: full, over quota, read-only,
+not ours, failing. Any of them ends the session the same way (one line, exit 3)."""
 
 
 class Journal:

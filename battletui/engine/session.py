@@ -33,7 +33,7 @@ from battletui.engine.chaos import ChaosError, apply_fault
 from battletui.engine.errors import LabError
 from battletui.engine.gateway_process import GatewayProcess
 from battletui.engine.health import HealthMonitor
-from battletui.engine.journal import JOURNAL_NAME, Journal
+from battletui.engine.journal import JOURNAL_NAME, REFUSED_WRITES, Journal
 from battletui.engine.lab_process import LabProcess
 from battletui.engine.lab_watcher import LabWatcher
 from battletui.engine.load_control import LoadControl
@@ -196,7 +196,7 @@ class Session:
         self.started_at = self._wall()
         try:
             self.dir = make_session_dir(self._root, self.scenario.name, self.started_at)
-            self._journal = Journal(self.dir / JOURNAL_NAME, on_failure=self._journal_failed)
+            self._journal = Journal(self.dir / JOURNAL_NAME, on_failure=self.write_refused)
         except OSError as error:
             raise LabError(
                 f"the session could not be written: {self._root}: {error.strerror or error}"
@@ -218,6 +218,11 @@ class Session:
             await self._start_children(self.dir)
         except Exception as error:
             await self._stop_children()
+            if isinstance(error, OSError) and error.errno in REFUSED_WRITES:
+                self.write_refused(error)  # a child's log, lab.json: the disk said no
+                self._journal.write({"type": "end", "offset": 0.0, "reason": "write failed"})
+                self._journal.close()
+                raise LabError(self.write_error) from error
             reason = str(error)
             if not isinstance(error, LabError):
                 reason = f"{type(error).__name__}: {error}"
@@ -285,19 +290,19 @@ class Session:
         self._tasks = [
             asyncio.create_task(self._run_timeline(), name="timeline"),
             asyncio.create_task(self._run_clock(), name="session-clock"),
-            asyncio.create_task(self._watch_child(self.lab.child.wait(), "lab"), name="lab"),
+            asyncio.create_task(self._watch_child(self.lab.child.wait, "lab"), name="lab"),
         ]
         if self._load is not None:
             self._tasks.append(
                 asyncio.create_task(
-                    self._watch_child(self._load.wait_exited(), "load worker"),
+                    self._watch_child(self._load.wait_exited, "load worker"),
                     name="load-workers",
                 )
             )
         if self.gateway is not None:
             self._tasks.append(
                 asyncio.create_task(
-                    self._watch_child(self.gateway.child.wait(), "gateway"),
+                    self._watch_child(self.gateway.child.wait, "gateway"),
                     name="gateway-process",
                 )
             )
@@ -398,9 +403,11 @@ class Session:
         if self.lab is not None:
             await self.lab.stop()
 
-    async def _watch_child(self, exited: Awaitable[int], name: str) -> None:
-        """A child that dies mid-session ends the session (which is still written)."""
-        code = await exited
+    async def _watch_child(self, exited: Callable[[], Awaitable[int]], name: str) -> None:
+        """A child that dies mid-session ends the session (which is still written). Given
+        how to wait, not the wait itself: a watch cancelled before it ran leaves no coroutine
+        never awaited."""
+        code = await exited()
         if self.phase == "running":
             self.recorder.event(self.elapsed, f"the {name} process exited ({code})", "error")
             self.request_finish(f"{name} exited")
@@ -471,7 +478,7 @@ class Session:
             self.final_record = rebuild(self.dir / JOURNAL_NAME)
             self.result = write_outputs(self.final_record, self.dir, decorate=self._decorate)
         except OSError as error:  # the disk that refused the journal refuses the report too
-            self._journal_failed(error)
+            self.write_refused(error)
         self.phase = "ended"
         self._finished.set()
         return self.dir
@@ -648,9 +655,9 @@ class Session:
             try:
                 write_scenario(self.recorded_scenario(), self.dir / f"scenario.{self._format}")
             except OSError as error:
-                self._journal_failed(error)
+                self.write_refused(error)
 
-    def _journal_failed(self, error: OSError) -> None:
+    def write_refused(self, error: OSError) -> None:
         """The disk refused a write: end the session now, keep what is written, say why."""
         if self.write_error is not None:
             return
