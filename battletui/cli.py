@@ -417,7 +417,7 @@ def _live(
 def _attach(folder: Path | None, sessions: str | None) -> int:
     """A second viewer on a running session; leaving it leaves the session running."""
     from battletui.control.client import RemoteSessionLink
-    from battletui.control.files import NoSession, newest_running, read_control
+    from battletui.control.files import NoSession, engine_alive, newest_running, read_control
     from battletui.ui import BattleApp
 
     try:
@@ -429,7 +429,8 @@ def _attach(folder: Path | None, sessions: str | None) -> int:
     from battletui.control.engine_link import yield_to_the_measurement
 
     yield_to_the_measurement()
-    link = RemoteSessionLink(url, token, owner=False)
+    found = folder
+    link = RemoteSessionLink(url, token, owner=False, engine_alive=lambda: engine_alive(found))
     app = BattleApp(link, owner=False)
     app.run()
     if app.start_error:

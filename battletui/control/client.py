@@ -10,18 +10,25 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator
+import time
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
-from websockets.asyncio.client import connect
-from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketException
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import (
+    ConnectionClosed,
+    ConnectionClosedOK,
+    InvalidStatus,
+    WebSocketException,
+)
 
 from battletui.control.codec import CodecError, action_to_json, snapshot_from_json
 from battletui.control.outcome import ActionOutcome, ActionSource
-from battletui.metrics import Snapshot
+from battletui.metrics import Event, Snapshot
 from battletui.scenario import Action
 
 TIMEOUT = 5.0
@@ -31,6 +38,13 @@ APPLY_TIMEOUT = 30.0
 FINISH_TIMEOUT = 300.0
 """Ending drains in-flight requests and writes the report: give it time."""
 MAX_FRAME = 16 * 2**20
+RECONNECT_DELAYS = (0.1, 0.25, 0.5, 1.0, 2.0)
+"""Seconds between reconnect attempts of a lost stream: quick at first, then every 2 s."""
+STREAM_SILENCE = 5.0
+"""A stream that sends no frame for this long is dead (the engine sends several a second)."""
+GIVE_UP_AFTER = 60.0
+"""A viewer that cannot tell whether the engine lives stops reconnecting after this long."""
+VIEWER_EVENTS = 50
 
 
 class ControlError(Exception):
@@ -65,9 +79,18 @@ class ControlClient:
     def __init__(self, url: str, token: str) -> None:
         self.url = url.rstrip("/")
         self._headers = {"Authorization": f"Bearer {token}"}
-        self._http = httpx.AsyncClient(
+        self._http = self._new_http()
+
+    def _new_http(self) -> httpx.AsyncClient:
+        return httpx.AsyncClient(
             base_url=self.url, headers=self._headers, timeout=TIMEOUT, trust_env=False
         )
+
+    async def forget_connections(self) -> None:
+        """Open new connections from now on: after the stream died without a word, a kept-alive
+        connection may be just as dead, and a request on it would wait out its whole timeout."""
+        old, self._http = self._http, self._new_http()
+        await old.aclose()
 
     async def __aenter__(self) -> ControlClient:
         return self
@@ -113,8 +136,10 @@ class ControlClient:
             if isinstance(item, Snapshot):
                 yield item
 
-    async def stream(self) -> AsyncIterator[Snapshot | StreamEnd]:
-        """Snapshots, then one ``StreamEnd``; ``SessionLost`` if the engine goes away first."""
+    async def stream(self, *, silence: float | None = None) -> AsyncIterator[Snapshot | StreamEnd]:
+        """Snapshots, then one ``StreamEnd``; ``SessionLost`` if the engine goes away first,
+        or (``silence``) if no frame comes for that many seconds: the engine streams several
+        a second, so a silent stream is a connection that died without a word."""
         address = "ws" + self.url.removeprefix("http") + "/stream"
         try:
             async with connect(
@@ -122,9 +147,11 @@ class ControlClient:
                 additional_headers=self._headers,
                 max_size=MAX_FRAME,
                 open_timeout=TIMEOUT,
+                close_timeout=1.0,
                 proxy=None,
             ) as socket:
-                async for text in socket:
+                while True:
+                    text = await _next_frame(socket, silence, self.url)
                     message = json.loads(text)
                     if not isinstance(message, dict):
                         raise ValueError(f"expected a JSON object, got {text[:80]!r}")
@@ -144,7 +171,6 @@ class ControlClient:
             raise ControlError(f"unreadable message on the stream: {err}") from None
         except (ConnectionClosed, WebSocketException) as err:
             raise SessionLost(f"lost the session at {self.url} ({err})") from None
-        raise SessionLost(f"lost the session at {self.url} (the stream closed without an end)")
 
     async def _call(
         self, method: str, path: str, *, body: object = None, timeout: float = TIMEOUT
@@ -184,14 +210,26 @@ class RemoteSessionLink:
     """A ``SessionLink`` to a session in another process, over its control API.
 
     ``owner`` is the viewer that started the session: its ``finish`` ends and writes it.
-    Any other viewer's ``finish`` just leaves. ``lost`` / ``lost_reason`` say the viewer can
-    no longer follow a live session: the engine went away (any viewer), or the session ended
-    (a viewer that is not the owner; the owner learns the folder from ``finish``).
+    Any other viewer's ``finish`` just leaves. A stream that drops or goes silent is
+    reconnected with a bounded back-off (``reconnecting`` meanwhile) for as long as the
+    engine lives; ``engine_alive`` says whether it does (its pid, its control files). Without
+    it the viewer gives up after ``GIVE_UP_AFTER`` seconds of failed reconnects. ``lost`` /
+    ``lost_reason`` say the viewer can no longer follow a live session: the engine went away
+    (any viewer), or the session ended (a viewer that is not the owner; the owner learns the
+    folder from ``finish``).
     """
 
-    def __init__(self, url: str, token: str, *, owner: bool) -> None:
+    def __init__(
+        self,
+        url: str,
+        token: str,
+        *,
+        owner: bool,
+        engine_alive: Callable[[], bool] | None = None,
+    ) -> None:
         self.owner = owner
         self._client = ControlClient(url, token)
+        self._engine_alive = engine_alive
         self._latest: Snapshot | None = None
         self._follower: asyncio.Task[None] | None = None
         self.lost = False
@@ -200,6 +238,18 @@ class RemoteSessionLink:
         """Set when the session said it ended (folder and exit code)."""
         self.exit_code: int | None = None
         """The session's exit code once it is written (``battletui.exit_codes``)."""
+        self.away_since: float | None = None
+        """``time.monotonic()`` when the stream was lost, while it is being reconnected."""
+        self._viewer_events: deque[Event] = deque(maxlen=VIEWER_EVENTS)
+
+    @property
+    def reconnecting(self) -> bool:
+        return self.away_since is not None and not self.lost
+
+    @property
+    def viewer_events(self) -> Sequence[Event]:
+        """What happened to this viewer's link (a reconnect and how long it was away)."""
+        return tuple(self._viewer_events)
 
     async def start(self) -> None:
         """Fetch one snapshot (so the screen has one at once), then follow the stream."""
@@ -264,15 +314,53 @@ class RemoteSessionLink:
         await self._client.aclose()
 
     async def _follow(self) -> None:
-        try:
-            async for item in self._client.stream():
-                if isinstance(item, Snapshot):
-                    if self._latest is None or not _older(item, self._latest):
-                        self._latest = item
-                else:
-                    self._ended(item)
-        except ControlError as err:
-            self._lose(str(err))
+        """Follow the stream until the session ends, reconnecting while the engine lives."""
+        failures = 0
+        why: str | None = None
+        while True:
+            try:
+                async for item in self._client.stream(silence=STREAM_SILENCE):
+                    failures, why = 0, None
+                    self._take(item)
+                    if self.ended is not None:
+                        return
+            except Unauthorized as err:
+                self._lose(str(err))  # a new token means another session: nothing to follow
+                return
+            except ControlError as err:
+                why = why or str(err)  # the first failure says what happened; retries echo it
+                if not self._worth_retrying():
+                    self._lose(why)
+                    return
+            if self.away_since is None:
+                self.away_since = time.monotonic()
+                await self._client.forget_connections()
+            await asyncio.sleep(RECONNECT_DELAYS[min(failures, len(RECONNECT_DELAYS) - 1)])
+            failures += 1
+
+    def _take(self, item: Snapshot | StreamEnd) -> None:
+        if isinstance(item, Snapshot):
+            if self._latest is None or not _older(item, self._latest):
+                self._latest = item
+        else:
+            self._ended(item)
+        if self.away_since is not None:
+            self._back()  # stamped at the session's time the stream came back at
+
+    def _back(self) -> None:
+        """The stream is back: say for how long it was away, in the session's time."""
+        away = time.monotonic() - (self.away_since or time.monotonic())
+        self.away_since = None
+        offset = self._latest.elapsed if self._latest is not None else 0.0
+        text = f"viewer: the session's stream was away {away:.1f}s, reconnected"
+        self._viewer_events.append(Event(offset, text, "warn"))
+
+    def _worth_retrying(self) -> bool:
+        """While the engine lives (or, not knowing, for ``GIVE_UP_AFTER`` seconds)."""
+        if self._engine_alive is not None:
+            return self._engine_alive()
+        away = 0.0 if self.away_since is None else time.monotonic() - self.away_since
+        return away < GIVE_UP_AFTER
 
     def _ended(self, end: StreamEnd) -> None:
         self.ended = end
@@ -284,6 +372,15 @@ class RemoteSessionLink:
     def _lose(self, reason: str) -> None:
         self.lost = True
         self.lost_reason = reason
+
+
+async def _next_frame(socket: ClientConnection, silence: float | None, url: str) -> str | bytes:
+    try:
+        return await asyncio.wait_for(socket.recv(), silence)
+    except TimeoutError:
+        raise SessionLost(f"lost the session at {url} (no frame for {silence:g}s)") from None
+    except ConnectionClosedOK:
+        raise SessionLost(f"lost the session at {url} (the stream closed without an end)") from None
 
 
 def _older(candidate: Snapshot, current: Snapshot) -> bool:

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from battletui.control.client import RemoteSessionLink
 from battletui.control.outcome import ActionOutcome, ActionSource
-from battletui.metrics import Snapshot
+from battletui.metrics import Event, Snapshot
 from battletui.processes import ChildError, ChildProcess
 from battletui.scenario import Action, Scenario, dumps_scenario
 
@@ -46,10 +47,13 @@ class OwnedSessionLink:
         scenario_format: str = "yaml",
         base_port: int | None = None,
         yield_cpu: bool = False,
+        route: Callable[[str], str] | None = None,
     ) -> None:
         """``yield_cpu``: once the engine runs, lower this process's CPU priority (the CLI
-        does; tests, which run sessions in their own process too, do not)."""
+        does; tests, which run sessions in their own process too, do not). ``route``: the
+        address to reach the control API by, given the engine's (a proxy in between)."""
         self._yield_cpu = yield_cpu
+        self._route = route
         self._config = {
             "scenario": dumps_scenario(scenario, "yaml"),
             "format": scenario_format,
@@ -66,6 +70,17 @@ class OwnedSessionLink:
     @property
     def engine_pid(self) -> int | None:
         return None if self._engine is None else self._engine.pid
+
+    def _engine_running(self) -> bool:
+        return self._engine is not None and self._engine.running
+
+    @property
+    def reconnecting(self) -> bool:
+        return self._remote is not None and self._remote.reconnecting
+
+    @property
+    def viewer_events(self) -> Sequence[Event]:
+        return () if self._remote is None else tuple(self._remote.viewer_events)
 
     @property
     def lost(self) -> bool:
@@ -88,7 +103,13 @@ class OwnedSessionLink:
             yield_to_the_measurement()  # after the spawn: the engine keeps its priority
         ready = self._engine.ready
         self.session_dir = Path(str(ready["session_dir"]))
-        self._remote = RemoteSessionLink(str(ready["url"]), str(ready["token"]), owner=True)
+        url = str(ready["url"])
+        self._remote = RemoteSessionLink(
+            self._route(url) if self._route else url,
+            str(ready["token"]),
+            owner=True,
+            engine_alive=self._engine_running,
+        )
         try:
             await self._remote.start()
         except Exception:

@@ -81,6 +81,13 @@ def running_sessions(root: Path) -> list[Path]:
     return sorted((f for f in folders if _alive(_pid_of(f))), key=lambda f: f.name, reverse=True)
 
 
+def engine_alive(folder: Path) -> bool:
+    """The session in ``folder`` still has a running engine: its control files are there
+    (they go when it ends) and their pid runs. What a viewer that lost the stream asks
+    before reconnecting."""
+    return _alive(_pid_of(folder))
+
+
 def newest_running(root: Path) -> Path:
     sessions = running_sessions(root)
     if not sessions:

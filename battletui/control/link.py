@@ -7,11 +7,12 @@ process; ``RemoteSessionLink`` (``battletui.control.client``) follows one over t
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
 
 from battletui.control.outcome import ActionOutcome, ActionSource
-from battletui.metrics import Snapshot
+from battletui.metrics import Event, Snapshot
 from battletui.scenario import Action
 
 
@@ -23,6 +24,14 @@ class SessionLink(Protocol):
     @property
     def lost_reason(self) -> str | None:
         """Why, in one line."""
+
+    @property
+    def reconnecting(self) -> bool:
+        """True while a dropped stream is being reconnected (the engine still lives)."""
+
+    @property
+    def viewer_events(self) -> Sequence[Event]:
+        """Events of the viewer's own link (a reconnect, how long it was away)."""
 
     async def start(self) -> None:
         """Start (or join) the session; raises with a one-line reason if it cannot."""

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import ClassVar
 
@@ -21,7 +22,7 @@ from textual.containers import Horizontal
 from textual.widgets import Footer
 
 from battletui.control.link import SessionLink
-from battletui.metrics import ProviderView, Snapshot
+from battletui.metrics import Event, ProviderView, Snapshot
 from battletui.scenario import Action
 from battletui.ui import keys
 from battletui.ui.format import clock
@@ -154,12 +155,13 @@ class BattleApp(App[Path | None]):
             self.lost_reason = self._link.lost_reason or "the session went away"
             self.exit(None, return_code=0 if not self.owner else 3)
             return
-        snap = self._link.snapshot()
+        snap = with_viewer_events(self._link.snapshot(), self._link.viewer_events)
         self._snapshot = snap
         if snap.providers:
             self.selected = min(self.selected, len(snap.providers))
         if not self._status.is_mounted:
             return  # the screen is being torn down (a late action finishing after quit)
+        self._status.reconnecting = self._link.reconnecting
         with self.batch_update():
             self._status.show(snap)
             self._providers.show(snap, self.selected)
@@ -327,3 +329,11 @@ class BattleApp(App[Path | None]):
         self.refresh_view()
         path = await self._link.finish(reason)  # a viewer that did not start it just leaves
         self.exit(path, return_code=130 if reason == "interrupted" else 0)
+
+
+def with_viewer_events(snap: Snapshot, viewer_events: Sequence[Event]) -> Snapshot:
+    """The session's events with this viewer's own (a reconnect) in time order."""
+    if not viewer_events:
+        return snap
+    events = sorted((*snap.events, *viewer_events), key=lambda event: event.offset)
+    return dataclasses.replace(snap, events=tuple(events))

@@ -62,6 +62,8 @@ class StatusBar(Static):
 
     view_only = False
     """Watching a replay: the line says so."""
+    reconnecting = False
+    """The viewer lost the session's stream and is reconnecting (the engine lives)."""
 
     def show(self, snap: Snapshot) -> None:
         width = self.size.width or 120
@@ -100,7 +102,9 @@ class StatusBar(Static):
             text.append(f"· lab · {clock(snap.elapsed)} ")
             detail = f"· load from outside: {snap.gateway_url or 'the gateway'} "
         note = Text()
-        if snap.phase == "starting":
+        if self.reconnecting:
+            note.append(" reconnecting… ", style="bold black on yellow")
+        elif snap.phase == "starting":
             note.append(" starting the lab… ", style="bold black on yellow")
         elif snap.phase == "ending":
             note.append(" writing the session… ", style="bold black on yellow")
