@@ -14,8 +14,6 @@ from functools import cached_property
 from typing import Final
 
 import rlp
-from eth_account import Account
-from eth_account.typed_transactions.typed_transaction import TypedTransaction
 from eth_keys.datatypes import PrivateKey
 from eth_utils.crypto import keccak
 from hexbytes import HexBytes
@@ -230,6 +228,11 @@ def decode_raw(raw: bytes) -> Transaction:
     """Decode a signed raw transaction (legacy, EIP-2930 or EIP-1559) and recover its sender."""
     if not raw:
         raise InvalidTransaction("empty transaction")
+    # imported here: eth-account costs a second at import, and most processes that load the
+    # chain never decode a transaction (the lab warms it up once it is serving)
+    from eth_account import Account
+    from eth_account.typed_transactions.typed_transaction import TypedTransaction
+
     try:
         sender = Account.recover_transaction(raw).lower()
     except Exception as exc:  # eth-account raises many kinds for malformed input

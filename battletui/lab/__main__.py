@@ -9,6 +9,9 @@ A port already taken is reported as one line and the engine exits with code 3.
 
 from __future__ import annotations
 
+import asyncio
+import importlib
+
 from battletui.lab.server import LabServer, LabStartError
 from battletui.processes import ChildContext, child_main
 from battletui.scenario import ScenarioError, loads_scenario
@@ -36,7 +39,11 @@ async def run(context: ChildContext) -> int:
         return COULD_NOT_START
     try:
         context.ready(server.ready_message())
+        # a dapp's first raw transaction should not wait a second for eth-account's import:
+        # done while the gateway and the load start, before any request is timed
+        warm = asyncio.create_task(asyncio.to_thread(importlib.import_module, "eth_account"))
         await context.stop.wait()
+        await warm
     finally:
         await server.stop()
     return 0
