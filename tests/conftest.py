@@ -1,13 +1,8 @@
-"""Shared helpers: bounded waiting on conditions, small scenarios for real sessions."""
+"""Small scenarios for real sessions (the rest of the harness is in ``helpers``)."""
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections.abc import Callable
-from pathlib import Path
-
-import pytest
+from helpers.cli import REPO
 
 from battletui.scenario import (
     GatewaySpec,
@@ -20,18 +15,7 @@ from battletui.scenario import (
 )
 from battletui.scenario.model import BreakerSpec
 
-REPO = Path(__file__).resolve().parent.parent
-
-
-async def wait_until(
-    condition: Callable[[], bool], *, timeout: float = 5.0, interval: float = 0.02, what: str = ""
-) -> None:
-    """Poll ``condition`` until it holds; fail the test with ``what`` after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout}s waiting for {what or condition}")
-        await asyncio.sleep(interval)
+__all__ = ["REPO", "small_scenario"]
 
 
 def small_scenario(

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 import aiohttp
 import pytest
 from conftest import small_scenario
-from inprocess_lab import Lab
+from helpers.inprocess_lab import Lab
 
 
 @pytest.fixture

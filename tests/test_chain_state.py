@@ -8,7 +8,7 @@ import re
 
 import pytest
 from eth_account import Account
-from eth_bloom import BloomFilter
+from eth_bloom.bloom import BloomFilter
 from eth_utils.crypto import keccak
 
 from battletui.chain import MockChain

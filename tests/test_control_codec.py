@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import pytest
-from fake_link import frozen_snapshot
+from helpers.fake_link import frozen_snapshot
 
 from battletui.control.codec import (
     CodecError,

@@ -11,8 +11,8 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import wait_until
-from control_fakes import TOKEN, FakeSession, serving
+from helpers.control_fakes import TOKEN, FakeSession, serving
+from helpers.waiting import wait_until
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
@@ -331,10 +331,14 @@ async def test_the_owner_ends_and_writes_the_session(
 
 
 async def test_a_viewer_notices_the_engine_going_away(tmp_path: Path) -> None:
+    engine = {"alive": True}  # what a viewer asks (the engine's pid) before reconnecting
     async with serving(tmp_path) as (server, _):
-        link = RemoteSessionLink(server.url, TOKEN, owner=False)
+        link = RemoteSessionLink(
+            server.url, TOKEN, owner=False, engine_alive=lambda: engine["alive"]
+        )
         await link.start()
         await wait_until(lambda: bool(server._viewers), timeout=DEADLINE, what="the stream")
+        engine["alive"] = False
         await server.stop()
         await wait_until(lambda: link.lost, timeout=DEADLINE, what="the link to be lost")
         assert link.lost_reason is not None and "lost the session" in link.lost_reason

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from control_fakes import TOKEN, FakeSession, serving
+from helpers.control_fakes import TOKEN, FakeSession, serving
 
 from battletui.control.files import write_control_files
 from battletui.ctl import add_ctl_parser, run_ctl

@@ -1,191 +1,35 @@
 """The reference gateway against tiny fake upstreams over real sockets on 127.0.0.1.
 
-The fakes live here on purpose: the gateway must work against anything that speaks JSON-RPC
-over HTTP, so these tests never touch ``battletui.providers``.
+The fakes (``helpers.fake_upstream``) are not ``battletui.providers`` on purpose: the gateway
+must work against anything that speaks JSON-RPC over HTTP.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
 import pytest
-from aiohttp import web
+from helpers.gateway_lab import GatewayLab, GatewaySettings, gateway_lab
+from helpers.waiting import wait_until
 
-from battletui.gateway import (
-    BreakerState,
-    BreakerTransition,
-    Gateway,
-    Upstream,
-    UpstreamStats,
-)
+from battletui.gateway import BreakerState, BreakerTransition, UpstreamStats
 from battletui.gateway.outcome import Verdict, judge_response, parse_retry_after
-from battletui.scenario import BreakerSpec, GatewaySpec
 
 CLOSED, OPEN, HALF_OPEN = BreakerState.CLOSED, BreakerState.OPEN, BreakerState.HALF_OPEN
-
-
-# -- fake upstreams ---------------------------------------------------------------------------
-
-
-class FakeUpstream:
-    """A JSON-RPC endpoint answering ``eth_blockNumber`` with configurable misbehaviour.
-
-    Attributes may be changed while it runs. ``hits`` counts client traffic only (the
-    gateway's health probes carry ids starting with ``health-``).
-    """
-
-    def __init__(
-        self,
-        name: str,
-        *,
-        delay: float = 0.0,
-        status: int = 200,
-        rpc_error: int | None = None,
-        retry_after: str | None = None,
-    ) -> None:
-        self.name = name
-        self.delay = delay
-        self.status = status
-        self.rpc_error = rpc_error
-        self.retry_after = retry_after
-        self.hits = 0
-        self.probes = 0
-        self.last_body = b""
-        self.port = 0
-        self._runner: web.AppRunner | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/"
-
-    @property
-    def upstream(self) -> Upstream:
-        return Upstream(self.name, self.url)
-
-    async def start(self) -> None:
-        app = web.Application()
-        app.router.add_post("/", self._handle)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.1)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", self.port)
-        await site.start()
-        self.port = int(self._runner.addresses[0][1])
-
-    async def stop(self) -> None:
-        """Stop listening: the port refuses connections and idle keep-alives are closed."""
-        runner, self._runner = self._runner, None
-        if runner is not None:
-            await runner.cleanup()
-
-    def _answer(self, item: Any) -> dict[str, Any]:
-        request_id = item.get("id") if isinstance(item, dict) else None
-        if self.rpc_error is not None:
-            error = {"code": self.rpc_error, "message": f"fake error {self.rpc_error}"}
-            return {"jsonrpc": "2.0", "id": request_id, "error": error}
-        return {"jsonrpc": "2.0", "id": request_id, "result": "0x10"}
-
-    async def _handle(self, request: web.Request) -> web.Response:
-        body = await request.read()
-        parsed = json.loads(body)
-        is_probe = isinstance(parsed, dict) and str(parsed.get("id", "")).startswith("health-")
-        if is_probe:
-            self.probes += 1
-        else:
-            self.hits += 1
-            self.last_body = body
-        if self.delay:
-            await asyncio.sleep(self.delay)
-        if self.status != 200:
-            headers = {"Retry-After": self.retry_after} if self.retry_after else None
-            return web.Response(status=self.status, text="unavailable", headers=headers)
-        if isinstance(parsed, list):
-            return web.json_response([self._answer(item) for item in parsed])
-        return web.json_response(self._answer(parsed))
 
 
 # -- the lab: fakes, gateways and a client, all cleaned up -------------------------------------
 
 
-class Lab:
-    def __init__(self) -> None:
-        self.fakes: list[FakeUpstream] = []
-        self.gateways: list[Gateway] = []
-        self.client = aiohttp.ClientSession()
-        self.transitions: list[BreakerTransition] = []
-
-    async def upstream(self, name: str, **behaviour: Any) -> FakeUpstream:
-        fake = FakeUpstream(name, **behaviour)
-        await fake.start()
-        self.fakes.append(fake)
-        return fake
-
-    async def gateway(
-        self,
-        fakes: list[FakeUpstream],
-        *,
-        strategy: str = "round-robin",
-        failures: int = 5,
-        open_for: float = 5.0,
-        successes: int = 2,
-        timeout: float = 2.0,
-        attempt_timeout: float = 1.0,
-        health_interval: float = 0.0,
-    ) -> Gateway:
-        spec = GatewaySpec(
-            strategy=strategy,
-            breaker=BreakerSpec(failures=failures, open_for=open_for, successes=successes),
-            timeout=timeout,
-            attempt_timeout=attempt_timeout,
-        )
-        gateway = Gateway(
-            spec,
-            [f.upstream for f in fakes],
-            on_transition=self.transitions.append,
-            health_interval=health_interval,
-            seed=7,
-        )
-        await gateway.start()
-        self.gateways.append(gateway)
-        return gateway
-
-    async def post(self, gateway: Gateway, payload: Any) -> tuple[int, Any, Any]:
-        data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
-        async with self.client.post(
-            gateway.url, data=data, headers={"Content-Type": "application/json"}
-        ) as response:
-            body = await response.read()
-            return response.status, response.headers, json.loads(body) if body else None
-
-    async def close(self) -> None:
-        for gateway in self.gateways:
-            await gateway.stop()
-        for fake in self.fakes:
-            await fake.stop()
-        await self.client.close()
-
-
 @pytest.fixture
-async def lab() -> AsyncIterator[Lab]:
-    lab = Lab()
-    try:
+async def lab() -> AsyncIterator[GatewayLab]:
+    async with gateway_lab(GatewaySettings(strategy="round-robin", seed=7)) as lab:
         yield lab
-    finally:
-        await lab.close()
-
-
-async def wait_for(condition: Callable[[], bool], timeout: float = 3.0) -> None:
-    """Wait until ``condition()`` holds, failing after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s")
-        await asyncio.sleep(0.01)
 
 
 def rpc(request_id: int = 1, method: str = "eth_blockNumber") -> dict[str, Any]:
@@ -203,8 +47,8 @@ def why(transition: BreakerTransition) -> str:
 # -- forwarding --------------------------------------------------------------------------------
 
 
-async def test_forwards_bytes_as_is_and_names_the_upstream(lab: Lab) -> None:
-    alpha = await lab.upstream("alpha")
+async def test_forwards_bytes_as_is_and_names_the_upstream(lab: GatewayLab) -> None:
+    alpha = await lab.fake("alpha")
     gateway = await lab.gateway([alpha])
     assert gateway.url == f"http://127.0.0.1:{gateway.port}"
     raw = b'{ "jsonrpc": "2.0",  "method": "eth_blockNumber", "params": [], "id": 42 }'
@@ -217,8 +61,8 @@ async def test_forwards_bytes_as_is_and_names_the_upstream(lab: Lab) -> None:
     assert gateway.stats()["alpha"].served == 1
 
 
-async def test_batch_is_forwarded_and_judged_by_http_status_only(lab: Lab) -> None:
-    alpha = await lab.upstream("alpha", rpc_error=-32603)
+async def test_batch_is_forwarded_and_judged_by_http_status_only(lab: GatewayLab) -> None:
+    alpha = await lab.fake("alpha", rpc_error=-32603)
     gateway = await lab.gateway([alpha], failures=1)
     batch = [rpc(1), rpc(2, "eth_chainId")]
     status, headers, body = await lab.post(gateway, batch)
@@ -230,8 +74,8 @@ async def test_batch_is_forwarded_and_judged_by_http_status_only(lab: Lab) -> No
     assert gateway.breakers["alpha"].state is CLOSED
 
 
-async def test_invalid_json_is_answered_by_the_gateway(lab: Lab) -> None:
-    alpha = await lab.upstream("alpha")
+async def test_invalid_json_is_answered_by_the_gateway(lab: GatewayLab) -> None:
+    alpha = await lab.fake("alpha")
     gateway = await lab.gateway([alpha])
     status, headers, body = await lab.post(gateway, b'{"jsonrpc": "2.0", "id": 1,')
     assert status == 200
@@ -244,9 +88,9 @@ async def test_invalid_json_is_answered_by_the_gateway(lab: Lab) -> None:
     assert alpha.hits == 0
 
 
-async def test_health_endpoint_reports_breakers(lab: Lab) -> None:
-    alpha = await lab.upstream("alpha")
-    beta = await lab.upstream("beta")
+async def test_health_endpoint_reports_breakers(lab: GatewayLab) -> None:
+    alpha = await lab.fake("alpha")
+    beta = await lab.fake("beta")
     gateway = await lab.gateway([alpha, beta], failures=1, open_for=60)
     await beta.stop()
     for i in range(2):
@@ -263,8 +107,8 @@ async def test_health_endpoint_reports_breakers(lab: Lab) -> None:
     assert report["upstreams"]["beta"]["failures"] == 1
 
 
-async def test_stop_is_idempotent_and_frees_the_port(lab: Lab) -> None:
-    alpha = await lab.upstream("alpha")
+async def test_stop_is_idempotent_and_frees_the_port(lab: GatewayLab) -> None:
+    alpha = await lab.fake("alpha")
     gateway = await lab.gateway([alpha], health_interval=0.05)
     port = gateway.port
     await gateway.stop()
@@ -277,10 +121,10 @@ async def test_stop_is_idempotent_and_frees_the_port(lab: Lab) -> None:
 # -- selection ---------------------------------------------------------------------------------
 
 
-async def test_fastest_measures_everyone_then_picks_the_lowest_latency(lab: Lab) -> None:
-    alpha = await lab.upstream("alpha", delay=0.06)
-    beta = await lab.upstream("beta")
-    gamma = await lab.upstream("gamma", delay=0.03)
+async def test_fastest_measures_everyone_then_picks_the_lowest_latency(lab: GatewayLab) -> None:
+    alpha = await lab.fake("alpha", delay=0.06)
+    beta = await lab.fake("beta")
+    gamma = await lab.fake("gamma", delay=0.03)
     gateway = await lab.gateway([alpha, beta, gamma], strategy="fastest")
     first = [(await lab.post(gateway, rpc(i)))[1]["X-Upstream"] for i in range(3)]
     assert sorted(first) == ["alpha", "beta", "gamma"], "unmeasured providers go first"
@@ -293,19 +137,21 @@ async def test_fastest_measures_everyone_then_picks_the_lowest_latency(lab: Lab)
     assert latency["beta"] < latency["gamma"] < latency["alpha"]
 
 
-async def test_health_probes_measure_providers_without_traffic(lab: Lab) -> None:
-    alpha = await lab.upstream("alpha", delay=0.04)
-    beta = await lab.upstream("beta")
+async def test_health_probes_measure_providers_without_traffic(lab: GatewayLab) -> None:
+    alpha = await lab.fake("alpha", delay=0.04)
+    beta = await lab.fake("beta")
     gateway = await lab.gateway([alpha, beta], strategy="fastest", health_interval=0.05)
-    await wait_for(lambda: all(s.latency_ewma_ms is not None for s in gateway.stats().values()))
+    await wait_until(
+        lambda: all(s.latency_ewma_ms is not None for s in gateway.stats().values()), timeout=3.0
+    )
     assert alpha.probes >= 1 and beta.probes >= 1
     assert all(s.served == 0 for s in gateway.stats().values())
     _, headers, _ = await lab.post(gateway, rpc())
     assert headers["X-Upstream"] == "beta"
 
 
-async def test_round_robin_spreads_evenly(lab: Lab) -> None:
-    fakes = [await lab.upstream(name) for name in ("alpha", "beta", "gamma")]
+async def test_round_robin_spreads_evenly(lab: GatewayLab) -> None:
+    fakes = [await lab.fake(name) for name in ("alpha", "beta", "gamma")]
     gateway = await lab.gateway(fakes, strategy="round-robin")
     for i in range(30):
         status, _, _ = await lab.post(gateway, rpc(i))
@@ -321,9 +167,9 @@ async def test_round_robin_spreads_evenly(lab: Lab) -> None:
 # -- failover and breakers ---------------------------------------------------------------------
 
 
-async def test_refused_connections_fail_over_and_open_the_breaker(lab: Lab) -> None:
-    alpha = await lab.upstream("alpha")
-    beta = await lab.upstream("beta")
+async def test_refused_connections_fail_over_and_open_the_breaker(lab: GatewayLab) -> None:
+    alpha = await lab.fake("alpha")
+    beta = await lab.fake("beta")
     gateway = await lab.gateway([alpha, beta], failures=3, open_for=60)
     await alpha.stop()
     failovers = []
@@ -343,15 +189,15 @@ async def test_refused_connections_fail_over_and_open_the_breaker(lab: Lab) -> N
     ]
 
 
-async def test_ticker_moves_open_to_half_open_without_traffic(lab: Lab) -> None:
-    alpha = await lab.upstream("alpha")
-    beta = await lab.upstream("beta")
+async def test_ticker_moves_open_to_half_open_without_traffic(lab: GatewayLab) -> None:
+    alpha = await lab.fake("alpha")
+    beta = await lab.fake("beta")
     gateway = await lab.gateway([alpha, beta], failures=1, open_for=0.3)
     await alpha.stop()
     await lab.post(gateway, rpc())
     assert [t.new for t in lab.transitions] == [OPEN]
     # Only the ticker can produce this: nothing else touches the breaker.
-    await wait_for(lambda: len(lab.transitions) == 2, timeout=2.0)
+    await wait_until(lambda: len(lab.transitions) == 2, timeout=2.0)
     opened, half_open = lab.transitions
     assert half_open.new is HALF_OPEN
     # Open times carry a seeded jitter of up to 10 % either way.
@@ -360,17 +206,17 @@ async def test_ticker_moves_open_to_half_open_without_traffic(lab: Lab) -> None:
     assert half_open.reason == "open for 0.3s elapsed"
 
 
-async def test_dead_provider_trips_via_probes_then_recovers(lab: Lab) -> None:
-    alpha = await lab.upstream("alpha")
-    beta = await lab.upstream("beta")
+async def test_dead_provider_trips_via_probes_then_recovers(lab: GatewayLab) -> None:
+    alpha = await lab.fake("alpha")
+    beta = await lab.fake("beta")
     gateway = await lab.gateway(
         [alpha, beta], failures=2, open_for=0.3, successes=2, health_interval=0.05
     )
     breaker = gateway.breakers["alpha"]
     await alpha.stop()
-    await wait_for(lambda: breaker.state is OPEN)
+    await wait_until(lambda: breaker.state is OPEN, timeout=3.0)
     await alpha.start()  # same port again
-    await wait_for(lambda: breaker.state is CLOSED and len(lab.transitions) >= 3)
+    await wait_until(lambda: breaker.state is CLOSED and len(lab.transitions) >= 3, timeout=3.0)
     steps = [(t.old, t.new) for t in lab.transitions]
     assert steps[0] == (CLOSED, OPEN)
     assert steps[-2:] == [(OPEN, HALF_OPEN), (HALF_OPEN, CLOSED)]
@@ -381,14 +227,14 @@ async def test_dead_provider_trips_via_probes_then_recovers(lab: Lab) -> None:
     assert alpha.hits == hits_before + 2, "traffic comes back to a closed breaker"
 
 
-async def test_half_open_provider_gets_traffic_only_after_closed_ones(lab: Lab) -> None:
-    alpha = await lab.upstream("alpha")
-    beta = await lab.upstream("beta")
+async def test_half_open_provider_gets_traffic_only_after_closed_ones(lab: GatewayLab) -> None:
+    alpha = await lab.fake("alpha")
+    beta = await lab.fake("beta")
     gateway = await lab.gateway([alpha, beta], failures=1, open_for=0.2, successes=1)
     await alpha.stop()
     await lab.post(gateway, rpc())
     await alpha.start()
-    await wait_for(lambda: gateway.breakers["alpha"].state is HALF_OPEN)
+    await wait_until(lambda: gateway.breakers["alpha"].state is HALF_OPEN, timeout=3.0)
     await beta.stop()  # beta refuses now, alpha is only half-open: alpha answers as the probe
     status, headers, _ = await lab.post(gateway, rpc())
     assert status == 200
@@ -397,9 +243,9 @@ async def test_half_open_provider_gets_traffic_only_after_closed_ones(lab: Lab) 
     assert gateway.breakers["alpha"].state is CLOSED
 
 
-async def test_slow_upstream_is_cut_at_attempt_timeout_and_failed_over(lab: Lab) -> None:
-    alpha = await lab.upstream("alpha", delay=3.0)
-    beta = await lab.upstream("beta")
+async def test_slow_upstream_is_cut_at_attempt_timeout_and_failed_over(lab: GatewayLab) -> None:
+    alpha = await lab.fake("alpha", delay=3.0)
+    beta = await lab.fake("beta")
     gateway = await lab.gateway([alpha, beta], attempt_timeout=0.2, timeout=2.0, failures=1)
     started = time.monotonic()
     status, headers, _ = await lab.post(gateway, rpc())
@@ -411,9 +257,9 @@ async def test_slow_upstream_is_cut_at_attempt_timeout_and_failed_over(lab: Lab)
     assert why(lab.transitions[0]) == "1 consecutive failure (timeout after 200ms)"
 
 
-async def test_request_deadline_caps_the_last_attempt(lab: Lab) -> None:
-    alpha = await lab.upstream("alpha", delay=3.0)
-    beta = await lab.upstream("beta", delay=3.0)
+async def test_request_deadline_caps_the_last_attempt(lab: GatewayLab) -> None:
+    alpha = await lab.fake("alpha", delay=3.0)
+    beta = await lab.fake("beta", delay=3.0)
     gateway = await lab.gateway([alpha, beta], attempt_timeout=0.2, timeout=0.3)
     started = time.monotonic()
     status, headers, body = await lab.post(gateway, rpc(5))
@@ -439,10 +285,10 @@ async def test_request_deadline_caps_the_last_attempt(lab: Lab) -> None:
     ],
 )
 async def test_server_errors_count_as_failures(
-    lab: Lab, behaviour: dict[str, Any], reason: str
+    lab: GatewayLab, behaviour: dict[str, Any], reason: str
 ) -> None:
-    alpha = await lab.upstream("alpha", **behaviour)
-    beta = await lab.upstream("beta")
+    alpha = await lab.fake("alpha", **behaviour)
+    beta = await lab.fake("beta")
     gateway = await lab.gateway([alpha, beta], failures=2, open_for=60)
     for i in range(6):
         status, headers, body = await lab.post(gateway, rpc(i))
@@ -455,9 +301,9 @@ async def test_server_errors_count_as_failures(
 
 
 @pytest.mark.parametrize("code", [-32601, -32602, -32600, 3])
-async def test_client_errors_pass_through_and_count_as_success(lab: Lab, code: int) -> None:
-    alpha = await lab.upstream("alpha", rpc_error=code)
-    beta = await lab.upstream("beta")
+async def test_client_errors_pass_through_and_count_as_success(lab: GatewayLab, code: int) -> None:
+    alpha = await lab.fake("alpha", rpc_error=code)
+    beta = await lab.fake("beta")
     gateway = await lab.gateway([alpha, beta], failures=1)
     status, headers, body = await lab.post(gateway, rpc(9, "eth_nope"))
     assert status == 200
@@ -471,9 +317,9 @@ async def test_client_errors_pass_through_and_count_as_success(lab: Lab, code: i
     assert gateway.stats()["alpha"].served == 1
 
 
-async def test_rate_limit_fails_over_without_tripping_the_breaker(lab: Lab) -> None:
-    alpha = await lab.upstream("alpha", status=429)
-    beta = await lab.upstream("beta")
+async def test_rate_limit_fails_over_without_tripping_the_breaker(lab: GatewayLab) -> None:
+    alpha = await lab.fake("alpha", status=429)
+    beta = await lab.fake("beta")
     gateway = await lab.gateway([alpha, beta], failures=1)
     for i in range(6):
         status, headers, _ = await lab.post(gateway, rpc(i))
@@ -487,9 +333,9 @@ async def test_rate_limit_fails_over_without_tripping_the_breaker(lab: Lab) -> N
     assert lab.transitions == []
 
 
-async def test_retry_after_benches_the_provider_for_a_while(lab: Lab) -> None:
-    alpha = await lab.upstream("alpha", status=429, retry_after="30")
-    beta = await lab.upstream("beta")
+async def test_retry_after_benches_the_provider_for_a_while(lab: GatewayLab) -> None:
+    alpha = await lab.fake("alpha", status=429, retry_after="30")
+    beta = await lab.fake("beta")
     gateway = await lab.gateway([alpha, beta], failures=1)
     failovers = [int((await lab.post(gateway, rpc(i)))[1]["X-Failovers"]) for i in range(4)]
     assert failovers == [1, 0, 0, 0]
@@ -497,10 +343,10 @@ async def test_retry_after_benches_the_provider_for_a_while(lab: Lab) -> None:
     assert gateway.breakers["alpha"].state is CLOSED
 
 
-async def test_all_down_answers_503_naming_each_cause(lab: Lab) -> None:
-    alpha = await lab.upstream("alpha", status=500)
-    beta = await lab.upstream("beta")
-    gamma = await lab.upstream("gamma", delay=3.0)
+async def test_all_down_answers_503_naming_each_cause(lab: GatewayLab) -> None:
+    alpha = await lab.fake("alpha", status=500)
+    beta = await lab.fake("beta")
+    gamma = await lab.fake("gamma", delay=3.0)
     gateway = await lab.gateway(
         [alpha, beta, gamma], failures=2, open_for=60, attempt_timeout=0.2, timeout=2.0
     )
@@ -537,9 +383,9 @@ async def test_all_down_answers_503_naming_each_cause(lab: Lab) -> None:
     ]
 
 
-async def test_mixed_causes_in_one_message(lab: Lab) -> None:
-    alpha = await lab.upstream("alpha")
-    beta = await lab.upstream("beta")
+async def test_mixed_causes_in_one_message(lab: GatewayLab) -> None:
+    alpha = await lab.fake("alpha")
+    beta = await lab.fake("beta")
     gateway = await lab.gateway([alpha, beta], failures=1, open_for=60)
     await alpha.stop()
     await lab.post(gateway, rpc())  # alpha refuses: its breaker opens, beta answers

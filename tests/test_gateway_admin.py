@@ -17,8 +17,8 @@ from typing import Any
 import aiohttp
 import pytest
 import websockets
-from conftest import wait_until
-from test_gateway_ws import Chain, FakeNode, Listener
+from helpers.fake_node import Chain, FakeNode, Listener
+from helpers.waiting import wait_until
 from websockets.asyncio.client import ClientConnection, connect
 
 from battletui.gateway import (

@@ -10,14 +10,14 @@ from typing import Any
 
 import aiohttp
 import pytest
+from conftest import small_scenario
 from eth_abi.abi import encode
 from eth_account import Account
+from helpers.inprocess_lab import Lab
 
 from battletui.chain.accounts import dev_accounts
 from battletui.chain.tokens import BALANCE_OF, TOKENS, TRANSFER
 from battletui.scenario import ChainSpec, GatewaySpec
-from tests.conftest import small_scenario
-from tests.inprocess_lab import Lab
 
 ME = dev_accounts()[0].address
 YOU = dev_accounts()[1].address
@@ -45,7 +45,7 @@ def _calls(lab: Lab) -> dict[str, list[Any]]:
     block = next(
         b
         for n in range(head, head - 30, -1)
-        if (b := lab.chain.block(n)) and b.body and b.body.transactions  # type: ignore[union-attr]
+        if (b := lab.chain.block(n)) and b.body and b.body.transactions
     )
     assert block.body is not None
     tx_hash = block.body.transactions[0].hash

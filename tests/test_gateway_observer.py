@@ -8,8 +8,9 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from conftest import small_scenario, wait_until
-from test_gateway_ws import Chain, FakeNode, Listener
+from conftest import small_scenario
+from helpers.fake_node import Chain, FakeNode, Listener
+from helpers.waiting import wait_until
 from websockets.asyncio.client import connect
 
 from battletui.engine.gateway_observer import GatewayAdminError, GatewayObserver, UpstreamView

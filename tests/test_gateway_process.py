@@ -14,8 +14,9 @@ from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
-from conftest import REPO, small_scenario, wait_until
-from test_gateway_ws import Chain, FakeNode
+from conftest import REPO, small_scenario
+from helpers.fake_node import Chain, FakeNode
+from helpers.waiting import wait_until
 
 from battletui.engine.errors import LabError
 from battletui.engine.gateway_process import GatewayProcess

@@ -1,161 +1,36 @@
 """Selection strategies of the reference gateway, against fake upstreams over real sockets.
 
-The fakes live here on purpose (never ``battletui.providers``): tiny aiohttp JSON-RPC endpoints
-on 127.0.0.1 with a delay per method and a switchable HTTP status.
+The fakes (``helpers.fake_upstream``, never ``battletui.providers``) are tiny aiohttp JSON-RPC
+endpoints on 127.0.0.1 with a delay per method and a switchable HTTP status.
 """
 
 from __future__ import annotations
 
-import asyncio
 import collections
-import json
 import random
-from collections.abc import AsyncIterator, Mapping
-from typing import Any
+from collections.abc import AsyncIterator
 
-import aiohttp
 import pytest
-from aiohttp import web
+from helpers.gateway_lab import GatewayLab, GatewaySettings, gateway_lab
 
-from battletui.gateway import FailoverEvent, Gateway, GatewayEvent, Upstream
+from battletui.gateway import Gateway, Upstream
 from battletui.gateway.selection import LatencyWeighted
-from battletui.scenario import BreakerSpec, GatewaySpec
+from battletui.scenario import GatewaySpec
 
-
-class Fake:
-    """Answers every method with ``0x10`` after ``delay`` (or ``delays[method]``) seconds.
-
-    ``slow_once`` adds that many seconds to the next client request only. ``hits`` counts
-    client requests per method (health probes have ids starting with ``health-``).
-    """
-
-    def __init__(
-        self, name: str, *, delay: float = 0.0, delays: Mapping[str, float] | None = None
-    ) -> None:
-        self.name = name
-        self.delay = delay
-        self.delays = dict(delays or {})
-        self.status = 200
-        self.slow_once = 0.0
-        self.hits: collections.Counter[str] = collections.Counter()
-        self.port = 0
-        self._runner: web.AppRunner | None = None
-
-    @property
-    def upstream(self) -> Upstream:
-        return Upstream(self.name, f"http://127.0.0.1:{self.port}/")
-
-    @property
-    def total(self) -> int:
-        return sum(self.hits.values())
-
-    async def start(self) -> None:
-        app = web.Application()
-        app.router.add_post("/", self._handle)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.1)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
-        self.port = int(self._runner.addresses[0][1])
-
-    async def stop(self) -> None:
-        runner, self._runner = self._runner, None
-        if runner is not None:
-            await runner.cleanup()
-
-    async def _handle(self, request: web.Request) -> web.Response:
-        parsed = json.loads(await request.read())
-        method = parsed.get("method", "") if isinstance(parsed, dict) else "batch"
-        if not str(parsed.get("id", "") if isinstance(parsed, dict) else "").startswith("health-"):
-            self.hits[method] += 1
-        delay = self.delays.get(method, self.delay) + self.slow_once
-        self.slow_once = 0.0
-        if delay:
-            await asyncio.sleep(delay)
-        if self.status != 200:
-            return web.Response(status=self.status, text="unavailable")
-        request_id = parsed.get("id") if isinstance(parsed, dict) else None
-        return web.json_response({"jsonrpc": "2.0", "id": request_id, "result": "0x10"})
-
-
-class Lab:
-    def __init__(self) -> None:
-        self.fakes: list[Fake] = []
-        self.gateways: list[Gateway] = []
-        self.failovers: list[FailoverEvent] = []
-        self.events: list[GatewayEvent] = []
-        self.client = aiohttp.ClientSession()
-
-    async def fake(self, name: str, **kwargs: Any) -> Fake:
-        fake = Fake(name, **kwargs)
-        await fake.start()
-        self.fakes.append(fake)
-        return fake
-
-    async def gateway(
-        self, fakes: list[Fake], strategy: str, *, failures: int = 50, seed: int = 7
-    ) -> Gateway:
-        spec = GatewaySpec(
-            strategy=strategy,
-            breaker=BreakerSpec(failures=failures, min_calls=1000, open_for=60.0),
-            timeout=2.0,
-            attempt_timeout=1.0,
-        )
-        gateway = Gateway(
-            spec,
-            [f.upstream for f in fakes],
-            health_interval=0.0,
-            seed=seed,
-            on_failover=self.failovers.append,
-            on_health_event=self.events.append,
-        )
-        await gateway.start()
-        self.gateways.append(gateway)
-        return gateway
-
-    async def call(
-        self, gateway: Gateway, method: str = "eth_blockNumber", request_id: int = 1
-    ) -> tuple[int, str | None, int]:
-        """(status, X-Upstream, X-Failovers)"""
-        payload = {"jsonrpc": "2.0", "id": request_id, "method": method, "params": []}
-        async with self.client.post(gateway.url, json=payload) as response:
-            await response.read()
-            return (
-                response.status,
-                response.headers.get("X-Upstream"),
-                int(response.headers["X-Failovers"]),
-            )
-
-    async def served_by(
-        self, gateway: Gateway, n: int, method: str = "eth_blockNumber"
-    ) -> list[str]:
-        served: list[str] = []
-        for i in range(n):
-            status, upstream, _ = await self.call(gateway, method, i)
-            assert status == 200 and upstream is not None
-            served.append(upstream)
-        return served
-
-    async def close(self) -> None:
-        for gateway in self.gateways:
-            await gateway.stop()
-        for fake in self.fakes:
-            await fake.stop()
-        await self.client.close()
+SETTINGS = GatewaySettings(failures=50, min_calls=1000, open_for=60.0, seed=7)
+"""Breakers that stay out of the way: these tests watch the strategies choose."""
 
 
 @pytest.fixture
-async def lab() -> AsyncIterator[Lab]:
-    lab = Lab()
-    try:
+async def lab() -> AsyncIterator[GatewayLab]:
+    async with gateway_lab(SETTINGS) as lab:
         yield lab
-    finally:
-        await lab.close()
 
 
 # -- fastest -----------------------------------------------------------------------------------
 
 
-async def test_fastest_is_judged_per_method(lab: Lab) -> None:
+async def test_fastest_is_judged_per_method(lab: GatewayLab) -> None:
     # alpha is the fastest, except on eth_getLogs; beta is steady at 15 ms.
     alpha = await lab.fake("alpha", delays={"eth_getLogs": 0.08})
     beta = await lab.fake("beta", delay=0.015)
@@ -165,7 +40,7 @@ async def test_fastest_is_judged_per_method(lab: Lab) -> None:
     assert first[2:] == ["alpha"] * 4
     logs = await lab.served_by(gateway, 8, "eth_getLogs")
     assert logs[-5:] == ["beta"] * 5, logs
-    assert alpha.hits["eth_getLogs"] <= 2, "a slow method is measured, then left"
+    assert alpha.method_hits["eth_getLogs"] <= 2, "a slow method is measured, then left"
     assert await lab.served_by(gateway, 5) == ["alpha"] * 5, "alpha keeps eth_blockNumber"
     stats = gateway.stats()
     assert stats["alpha"].method_latency_ms["eth_getLogs"] > 60
@@ -173,7 +48,7 @@ async def test_fastest_is_judged_per_method(lab: Lab) -> None:
     assert stats["alpha"].method_latency_ms["eth_blockNumber"] < 10
 
 
-async def test_one_slow_sample_does_not_flip_fastest(lab: Lab) -> None:
+async def test_one_slow_sample_does_not_flip_fastest(lab: GatewayLab) -> None:
     alpha = await lab.fake("alpha")
     beta = await lab.fake("beta", delay=0.02)
     gateway = await lab.gateway([alpha, beta], "fastest")
@@ -190,7 +65,7 @@ async def test_one_slow_sample_does_not_flip_fastest(lab: Lab) -> None:
 # -- priority ----------------------------------------------------------------------------------
 
 
-async def test_priority_follows_the_list_and_fails_over_in_order(lab: Lab) -> None:
+async def test_priority_follows_the_list_and_fails_over_in_order(lab: GatewayLab) -> None:
     gamma = await lab.fake("gamma", delay=0.02)  # the slowest, but listed first
     alpha = await lab.fake("alpha")
     beta = await lab.fake("beta")
@@ -212,7 +87,7 @@ async def test_priority_follows_the_list_and_fails_over_in_order(lab: Lab) -> No
 # -- round-robin -------------------------------------------------------------------------------
 
 
-async def test_round_robin_spreads_evenly(lab: Lab) -> None:
+async def test_round_robin_spreads_evenly(lab: GatewayLab) -> None:
     fakes = [await lab.fake(name, delay=d) for name, d in (("a", 0.0), ("b", 0.01), ("c", 0.0))]
     fakes.append(await lab.fake("d"))
     gateway = await lab.gateway(fakes, "round-robin")
@@ -262,7 +137,7 @@ def test_latency_weighted_measures_the_unmeasured_first() -> None:
     assert selector.order() == ["a", "b", "c"]
 
 
-async def test_latency_weighted_spreads_real_traffic(lab: Lab) -> None:
+async def test_latency_weighted_spreads_real_traffic(lab: GatewayLab) -> None:
     """Real traffic, judged with a stated false-failure rate.
 
     The gateway draws alpha with probability p = l_b² / (l_a² + l_b²) from the latencies it
@@ -286,7 +161,7 @@ async def test_latency_weighted_spreads_real_traffic(lab: Lab) -> None:
 # -- switching live ----------------------------------------------------------------------------
 
 
-async def test_set_strategy_switches_live(lab: Lab) -> None:
+async def test_set_strategy_switches_live(lab: GatewayLab) -> None:
     alpha = await lab.fake("alpha")
     beta = await lab.fake("beta")
     gateway = await lab.gateway([alpha, beta], "priority")

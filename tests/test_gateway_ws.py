@@ -1,6 +1,6 @@
 """WebSocket subscriptions through the reference gateway, against fake upstreams, real sockets.
 
-The fakes live here on purpose (never ``battletui.providers``): small aiohttp apps on
+The fakes (``helpers.fake_node``, never ``battletui.providers``) are small aiohttp apps on
 127.0.0.1 that answer ``eth_subscribe`` and push the heads of one shared deterministic chain,
 answer ``eth_getBlockByNumber`` over HTTP from the same chain, and can be killed (stop listening,
 sockets reset), restored on the same port, silenced, or told to drop their WebSockets. Clients
@@ -10,391 +10,54 @@ are plain ``websockets`` connections checking every head against the chain.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import hashlib
 import itertools
 import json
 import re
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
 import pytest
-import websockets
-from aiohttp import web
-from websockets.asyncio.client import ClientConnection as WsClient
-from websockets.asyncio.client import connect
+from helpers.fake_node import BLOCK_INTERVAL, Chain, Listener, rpc
+from helpers.gateway_lab import GatewayLab, GatewaySettings, gateway_lab
+from helpers.waiting import wait_until
 
-from battletui.gateway import BreakerState, FailoverEvent, Gateway, Upstream, WsFeedEvent
+from battletui.gateway import BreakerState
 from battletui.gateway.backfill import fetch_heads
 from battletui.gateway.ws_endpoint import SLOW_CLIENT_CLOSE_CODE, ClientConnection
-from battletui.scenario import BreakerSpec, GatewaySpec
 
-BLOCK_INTERVAL = 0.06
-"""Seconds between blocks of the fake chain."""
-
-
-# -- the chain and the fake upstreams ----------------------------------------------------------
-
-
-def _hash(text: str) -> str:
-    return "0x" + hashlib.sha256(text.encode()).hexdigest()
-
-
-class Chain:
-    """Blocks 1000, 1001, ... with geth-shaped headers; hashes derived from the number."""
-
-    def __init__(self, first: int = 1000) -> None:
-        self.first = first
-        self.head = first
-
-    def header(self, number: int) -> dict[str, Any]:
-        return {
-            "parentHash": _hash(f"block-{number - 1}"),
-            "sha3Uncles": _hash("uncles"),
-            "miner": "0x" + "00" * 20,
-            "stateRoot": _hash(f"state-{number}"),
-            "transactionsRoot": _hash("txs"),
-            "receiptsRoot": _hash("receipts"),
-            "logsBloom": "0x" + "00" * 256,
-            "difficulty": "0x0",
-            "number": hex(number),
-            "gasLimit": "0x1c9c380",
-            "gasUsed": "0x0",
-            "timestamp": hex(1_700_000_000 + number),
-            "extraData": "0x",
-            "mixHash": _hash(f"mix-{number}"),
-            "nonce": "0x0000000000000000",
-            "baseFeePerGas": "0x7",
-            "hash": _hash(f"block-{number}"),
-        }
-
-    def block(self, number: int) -> dict[str, Any] | None:
-        if not self.first <= number <= self.head:
-            return None
-        extra = {
-            "transactions": [],
-            "uncles": [],
-            "size": "0x220",
-            "totalDifficulty": "0x0",
-            "withdrawals": [],
-        }
-        return {**self.header(number), **extra}
-
-
-class FakeNode:
-    """One fake provider: HTTP JSON-RPC and ``newHeads`` over WebSocket on one port."""
-
-    def __init__(self, name: str, chain: Chain) -> None:
-        self.name = name
-        self.chain = chain
-        self.port = 0
-        self.silent = False
-        """Keep sockets open but send no heads (a stalled upstream)."""
-        self.http_status = 200
-        self.http_delay = 0.0
-        self.behind = 0
-        """Blocks its ``eth_blockNumber`` answer lags behind the chain."""
-        self.drop_on_subscribe = False
-        """Accept each subscription, then close the socket with 1001 at once."""
-        self.subscribes = 0
-        self.first_sent: list[int] = []
-        """Per subscription, the first head number it was sent."""
-        self._subs: dict[web.WebSocketResponse, tuple[str, int]] = {}
-        self._transports: set[asyncio.BaseTransport] = set()
-        self._runner: web.AppRunner | None = None
-
-    @property
-    def upstream(self) -> Upstream:
-        return Upstream(self.name, f"http://127.0.0.1:{self.port}/")
-
-    @property
-    def up(self) -> bool:
-        return self._runner is not None
-
-    async def start(self) -> None:
-        app = web.Application()
-        app.router.add_post("/", self._rpc)
-        app.router.add_get("/", self._ws)
-        runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.1)
-        await runner.setup()
-        await web.TCPSite(runner, "127.0.0.1", self.port).start()
-        self.port = int(runner.addresses[0][1])
-        self._runner = runner
-
-    async def kill(self) -> None:
-        """The port refuses connections and every open socket is reset."""
-        for transport in list(self._transports):
-            transport.abort()
-        self._subs.clear()
-        runner, self._runner = self._runner, None
-        if runner is not None:
-            await runner.cleanup()
-
-    async def restore(self) -> None:
-        await self.start()  # same port
-
-    async def drop_ws(self, code: int = 1001) -> int:
-        """Close every subscriber socket cleanly with ``code``; HTTP keeps working."""
-        sockets = list(self._subs)
-        self._subs.clear()
-        for ws in sockets:
-            await ws.close(code=code, message=b"ws-drop")
-        return len(sockets)
-
-    async def announce(self, number: int) -> None:
-        if self.silent or not self.up:
-            return
-        header = self.chain.header(number)
-        for ws, (sub_id, index) in list(self._subs.items()):
-            if len(self.first_sent) == index:
-                self.first_sent.append(number)
-            note = {
-                "jsonrpc": "2.0",
-                "method": "eth_subscription",
-                "params": {"subscription": sub_id, "result": header},
-            }
-            try:
-                await ws.send_str(json.dumps(note))
-            except (ConnectionError, RuntimeError):
-                self._subs.pop(ws, None)
-
-    def _answer(self, item: Any) -> dict[str, Any]:
-        request_id = item.get("id") if isinstance(item, dict) else None
-        method = item.get("method") if isinstance(item, dict) else None
-        params = item.get("params") or [] if isinstance(item, dict) else []
-        result: Any
-        if method == "eth_blockNumber":
-            result = hex(self.chain.head - self.behind)
-        elif method == "eth_chainId":
-            result = "0x1"
-        elif method == "eth_getBlockByNumber":
-            tag = params[0]
-            result = self.chain.block(self.chain.head if tag == "latest" else int(tag, 16))
-        else:
-            error = {"code": -32601, "message": f"the method {method} does not exist"}
-            return {"jsonrpc": "2.0", "id": request_id, "error": error}
-        return {"jsonrpc": "2.0", "id": request_id, "result": result}
-
-    async def _rpc(self, request: web.Request) -> web.StreamResponse:
-        if request.transport is not None:
-            self._transports.add(request.transport)
-        if self.http_delay:
-            await asyncio.sleep(self.http_delay)
-        if self.http_status != 200:
-            return web.Response(status=self.http_status, text="unavailable")
-        parsed = json.loads(await request.read())
-        if isinstance(parsed, list):
-            return web.json_response([self._answer(item) for item in parsed])
-        return web.json_response(self._answer(parsed))
-
-    async def _ws(self, request: web.Request) -> web.StreamResponse:
-        ws = web.WebSocketResponse()
-        await ws.prepare(request)
-        transport = request.transport
-        if transport is not None:
-            self._transports.add(transport)
-        try:
-            async for message in ws:
-                if message.type is not aiohttp.WSMsgType.TEXT:
-                    continue
-                item = json.loads(message.data)
-                if item.get("method") == "eth_subscribe":
-                    self.subscribes += 1
-                    sub_id = f"0x{self.name.encode().hex()}{self.subscribes:04x}"
-                    await ws.send_json({"jsonrpc": "2.0", "id": item["id"], "result": sub_id})
-                    if self.drop_on_subscribe:
-                        await ws.close(code=1001, message=b"going away")
-                        break
-                    self._subs[ws] = (sub_id, self.subscribes - 1)
-                else:
-                    await ws.send_json(self._answer(item))
-        finally:
-            self._subs.pop(ws, None)
-            if transport is not None:
-                self._transports.discard(transport)
-        return ws
-
-
-# -- a checking client -------------------------------------------------------------------------
-
-
-_OWN_ID: Any = object()
-
-
-class Listener:
-    """A client socket through the gateway, subscribed to ``newHeads``, keeping every head."""
-
-    def __init__(self, ws: WsClient) -> None:
-        self.ws = ws
-        self.sub_id = ""
-        self.heads: list[tuple[str, dict[str, Any]]] = []
-        self._replies: dict[Any, asyncio.Future[Any]] = {}
-        self._reader = asyncio.create_task(self._read())
-
-    @property
-    def numbers(self) -> list[int]:
-        return [int(header["number"], 16) for _, header in self.heads]
-
-    @property
-    def last(self) -> int:
-        return self.numbers[-1] if self.heads else 0
-
-    async def _read(self) -> None:
-        with contextlib.suppress(websockets.ConnectionClosed):
-            async for raw in self.ws:
-                message = json.loads(raw)
-                if isinstance(message, dict) and message.get("method") == "eth_subscription":
-                    params = message["params"]
-                    self.heads.append((params["subscription"], params["result"]))
-                    continue
-                key = (
-                    tuple(item.get("id") for item in message)
-                    if isinstance(message, list)
-                    else message.get("id")
-                )
-                future = self._replies.pop(key, None)
-                if future is not None and not future.done():
-                    future.set_result(message)
-
-    async def call(self, payload: Any, key: Any = _OWN_ID) -> Any:
-        """Send ``payload`` and wait for the reply whose id (tuple of ids for a batch) is
-        ``key`` (default: the payload's id)."""
-        if key is _OWN_ID:
-            key = payload.get("id")
-        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._replies[key] = future
-        await self.ws.send(payload if isinstance(payload, str) else json.dumps(payload))
-        return await asyncio.wait_for(future, timeout=3.0)
-
-    async def subscribe(self) -> str:
-        reply = await self.call(rpc(1, "eth_subscribe", ["newHeads"]))
-        self.sub_id = reply["result"]
-        return self.sub_id
-
-    async def close(self) -> None:
-        await self.ws.close()
-        await self._reader
-
-
-def rpc(request_id: Any, method: str, params: list[Any] | None = None) -> dict[str, Any]:
-    return {"jsonrpc": "2.0", "id": request_id, "method": method, "params": params or []}
-
-
-# -- the lab -----------------------------------------------------------------------------------
-
-
-class Lab:
-    def __init__(self) -> None:
-        self.chain = Chain()
-        self.nodes: dict[str, FakeNode] = {}
-        self.gateways: list[Gateway] = []
-        self.listeners: list[Listener] = []
-        self.events: list[WsFeedEvent] = []
-        self.failovers: list[FailoverEvent] = []
-        self._ticker: asyncio.Task[None] | None = None
-
-    async def node(self, name: str) -> FakeNode:
-        node = FakeNode(name, self.chain)
-        await node.start()
-        self.nodes[name] = node
-        return node
-
-    def start_chain(self) -> None:
-        self._ticker = asyncio.create_task(self._tick())
-
-    async def _tick(self) -> None:
-        while True:
-            await asyncio.sleep(BLOCK_INTERVAL)
-            self.chain.head += 1
-            for node in list(self.nodes.values()):
-                await node.announce(self.chain.head)
-
-    async def gateway(
-        self,
-        nodes: list[FakeNode],
-        *,
-        strategy: str = "round-robin",
-        failures: int = 5,
-        open_for: float = 5.0,
-        stall: float = 1.0,
-        backfill_limit: int = 128,
-        health_interval: float = 0.0,
-    ) -> Gateway:
-        spec = GatewaySpec(
-            strategy=strategy,
-            breaker=BreakerSpec(failures=failures, open_for=open_for, successes=1),
-            timeout=1.0,
-            attempt_timeout=0.5,
-            ws_stall_timeout=stall,
-            ws_backfill_limit=backfill_limit,
-        )
-        gateway = Gateway(
-            spec,
-            [n.upstream for n in nodes],
-            seed=3,
-            health_interval=health_interval,
-            on_ws_event=self.events.append,
-            on_failover=self.failovers.append,
-        )
-        await gateway.start()
-        self.gateways.append(gateway)
-        if self._ticker is None:
-            self.start_chain()
-        return gateway
-
-    async def listener(self, gateway: Gateway, *, subscribe: bool = True) -> Listener:
-        listener = Listener(await connect(gateway.ws_url))
-        self.listeners.append(listener)
-        if subscribe:
-            await listener.subscribe()
-        return listener
-
-    def kinds(self, kind: str) -> list[WsFeedEvent]:
-        return [e for e in self.events if e.kind == kind]
-
-    async def close(self) -> None:
-        if self._ticker is not None:
-            self._ticker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._ticker
-        for listener in self.listeners:
-            await listener.close()
-        for gateway in self.gateways:
-            await gateway.stop()
-        for node in self.nodes.values():
-            await node.kill()
+SETTINGS = GatewaySettings(
+    strategy="round-robin",
+    failures=5,
+    open_for=5.0,
+    successes=1,
+    timeout=1.0,
+    attempt_timeout=0.5,
+    stall=1.0,
+    backfill_limit=128,
+    seed=3,
+)
+"""Quick deadlines and a 1 s stall timeout: the fake chain makes a block every 60 ms."""
 
 
 @pytest.fixture
-async def lab() -> AsyncIterator[Lab]:
-    lab = Lab()
-    try:
+async def lab() -> AsyncIterator[GatewayLab]:
+    async with gateway_lab(SETTINGS) as lab:
         yield lab
-    finally:
-        await lab.close()
 
 
-async def wait_for(condition: Callable[[], bool], timeout: float = 3.0, what: str = "") -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {timeout}s: {what or condition}")
-        await asyncio.sleep(0.01)
-
-
-async def heads_past(lab: Lab, listeners: list[Listener], count: int) -> None:
+async def heads_past(lab: GatewayLab, listeners: list[Listener], count: int) -> None:
     """Wait until every listener has the block ``count`` after the chain's head now."""
     target = lab.chain.head + count
-    await wait_for(
+    await wait_until(
         lambda: all(listener.last >= target for listener in listeners),
         timeout=3.0 + count * BLOCK_INTERVAL * 2,
         what=f"every listener at block {target}",
     )
 
 
-def assert_whole(lab: Lab, listener: Listener) -> None:
+def assert_whole(lab: GatewayLab, listener: Listener) -> None:
     """Every block exactly once, in order, exactly as the chain has it, one subscription id."""
     assert listener.heads, "no heads at all"
     assert {sub for sub, _ in listener.heads} == {listener.sub_id}
@@ -412,21 +75,23 @@ def jumps(listener: Listener) -> list[tuple[int, int]]:
 # -- failover of the shared subscription -------------------------------------------------------
 
 
-async def test_killing_the_serving_upstream_loses_nothing_for_four_clients(lab: Lab) -> None:
+async def test_killing_the_serving_upstream_loses_nothing_for_four_clients(lab: GatewayLab) -> None:
     nodes = [await lab.node(name) for name in ("alpha", "beta", "gamma")]
     gateway = await lab.gateway(nodes, strategy="fastest")
     listeners = [await lab.listener(gateway) for _ in range(4)]
     assert gateway.ws_clients == 4 and gateway.ws_subscriptions == 4
     assert len({listener.sub_id for listener in listeners}) == 4
     assert all(re.fullmatch(r"0x[0-9a-f]{32}", listener.sub_id) for listener in listeners)
-    await wait_for(lambda: all(len(listener.heads) >= 3 for listener in listeners))
+    await wait_until(lambda: all(len(listener.heads) >= 3 for listener in listeners), timeout=3.0)
     victim = gateway.ws_upstream
     assert victim is not None
     assert [e.provider for e in lab.kinds("subscribed")] == [victim]
     assert sum(node.subscribes for node in nodes) == 1, "one upstream subscription for all"
 
     await lab.nodes[victim].kill()
-    await wait_for(lambda: gateway.ws_upstream not in (None, victim), what="a new upstream")
+    await wait_until(
+        lambda: gateway.ws_upstream not in (None, victim), what="a new upstream", timeout=3.0
+    )
     await heads_past(lab, listeners, 6)
     for listener in listeners:
         assert_whole(lab, listener)
@@ -436,31 +101,39 @@ async def test_killing_the_serving_upstream_loses_nothing_for_four_clients(lab: 
     assert gateway.stats()[victim].failures >= 1, "the broken socket counts against it"
 
 
-async def test_fastest_subscribes_on_the_fastest_measured_upstream(lab: Lab) -> None:
+async def test_fastest_subscribes_on_the_fastest_measured_upstream(lab: GatewayLab) -> None:
     # The seeded tie-break among the unmeasured would pick "alpha": make it the slow one.
     alpha, beta = await lab.node("alpha"), await lab.node("beta")
     alpha.http_delay, beta.http_delay = 0.08, 0.03
     gateway = await lab.gateway([alpha, beta], strategy="fastest", health_interval=0.05)
     listener = await lab.listener(gateway)  # at once: nobody is measured yet
-    await wait_for(lambda: len(listener.heads) >= 1)
+    await wait_until(lambda: len(listener.heads) >= 1, timeout=3.0)
     assert gateway.ws_upstream == "beta", "the first probes are awaited, not a coin tossed"
     assert alpha.subscribes == 0
 
 
-async def test_rapid_switching_between_two_upstreams(lab: Lab) -> None:
+async def test_rapid_switching_between_two_upstreams(lab: GatewayLab) -> None:
     alpha, beta = await lab.node("alpha"), await lab.node("beta")
     gateway = await lab.gateway([alpha, beta], failures=50)
     listener = await lab.listener(gateway)
-    await wait_for(lambda: len(listener.heads) >= 2)
+    await wait_until(lambda: len(listener.heads) >= 2, timeout=3.0)
     for _ in range(6):
         serving = gateway.ws_upstream
         assert serving is not None
         other = "beta" if serving == "alpha" else "alpha"
         await lab.nodes[serving].kill()
-        await wait_for(lambda: gateway.ws_upstream == other, what=f"{other} serving")  # noqa: B023
+        await wait_until(
+            lambda: gateway.ws_upstream == other,  # noqa: B023
+            timeout=3.0,
+            what=f"{other} serving",
+        )
         await lab.nodes[serving].restore()
         seen = listener.last
-        await wait_for(lambda: listener.last > seen, what="a head through the new upstream")  # noqa: B023
+        await wait_until(
+            lambda: listener.last > seen,  # noqa: B023
+            timeout=3.0,
+            what="a head through the new upstream",
+        )
     await heads_past(lab, [listener], 3)
     assert_whole(lab, listener)
     assert len(lab.kinds("switch")) == 6
@@ -468,23 +141,31 @@ async def test_rapid_switching_between_two_upstreams(lab: Lab) -> None:
 
 
 @pytest.mark.parametrize("limit", [128, 3])
-async def test_all_down_then_one_restored_resumes_and_backfills(lab: Lab, limit: int) -> None:
+async def test_all_down_then_one_restored_resumes_and_backfills(
+    lab: GatewayLab, limit: int
+) -> None:
     alpha, beta = await lab.node("alpha"), await lab.node("beta")
     gateway = await lab.gateway([alpha, beta], failures=2, backfill_limit=limit)
     listener = await lab.listener(gateway)
-    await wait_for(lambda: len(listener.heads) >= 2)
+    await wait_until(lambda: len(listener.heads) >= 2, timeout=3.0)
     await alpha.kill()
     await beta.kill()
-    await wait_for(lambda: bool(lab.kinds("stalled")), what="the feed to report the stall")
+    await wait_until(
+        lambda: bool(lab.kinds("stalled")), what="the feed to report the stall", timeout=3.0
+    )
     assert gateway.ws_upstream is None
     last = listener.last
-    await wait_for(lambda: lab.chain.head >= last + 10, what="ten blocks while all are down")
+    await wait_until(
+        lambda: lab.chain.head >= last + 10, what="ten blocks while all are down", timeout=3.0
+    )
     assert listener.last == last
     # Both breakers are OPEN now (open for 5 s): the feed finds alpha as a last resort and
     # the backfill asks alpha directly, since the router has nobody to offer.
     assert all(b.state is BreakerState.OPEN for b in gateway.breakers.values())
     await alpha.restore()
-    await wait_for(lambda: gateway.ws_upstream == "alpha", what="alpha serving again")
+    await wait_until(
+        lambda: gateway.ws_upstream == "alpha", what="alpha serving again", timeout=3.0
+    )
     await heads_past(lab, [listener], 3)
     assert {sub for sub, _ in listener.heads} == {listener.sub_id}
     (backfill,) = lab.kinds("backfill")
@@ -507,18 +188,20 @@ async def test_all_down_then_one_restored_resumes_and_backfills(lab: Lab, limit:
         assert after == list(range(after[0], after[0] + len(after)))
 
 
-async def test_a_backfill_that_fails_over_is_not_client_traffic(lab: Lab) -> None:
+async def test_a_backfill_that_fails_over_is_not_client_traffic(lab: GatewayLab) -> None:
     alpha, beta = await lab.node("alpha"), await lab.node("beta")
     gateway = await lab.gateway([alpha, beta], strategy="priority")
     listener = await lab.listener(gateway)
-    await wait_for(lambda: len(listener.heads) >= 2)
+    await wait_until(lambda: len(listener.heads) >= 2, timeout=3.0)
     assert gateway.ws_upstream == "alpha"
     alpha.silent = True  # a few heads never sent: a gap to backfill
     last = listener.last
-    await wait_for(lambda: lab.chain.head >= last + 4, what="blocks while alpha is silent")
+    await wait_until(
+        lambda: lab.chain.head >= last + 4, what="blocks while alpha is silent", timeout=3.0
+    )
     alpha.http_status = 503  # the router's first choice fails: the backfill fails over to beta
     alpha.silent = False
-    await wait_for(lambda: bool(lab.kinds("backfill")), what="a backfill")
+    await wait_until(lambda: bool(lab.kinds("backfill")), what="a backfill", timeout=3.0)
     await heads_past(lab, [listener], 2)
     assert_whole(lab, listener)
     (backfill,) = lab.kinds("backfill")
@@ -528,14 +211,14 @@ async def test_a_backfill_that_fails_over_is_not_client_traffic(lab: Lab) -> Non
     assert {uid: s.served for uid, s in gateway.stats().items()} == {"alpha": 0, "beta": 0}
 
 
-async def test_a_stalled_upstream_is_left_after_the_stall_timeout(lab: Lab) -> None:
+async def test_a_stalled_upstream_is_left_after_the_stall_timeout(lab: GatewayLab) -> None:
     alpha, beta = await lab.node("alpha"), await lab.node("beta")
     gateway = await lab.gateway([alpha, beta], stall=0.3)
     listener = await lab.listener(gateway)
-    await wait_for(lambda: len(listener.heads) >= 2)
+    await wait_until(lambda: len(listener.heads) >= 2, timeout=3.0)
     assert gateway.ws_upstream == "alpha"
     alpha.silent = True  # connected, but no more heads
-    await wait_for(lambda: gateway.ws_upstream == "beta", what="beta serving")
+    await wait_until(lambda: gateway.ws_upstream == "beta", what="beta serving", timeout=3.0)
     await heads_past(lab, [listener], 3)
     assert_whole(lab, listener)
     (switch,) = lab.kinds("switch")
@@ -543,14 +226,14 @@ async def test_a_stalled_upstream_is_left_after_the_stall_timeout(lab: Lab) -> N
     assert gateway.stats()["alpha"].failures == 1, "the stall counts against alpha"
 
 
-async def test_ws_drop_resubscribes_at_once_on_the_same_upstream(lab: Lab) -> None:
+async def test_ws_drop_resubscribes_at_once_on_the_same_upstream(lab: GatewayLab) -> None:
     alpha, beta = await lab.node("alpha"), await lab.node("beta")
     gateway = await lab.gateway([alpha, beta])
     listener = await lab.listener(gateway)
-    await wait_for(lambda: len(listener.heads) >= 2)
+    await wait_until(lambda: len(listener.heads) >= 2, timeout=3.0)
     assert gateway.ws_upstream == "alpha"
     assert await alpha.drop_ws(1001) == 1
-    await wait_for(lambda: alpha.subscribes == 2, timeout=1.0, what="a new subscription")
+    await wait_until(lambda: alpha.subscribes == 2, timeout=1.0, what="a new subscription")
     await heads_past(lab, [listener], 3)
     assert_whole(lab, listener)
     assert gateway.ws_upstream == "alpha"
@@ -564,13 +247,13 @@ async def test_ws_drop_resubscribes_at_once_on_the_same_upstream(lab: Lab) -> No
 
 
 async def test_accepted_then_dropped_at_once_opens_the_breaker_instead_of_spinning(
-    lab: Lab,
+    lab: GatewayLab,
 ) -> None:
     alpha, beta = await lab.node("alpha"), await lab.node("beta")
     alpha.drop_on_subscribe = True
     gateway = await lab.gateway([alpha, beta], failures=3)
     listener = await lab.listener(gateway)
-    await wait_for(lambda: gateway.ws_upstream == "beta", what="beta serving")
+    await wait_until(lambda: gateway.ws_upstream == "beta", what="beta serving", timeout=3.0)
     await heads_past(lab, [listener], 2)
     assert_whole(lab, listener)
     assert gateway.breakers["alpha"].state is BreakerState.OPEN
@@ -582,11 +265,11 @@ async def test_accepted_then_dropped_at_once_opens_the_breaker_instead_of_spinni
     assert [e.detail for e in lab.kinds("switch")] == ["alpha → beta: websocket closed (1001)"]
 
 
-async def test_an_open_breaker_moves_the_subscription(lab: Lab) -> None:
+async def test_an_open_breaker_moves_the_subscription(lab: GatewayLab) -> None:
     alpha, beta = await lab.node("alpha"), await lab.node("beta")
     gateway = await lab.gateway([alpha, beta], failures=2)
     listener = await lab.listener(gateway)
-    await wait_for(lambda: len(listener.heads) >= 2)
+    await wait_until(lambda: len(listener.heads) >= 2, timeout=3.0)
     assert gateway.ws_upstream == "alpha"
     alpha.http_status = 500  # its WebSocket is fine, its HTTP is not
     async with aiohttp.ClientSession() as http:
@@ -594,19 +277,19 @@ async def test_an_open_breaker_moves_the_subscription(lab: Lab) -> None:
             async with http.post(gateway.url, json=rpc(i, "eth_blockNumber")) as response:
                 assert response.status == 200
     assert gateway.breakers["alpha"].state is BreakerState.OPEN
-    await wait_for(lambda: gateway.ws_upstream == "beta", what="beta serving")
+    await wait_until(lambda: gateway.ws_upstream == "beta", what="beta serving", timeout=3.0)
     await heads_past(lab, [listener], 3)
     assert_whole(lab, listener)
     assert lab.kinds("switch")[0].detail == "alpha → beta: breaker open"
 
 
-async def test_the_feed_does_not_pick_a_lagging_upstream(lab: Lab) -> None:
+async def test_the_feed_does_not_pick_a_lagging_upstream(lab: GatewayLab) -> None:
     alpha, beta = await lab.node("alpha"), await lab.node("beta")
     alpha.behind = 10  # first in priority, but its head is ten blocks old
     gateway = await lab.gateway([alpha, beta], strategy="priority", health_interval=0.05)
-    await wait_for(lambda: gateway.lagging == {"alpha"}, what="alpha lagging")
+    await wait_until(lambda: gateway.lagging == {"alpha"}, what="alpha lagging", timeout=3.0)
     listener = await lab.listener(gateway)
-    await wait_for(lambda: len(listener.heads) >= 2)
+    await wait_until(lambda: len(listener.heads) >= 2, timeout=3.0)
     assert gateway.ws_upstream == "beta"
     assert alpha.subscribes == 0
     assert_whole(lab, listener)
@@ -615,7 +298,7 @@ async def test_the_feed_does_not_pick_a_lagging_upstream(lab: Lab) -> None:
 # -- the client socket -------------------------------------------------------------------------
 
 
-async def test_json_rpc_over_the_socket(lab: Lab) -> None:
+async def test_json_rpc_over_the_socket(lab: GatewayLab) -> None:
     alpha = await lab.node("alpha")
     gateway = await lab.gateway([alpha])
     assert gateway.ws_url == f"ws://127.0.0.1:{gateway.port}"
@@ -640,7 +323,9 @@ async def test_json_rpc_over_the_socket(lab: Lab) -> None:
     sub_id = answer[0]["result"]
     assert answer[1]["result"] == "0x1"
     client.sub_id = sub_id
-    await wait_for(lambda: len(client.heads) >= 2, what="heads for the batch subscription")
+    await wait_until(
+        lambda: len(client.heads) >= 2, what="heads for the batch subscription", timeout=3.0
+    )
     assert gateway.ws_upstream == "alpha" and gateway.ws_subscriptions == 1
     assert await client.call(rpc(13, "eth_unsubscribe", [sub_id])) == {
         "jsonrpc": "2.0",
@@ -655,12 +340,14 @@ async def test_json_rpc_over_the_socket(lab: Lab) -> None:
     # A new subscriber starts at the next block, not with a backfill of what it never asked for.
     head_now = lab.chain.head
     await client.subscribe()
-    await wait_for(lambda: client.heads[-1][0] == client.sub_id, what="a head for the new id")
+    await wait_until(
+        lambda: client.heads[-1][0] == client.sub_id, what="a head for the new id", timeout=3.0
+    )
     first_new = next(int(h["number"], 16) for sub, h in client.heads if sub == client.sub_id)
     assert first_new > head_now
 
 
-async def test_plain_get_is_not_a_websocket(lab: Lab) -> None:
+async def test_plain_get_is_not_a_websocket(lab: GatewayLab) -> None:
     gateway = await lab.gateway([await lab.node("alpha")])
     async with aiohttp.ClientSession() as http, http.get(gateway.url + "/") as response:
         assert response.status == 405
@@ -670,16 +357,18 @@ async def test_plain_get_is_not_a_websocket(lab: Lab) -> None:
     assert report["websocket"] == {"upstream": None, "clients": 0, "subscriptions": 0}
 
 
-async def test_stop_closes_client_sockets_and_the_upstream(lab: Lab) -> None:
+async def test_stop_closes_client_sockets_and_the_upstream(lab: GatewayLab) -> None:
     alpha = await lab.node("alpha")
     gateway = await lab.gateway([alpha])
     listener = await lab.listener(gateway)
-    await wait_for(lambda: len(listener.heads) >= 1)
+    await wait_until(lambda: len(listener.heads) >= 1, timeout=3.0)
     await gateway.stop()
     await asyncio.wait_for(listener.ws.wait_closed(), timeout=2.0)
     assert listener.ws.close_code == 1001
     assert gateway.ws_upstream is None and gateway.ws_clients == 0
-    await wait_for(lambda: not alpha._subs, what="the upstream subscription to close")
+    await wait_until(
+        lambda: not alpha._subs, what="the upstream subscription to close", timeout=3.0
+    )
 
 
 class StuckSocket:
@@ -713,7 +402,7 @@ async def test_a_slow_client_is_closed_with_1008_when_its_queue_overflows() -> N
     assert not client.send("4"), "over the limit"
     assert client.overflowed and not client.send("5")
     socket.drain.set()  # it reads again: the send in progress ends, then the close goes out
-    await wait_for(lambda: socket.closed_with is not None, timeout=1.0)
+    await wait_until(lambda: socket.closed_with is not None, timeout=1.0)
     assert socket.closed_with == SLOW_CLIENT_CLOSE_CODE == 1008
     assert socket.sent == ["1"], "nothing more is sent to a client that overflowed"
     await client.shutdown()
@@ -728,7 +417,7 @@ async def test_a_client_that_reads_nothing_at_all_is_cut_off() -> None:
     await asyncio.sleep(0)
     client.send("2")
     client.send("3")
-    await wait_for(lambda: socket.aborted, timeout=1.0)
+    await wait_until(lambda: socket.aborted, timeout=1.0)
     assert socket.closed_with is None, "no close frame could get through"
     await client.shutdown()
 

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from conftest import REPO
 
-from battletui.scenario import load_scenario
+from battletui.scenario import Scenario, load_scenario
 
 EXAMPLE = REPO / "examples" / "haproxy"
 SCENARIO = EXAMPLE / "haproxy-chaos.yaml"
@@ -49,8 +49,13 @@ def haproxy() -> str:
 def test_the_two_scenarios_differ_only_by_the_system_under_test() -> None:
     through, reference = load_scenario(SCENARIO), load_scenario(REFERENCE)
     assert through.target is not None and reference.target is None
-    same = {"name": "x", "description": "", "target": None, "gateway": reference.gateway}
-    assert dataclasses.replace(through, **same) == dataclasses.replace(reference, **same)
+
+    def same(scenario: Scenario) -> Scenario:
+        return dataclasses.replace(
+            scenario, name="x", description="", target=None, gateway=reference.gateway
+        )
+
+    assert same(through) == same(reference)
 
 
 def test_config_from_the_scenario_names_servers_after_providers() -> None:
@@ -110,7 +115,7 @@ def free_base_port(span: int = 4) -> int:
     for _ in range(50):
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
-            base = probe.getsockname()[1]
+            base: int = probe.getsockname()[1]
         if base + 100 > 65535:
             continue
         if all(_free(port) for port in [*range(base, base + span), base + 100]):

@@ -16,12 +16,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import small_scenario
+from helpers.inprocess_lab import Lab
 
 from battletui.chain.accounts import dev_accounts
 from battletui.chain.tokens import MULTICALL3, TOKENS
 from battletui.scenario import ChainSpec
-from tests.conftest import small_scenario
-from tests.inprocess_lab import Lab
 
 pytestmark = [
     pytest.mark.slow,

@@ -13,8 +13,9 @@ import time
 from pathlib import Path
 
 import httpx
-from orphans import children_of, wait_all_gone
-from test_session_target import free_base_port
+from helpers.cli import battletui
+from helpers.orphans import children_of, wait_all_gone
+from helpers.ports import free_base_port
 
 from battletui.control.files import CONTROL_NAME, read_control
 from battletui.scenario import load_scenario
@@ -32,16 +33,6 @@ timeline:
 """
 
 
-def battletui(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "battletui", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-
-
 def descendants(pid: int) -> list[int]:
     found, queue = [], [pid]
     while queue:
@@ -51,7 +42,7 @@ def descendants(pid: int) -> list[int]:
     return found
 
 
-def wait_for_second(journal: Path, index: int, timeout: float = 15.0) -> None:
+def second_in_journal(journal: Path, index: int, timeout: float = 15.0) -> None:
     """Until the session has journaled second ``index`` (bounded)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -121,10 +112,10 @@ def test_lab_is_a_session_ctl_can_drive_and_sigint_writes(tmp_path: Path) -> Non
         assert snapshot["load"] is False  # the top line says "lab", no duration, no verdict
         assert snapshot["share_source"] == "received"  # no answers of ours carry a header
 
-        done = battletui("ctl", "kill", "alpha", "--sessions", "runs", cwd=tmp_path)
+        done = battletui("ctl", "kill", "alpha", "--sessions", "runs", cwd=tmp_path, timeout=60)
         assert done.returncode == 0, done.stdout + done.stderr
         assert "kill alpha" in done.stdout
-        wait_for_second(folder / "journal.jsonl", 2)
+        second_in_journal(folder / "journal.jsonl", 2)
         assert process.poll() is None  # past its 1 s duration, still running
         pids = [process.pid, *descendants(process.pid)]
         assert len(pids) >= 3  # itself, the lab, the gateway
@@ -165,7 +156,7 @@ def test_lab_is_a_session_ctl_can_drive_and_sigint_writes(tmp_path: Path) -> Non
 
     # Rebuilt from the journal alone (battletui report), the same.
     (folder / "result.json").unlink()
-    rebuilt = battletui("report", str(Path("runs") / folder.name), cwd=tmp_path)
+    rebuilt = battletui("report", str(Path("runs") / folder.name), cwd=tmp_path, timeout=60)
     assert rebuilt.returncode == 0, rebuilt.stdout + rebuilt.stderr
     assert json.loads((folder / "result.json").read_text())["verdict"] == "none"
 
@@ -196,7 +187,7 @@ def test_lab_with_a_target_runs_no_gateway_and_ends_on_sigterm(tmp_path: Path) -
     assert result["target"]["kind"] == "external" and result["end_reason"] == "stopped"
 
 
-def wait_for_entry(journal: Path, kind: str, timeout: float = 20.0) -> dict[str, object]:
+def entry_in_journal(journal: Path, kind: str, timeout: float = 20.0) -> dict[str, object]:
     """The first journal entry of ``type`` ``kind`` (bounded)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -231,7 +222,7 @@ def test_lab_starts_before_its_gateway_and_observes_it_once_it_answers(tmp_path:
         lines = read_lines(process, 3)  # printed with nothing answering at metrics_port
         assert [line[0] for line in lines] == ["alpha", "beta", "gamma"]
         (folder,) = (tmp_path / "runs").iterdir()
-        wait_for_second(folder / "journal.jsonl", 1)
+        second_in_journal(folder / "journal.jsonl", 1)
 
         registry = CollectorRegistry()
         status = Gauge("haproxy_server_status", "", ["proxy", "server", "state"], registry=registry)
@@ -239,10 +230,10 @@ def test_lab_starts_before_its_gateway_and_observes_it_once_it_answers(tmp_path:
             status.labels("providers", server_name, "UP").set(1)
             status.labels("providers", server_name, "DOWN").set(0)
         server, _thread = start_http_server(metrics_port, addr="127.0.0.1", registry=registry)
-        wait_for_second(folder / "journal.jsonl", 3)  # scraped at least once since
+        second_in_journal(folder / "journal.jsonl", 3)  # scraped at least once since
         status.labels("providers", "beta", "UP").set(0)
         status.labels("providers", "beta", "DOWN").set(1)
-        entry = wait_for_entry(folder / "journal.jsonl", "breaker")
+        entry = entry_in_journal(folder / "journal.jsonl", "breaker")
         assert (entry["provider"], entry["from"], entry["to"]) == ("beta", "CLOSED", "OPEN")
         process.send_signal(signal.SIGTERM)
         _, err = process.communicate(timeout=30)
@@ -265,7 +256,14 @@ def test_lab_port_taken_is_one_line_exit_3(tmp_path: Path) -> None:
         taken.listen()
         (tmp_path / "lab.yaml").write_text(SCENARIO)
         done = battletui(
-            "lab", "lab.yaml", "--base-port", str(base), "--sessions", "runs", cwd=tmp_path
+            "lab",
+            "lab.yaml",
+            "--base-port",
+            str(base),
+            "--sessions",
+            "runs",
+            cwd=tmp_path,
+            timeout=60,
         )
     assert done.returncode == 3, done.stdout + done.stderr
     assert len(done.stderr.strip().splitlines()) == 1

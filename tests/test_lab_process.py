@@ -15,8 +15,9 @@ from collections.abc import AsyncIterator, Mapping
 
 import aiohttp
 import pytest
-from conftest import REPO, wait_until
-from orphans import port_listening, process_alive, wait_all_gone
+from conftest import REPO
+from helpers.orphans import port_listening, process_alive, wait_all_gone
+from helpers.waiting import wait_until
 
 from battletui.engine import LabError, LabProcess, LabWatcher, Received
 from battletui.engine.chaos import ChaosError, apply_fault

@@ -12,7 +12,7 @@ from typing import Any
 
 import aiohttp
 import pytest
-from conftest import wait_until
+from helpers.waiting import wait_until
 
 from battletui.engine.probes import connect_refused, probe_health
 from battletui.lab import LabServer, LabStartError

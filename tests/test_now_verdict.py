@@ -69,7 +69,8 @@ def test_nothing_sent_is_no_verdict_and_a_generator_behind_is_inconclusive() -> 
     now = NowVerdict(SLO)
     metrics.closed(0, second(0, requests=0, ok=0, latency=0.01))  # paused: nothing due
     now.tick(clock.now, metrics, None)
-    assert now.trend == ("none",)
+    paused = now.trend
+    assert paused == ("none",)
     late = dataclasses.replace(second(1, requests=100, ok=100, latency=0.01), sent=50)
     metrics.closed(0, late)  # half of what was due never left: the generator is behind
     now.tick(clock.now, metrics, None)

@@ -8,10 +8,11 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from conftest import small_scenario, wait_until
+from conftest import small_scenario
+from helpers.fake_node import Chain, FakeNode
+from helpers.waiting import wait_until
 from prometheus_client import CollectorRegistry, Gauge
 from prometheus_client.exposition import start_http_server
-from test_gateway_ws import Chain, FakeNode
 
 from battletui.engine.gateway_process import GatewayProcess
 from battletui.engine.observers import (

@@ -10,7 +10,7 @@ import sys
 
 import pytest
 from conftest import REPO
-from orphans import port_listening, process_alive, wait_all_gone
+from helpers.orphans import port_listening, process_alive, wait_all_gone
 
 from battletui.processes import ChildError, ChildProcess
 

@@ -19,6 +19,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+from helpers.waiting import wait_until
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import InvalidHandshake
 
@@ -121,14 +122,6 @@ def raw_request(payload: dict[str, object]) -> bytes:
         f"Content-Length: {len(data)}\r\n\r\n"
     )
     return head.encode() + data
-
-
-async def wait_for(condition: Callable[[], bool], what: str) -> None:
-    deadline = time.monotonic() + DEADLINE
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.005)
 
 
 class Client:
@@ -264,7 +257,7 @@ async def test_rate_limit_allowed_rps_is_what_gets_through(
     provider: MockProvider, http: aiohttp.ClientSession
 ) -> None:
     await provider.errors(0.5, "rate-limit")
-    limited = []
+    limited: list[dict[str, Any]] = []
     while len(limited) < 3:
         status, _, body = await post(http, provider.url, rpc("eth_chainId"))
         if status == 429:
@@ -449,7 +442,7 @@ async def test_stop_resets_requests_held_by_a_hang(chain: MockChain) -> None:
     await provider.hang()
     reader, writer = await asyncio.open_connection("127.0.0.1", provider.port)
     writer.write(raw_request(rpc("eth_chainId")))
-    await wait_for(lambda: provider.in_flight == 1, "the request to be held")
+    await wait_until(lambda: provider.in_flight == 1, what="the request to be held")
     started_at = time.monotonic()
     await provider.stop()
     with pytest.raises(ConnectionResetError):
@@ -476,7 +469,7 @@ async def test_lag_freezes_the_head_and_restore_catches_up(
     assert all(number(h) <= frozen for h in client.drain())
     late = await clients(provider)
     await late.call("eth_subscribe", "newHeads")  # made while lagging
-    await wait_for(lambda: chain.head_number() >= frozen + 3, "the chain to move on")
+    await wait_until(lambda: chain.head_number() >= frozen + 3, what="the chain to move on")
 
     url = provider.url
     assert await result(http, url, "eth_blockNumber") == hex(frozen)
@@ -584,7 +577,7 @@ async def test_restore_clears_every_fault_at_once(
 
     await provider.restore()
     assert provider.faults == FaultState() and not provider.faults.active
-    await wait_for(lambda: chain.head_number() > frozen, "a block after the lag")
+    await wait_until(lambda: chain.head_number() > frozen, what="a block after the lag")
     for _ in range(10):
         elapsed, (status, _, body) = await timed(post(http, provider.url, rpc("eth_chainId")))
         assert status == 200 and body["result"] == "0x5" and elapsed < FAST
@@ -721,6 +714,7 @@ async def test_get_logs_ranges_and_errors(
     assert by_hash == [log.to_json() for log in chain.logs(block)]
     unknown = await rpc_error(http, url, "eth_getLogs", {"blockHash": "0x" + "ab" * 32})
     assert unknown == {"code": -32000, "message": "unknown block"}
+    bad: list[Any]
     for bad in (
         [],
         [{"blockHash": chain.hash_of(block), "fromBlock": "0x1"}],

@@ -9,10 +9,11 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
+from helpers.waiting import wait_until
 
 from battletui.chain import MockChain
 from battletui.providers import FaultState, MockProvider
@@ -93,14 +94,6 @@ async def refused(port: int) -> bool:
         return True
     writer.transport.abort()
     return False
-
-
-async def wait_until(condition: Callable[[], Awaitable[bool]], timeout: float = DEADLINE) -> None:
-    deadline = time.monotonic() + timeout
-    while not await condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met before the deadline")
-        await asyncio.sleep(0.005)
 
 
 def raw_request(body: dict[str, object]) -> bytes:

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
-from conftest import wait_until
+from helpers.waiting import wait_until
 from websockets.asyncio.client import connect
 
 from battletui.chain import MockChain

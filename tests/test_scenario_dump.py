@@ -259,6 +259,17 @@ def test_round_trip_awkward_values(fmt: Format) -> None:
     assert loads_scenario(text, path="s", fmt=fmt) == AWKWARD
 
 
+def _slo(success_rate: float | None, latencies: dict[str, float]) -> SloSpec:
+    """The SLO with ``success_rate`` and whichever of p50/p95/p99/max ``latencies`` holds."""
+    return SloSpec(
+        success_rate=success_rate,
+        p50=latencies.get("p50"),
+        p95=latencies.get("p95"),
+        p99=latencies.get("p99"),
+        max=latencies.get("max"),
+    )
+
+
 def _random_scenario(rng: random.Random) -> Scenario:
     def seconds(low: float = 0.0) -> float:
         return rng.choice(
@@ -313,9 +324,7 @@ def _random_scenario(rng: random.Random) -> Scenario:
                 timeout=seconds(0.01),
             )
         ),
-        slo=SloSpec(
-            success_rate=rng.choice([None, rng.random()]), **{k: seconds(0.01) for k in slo_keys}
-        ),
+        slo=_slo(rng.choice([None, rng.random()]), {k: seconds(0.01) for k in slo_keys}),
         timeline=tuple(sorted(timeline, key=lambda e: e.at)),
     )
 

@@ -12,7 +12,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 from conftest import small_scenario
-from inprocess_lab import Lab
+from helpers.inprocess_lab import Lab
 
 from battletui.chain import MockChain
 from battletui.gateway import ws_endpoint

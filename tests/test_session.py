@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from conftest import small_scenario, wait_until
+from conftest import small_scenario
+from helpers.waiting import wait_until
 
 from battletui.engine import JOURNAL_NAME, Session, read_journal
 from battletui.scenario import Action, TimelineEntry, load_scenario
@@ -77,7 +78,8 @@ async def test_unverifiable_action_is_an_error_and_not_recorded(tmp_path: Path) 
         )
         assert not outcome.applied
         assert outcome.error and "restore it first" in outcome.error
-        assert session.snapshot().message and "degrade beta" in session.snapshot().message
+        message = session.snapshot().message
+        assert message and "degrade beta" in message
     finally:
         folder = await session.finish("quit")
     recorded = load_scenario(folder / "scenario.yaml")

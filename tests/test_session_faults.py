@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from conftest import small_scenario, wait_until
+from conftest import small_scenario
+from helpers.waiting import wait_until
 
 from battletui.engine import Session
-from battletui.scenario import Action, ChainSpec, WorkloadSpec, WsLoadSpec
+from battletui.metrics import ProviderView, WsView
+from battletui.scenario import Action, ChainSpec, ParamValue, Scenario, WorkloadSpec, WsLoadSpec
 
 
-def fast_chain_scenario(subscribers: int = 0):  # type: ignore[no-untyped-def]
+def fast_chain_scenario(subscribers: int = 0) -> Scenario:
     base = small_scenario(duration=60, rate=30)
     return dataclasses.replace(
         base,
@@ -22,12 +25,19 @@ def fast_chain_scenario(subscribers: int = 0):  # type: ignore[no-untyped-def]
     )
 
 
-def view(session: Session, provider: str):  # type: ignore[no-untyped-def]
+def view(session: Session, provider: str) -> ProviderView:
     return next(p for p in session.snapshot().providers if p.id == provider)
 
 
+def ws_view(session: Session) -> WsView:
+    """The session's WebSocket view; its scenario has subscribers, so there is one."""
+    ws = session.ws_view()
+    assert ws is not None
+    return ws
+
+
 @pytest.fixture
-async def session(tmp_path: Path):  # type: ignore[no-untyped-def]
+async def session(tmp_path: Path) -> AsyncIterator[Session]:
     running = Session(fast_chain_scenario(subscribers=2), sessions_root=tmp_path)
     await running.start()
     await wait_until(
@@ -46,8 +56,16 @@ async def session(tmp_path: Path):  # type: ignore[no-untyped-def]
         ({"rate": 1.0, "kind": "rpc-error", "code": -32000}, "HTTP 200"),
     ],
 )
-async def test_errors_are_verified_by_seeing_one(session: Session, params, expected) -> None:  # type: ignore[no-untyped-def]
-    full = {"rate": 0.0, "kind": "server-error", "code": -32603, "retry_after": 1.0, **params}
+async def test_errors_are_verified_by_seeing_one(
+    session: Session, params: dict[str, ParamValue], expected: str
+) -> None:
+    full: dict[str, ParamValue] = {
+        "rate": 0.0,
+        "kind": "server-error",
+        "code": -32603,
+        "retry_after": 1.0,
+        **params,
+    }
     outcome = await session.apply(Action("errors", "alpha", full))
     assert outcome.applied, outcome.error
     assert expected in outcome.detail
@@ -59,7 +77,12 @@ async def test_errors_are_verified_by_seeing_one(session: Session, params, expec
 
 async def test_server_errors_fail_over_and_are_reported(session: Session) -> None:
     before = session.failover_log.count
-    full = {"rate": 1.0, "kind": "server-error", "code": -32603, "retry_after": 1.0}
+    full: dict[str, ParamValue] = {
+        "rate": 1.0,
+        "kind": "server-error",
+        "code": -32603,
+        "retry_after": 1.0,
+    }
     assert (await session.apply(Action("errors", "alpha", full))).applied
     await wait_until(lambda: session.failover_log.count > before, what="a failover")
     await wait_until(
@@ -94,15 +117,15 @@ async def test_lag_is_verified_and_the_gateway_sees_it(session: Session) -> None
 
 async def test_reorg_reaches_subscribers_as_a_reorg(session: Session) -> None:
     await wait_until(
-        lambda: (session.ws_view() or None) is not None and session.ws_view().heads >= 6,
+        lambda: (ws := session.ws_view()) is not None and ws.heads >= 6,
         what="heads",
-    )  # type: ignore[union-attr]
+    )
     outcome = await session.apply(Action("reorg", None, {"depth": 2}))
     assert outcome.applied, outcome.error
     assert "new hashes" in outcome.detail
     await wait_until(
-        lambda: session.ws_view().reorgs >= 2,
-        timeout=5,  # type: ignore[union-attr]
+        lambda: ws_view(session).reorgs >= 2,
+        timeout=5,
         what="both subscribers to see the reorg",
     )
     ws = session.ws_view()
@@ -144,7 +167,12 @@ async def test_per_method_degrade_is_timed_on_that_method(session: Session) -> N
 
 async def test_chaos_that_cannot_be_verified_is_refused(session: Session) -> None:
     assert (await session.apply(Action("kill", "alpha"))).applied
-    full = {"rate": 0.5, "kind": "server-error", "code": -32603, "retry_after": 1.0}
+    full: dict[str, ParamValue] = {
+        "rate": 0.5,
+        "kind": "server-error",
+        "code": -32603,
+        "retry_after": 1.0,
+    }
     refused = await session.apply(Action("errors", "alpha", full))
     assert not refused.applied and "restore it first" in (refused.error or "")
     for provider in ("beta", "gamma"):

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from conftest import small_scenario, wait_until
+from conftest import small_scenario
+from helpers.waiting import wait_until
 
 from battletui.engine import Session
 from battletui.scenario import Action, load_scenario

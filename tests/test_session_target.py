@@ -10,36 +10,17 @@ import asyncio
 import contextlib
 import dataclasses
 import json
-import random
-import socket
 from pathlib import Path
 
 import pytest
-from conftest import small_scenario, wait_until
-from orphans import port_listening, wait_all_gone
+from conftest import small_scenario
+from helpers.orphans import port_listening, wait_all_gone
+from helpers.ports import free_base_port
+from helpers.waiting import wait_until
 
 from battletui.engine import JOURNAL_NAME, LabError, Session, read_journal
 from battletui.engine.gateway_process import GatewayProcess
 from battletui.scenario import Action, Scenario, TargetSpec
-
-
-def free_base_port(count: int) -> int:
-    """A port N with N .. N+count-1 all free right now (bound and released)."""
-    for _ in range(200):
-        base = random.randint(20_000, 60_000)
-        sockets: list[socket.socket] = []
-        try:
-            for port in range(base, base + count):
-                probe = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-                sockets.append(probe)
-                probe.bind(("127.0.0.1", port))
-        except OSError:
-            continue
-        finally:
-            for probe in sockets:
-                probe.close()
-        return base
-    raise RuntimeError("no free port range")
 
 
 def external_scenario(base: int, **changes: object) -> Scenario:

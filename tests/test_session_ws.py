@@ -7,7 +7,8 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import small_scenario, wait_until
+from conftest import small_scenario
+from helpers.waiting import wait_until
 
 from battletui.engine import Session
 from battletui.scenario import (

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from conftest import REPO
-from orphans import process_alive
+from helpers.orphans import process_alive
 
 FAILOVER = str(REPO / "scenarios" / "failover.yaml")
 

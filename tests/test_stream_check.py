@@ -10,7 +10,9 @@ def h(label: str) -> str:
     return "0x" + label.encode().hex().ljust(64, "0")
 
 
-def chain(start: int, count: int, branch: str = "a", parent: str | None = None) -> list[tuple]:
+def chain(
+    start: int, count: int, branch: str = "a", parent: str | None = None
+) -> list[tuple[int, str, str]]:
     """(number, hash, parentHash) for ``count`` linked blocks on ``branch``."""
     blocks = []
     previous = parent if parent is not None else h(f"{branch}{start - 1}")
@@ -21,7 +23,7 @@ def chain(start: int, count: int, branch: str = "a", parent: str | None = None) 
     return blocks
 
 
-def feed(checker: StreamChecker, blocks: list[tuple]) -> list[str]:
+def feed(checker: StreamChecker, blocks: list[tuple[int, str, str]]) -> list[str]:
     return [checker.check(*block).kind for block in blocks]
 
 

@@ -9,11 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import wait_until
-from fake_link import FakeLink, frozen_snapshot
+from helpers.fake_link import FakeLink, frozen_snapshot
+from helpers.waiting import wait_until
 
 from battletui.metrics import InstrumentView
-from battletui.scenario import Action
+from battletui.scenario import Action, ParamValue
 from battletui.ui import BattleApp
 from battletui.ui.widgets.status import behind_words
 
@@ -29,7 +29,7 @@ async def test_keys_become_actions_on_the_selected_provider() -> None:
     async with app.run_test(size=(160, 45)) as pilot:
         await pilot.press("2", "d", "d", "down", "f", "up", "up", "r", "k")
         await wait_until(lambda: len(link.applied) == 5, what="five actions")
-    step = {"latency": 0.1, "jitter": 0.02, "relative": True, "method": ""}
+    step: dict[str, ParamValue] = {"latency": 0.1, "jitter": 0.02, "relative": True, "method": ""}
     assert link.applied == [
         Action("degrade", "beta", step),
         Action("degrade", "beta", step),

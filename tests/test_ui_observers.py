@@ -7,7 +7,7 @@ import html
 import re
 from typing import Any
 
-from fake_link import FakeLink, frozen_snapshot
+from helpers.fake_link import FakeLink, frozen_snapshot
 
 from battletui.ui import BattleApp
 

@@ -6,20 +6,22 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import time
-from collections.abc import AsyncIterator
-from typing import Any
+from collections.abc import AsyncIterator, Sequence
+from typing import Any, cast
 
 import pytest
+from conftest import small_scenario
 from eth_account import Account
+from helpers.inprocess_lab import Lab
+from hexbytes import HexBytes
 from web3 import AsyncWeb3
 from web3.exceptions import ContractLogicError, Web3RPCError
 from web3.providers.persistent import WebSocketProvider
+from web3.types import TxData
 
 from battletui.chain.accounts import DEV_MNEMONIC, dev_accounts
 from battletui.chain.tokens import MULTICALL3, TOKENS, TRANSFER_TOPIC
 from battletui.scenario import ChainSpec
-from tests.conftest import small_scenario
-from tests.inprocess_lab import Lab
 
 ERC20 = [
     {"name": n, "type": "function", "stateMutability": "view", "inputs": i, "outputs": o}
@@ -94,7 +96,8 @@ def _url(lab: Lab, where: str, transport: str) -> str:
 
 async def _connect(url: str) -> AsyncWeb3[Any]:
     if url.startswith("ws"):
-        return await AsyncWeb3(WebSocketProvider(url))
+        connected: AsyncWeb3[Any] = await AsyncWeb3(WebSocketProvider(url))
+        return connected
     return AsyncWeb3(AsyncWeb3.AsyncHTTPProvider(url))
 
 
@@ -125,9 +128,9 @@ async def test_a_dapp_starts_and_transacts(lab: Lab, where: str, transport: str)
         assert await w3.eth.chain_id == 31337
         head = await w3.eth.block_number
         block = await w3.eth.get_block(head, full_transactions=True)
-        assert block["number"] == head and all(
-            tx["blockNumber"] == head for tx in block["transactions"]
-        )
+        # web3 types the list as hashes or transactions; with full_transactions it is the latter
+        transactions = cast("Sequence[TxData]", block["transactions"])
+        assert block["number"] == head and all(tx["blockNumber"] == head for tx in transactions)
         assert await w3.eth.get_balance(me.address) > 0
         nonce = await w3.eth.get_transaction_count(me.address)
         assert await w3.eth.get_transaction_count(me.address, "pending") == nonce
@@ -214,11 +217,14 @@ async def _filters(w3: AsyncWeb3[Any]) -> None:
         }
     )
     tx_hash = await w3.eth.send_raw_transaction(signed.raw_transaction)
-    assert tx_hash in await pending.get_new_entries()
+    # web3 types every filter's entries as logs; a pending-transaction filter's are hashes
+    pending_hashes = cast("list[HexBytes]", await pending.get_new_entries())
+    assert tx_hash in pending_hashes
     new_blocks = await _eventually("new blocks", blocks.get_new_entries)
     assert all(len(h) == 32 for h in new_blocks)
     token_logs = await _eventually("token logs", logs.get_new_entries)
     assert all(log["address"].lower() == TOKENS[0].address for log in token_logs)
+    assert logs.filter_id is not None and blocks.filter_id is not None
     assert await w3.eth.get_filter_logs(logs.filter_id) is not None
     assert await w3.eth.uninstall_filter(blocks.filter_id) is True
     with pytest.raises(Web3RPCError, match="filter not found"):

@@ -18,7 +18,8 @@ from pathlib import Path
 
 import pytest
 from aiohttp import web
-from conftest import small_scenario, wait_until
+from conftest import small_scenario
+from helpers.waiting import wait_until
 
 from battletui.engine import Session
 from battletui.engine.load_workers import LoadWorkers, auto_workers

@@ -7,14 +7,14 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
 import pytest
-from conftest import wait_until
-from inprocess_lab import Lab
+from helpers.inprocess_lab import Lab
+from helpers.waiting import wait_until
 
-from battletui.gateway import WsFeedEvent
+from battletui.gateway import Gateway, WsFeedEvent
 from battletui.metrics import WsMetrics
 from battletui.scenario import (
     GatewaySpec,
@@ -83,8 +83,12 @@ class Rig:
             assert checker.heads == checker.last_number - checker.first_number + 1
 
 
+MakeRig = Callable[[Scenario], Awaitable[Rig]]
+"""The ``make_rig`` fixture: starts a rig for a scenario, stopped when the test ends."""
+
+
 @pytest.fixture
-async def make_rig() -> AsyncIterator:
+async def make_rig() -> AsyncIterator[MakeRig]:
     rigs: list[Rig] = []
 
     async def build(scenario: Scenario) -> Rig:
@@ -109,19 +113,23 @@ async def make_rig() -> AsyncIterator:
         await rig.lab.stop()
 
 
-def serving(rig: Rig) -> str:
+def gateway_of(rig: Rig) -> Gateway:
     assert rig.lab.gateway is not None
-    upstream = rig.lab.gateway.ws_upstream
+    return rig.lab.gateway
+
+
+def serving(rig: Rig) -> str:
+    upstream = gateway_of(rig).ws_upstream
     assert upstream is not None
     return upstream
 
 
-async def test_kill_the_serving_provider_every_block_exactly_once(make_rig) -> None:
+async def test_kill_the_serving_provider_every_block_exactly_once(make_rig: MakeRig) -> None:
     rig = await make_rig(ws_scenario())
     victim = serving(rig)
     await rig.lab.provider(victim).kill()
     await wait_until(
-        lambda: rig.lab.gateway.ws_upstream not in (None, victim),
+        lambda: gateway_of(rig).ws_upstream not in (None, victim),
         timeout=5,
         what="the gateway to move its subscription",
     )
@@ -130,7 +138,7 @@ async def test_kill_the_serving_provider_every_block_exactly_once(make_rig) -> N
     assert rig.metrics.reconnects == 0  # the clients' own sockets never dropped
 
 
-async def test_rapid_switching_two_providers_flapping_in_turn(make_rig) -> None:
+async def test_rapid_switching_two_providers_flapping_in_turn(make_rig: MakeRig) -> None:
     rig = await make_rig(ws_scenario())
     first = serving(rig)
     second = next(p for p in ("alpha", "beta", "gamma") if p != first)
@@ -144,7 +152,7 @@ async def test_rapid_switching_two_providers_flapping_in_turn(make_rig) -> None:
     rig.assert_whole()
 
 
-async def test_all_down_then_one_restored_backfills_what_was_missed(make_rig) -> None:
+async def test_all_down_then_one_restored_backfills_what_was_missed(make_rig: MakeRig) -> None:
     rig = await make_rig(ws_scenario())
     for provider in rig.lab.providers.values():
         await provider.kill()
@@ -160,7 +168,7 @@ async def test_all_down_then_one_restored_backfills_what_was_missed(make_rig) ->
     rig.assert_whole()  # the outage's blocks were backfilled: no gap at all
 
 
-async def test_backfill_cap_leaves_an_honest_gap_of_exactly_the_rest(make_rig) -> None:
+async def test_backfill_cap_leaves_an_honest_gap_of_exactly_the_rest(make_rig: MakeRig) -> None:
     limit = 3
     rig = await make_rig(ws_scenario(backfill_limit=limit))
     for provider in rig.lab.providers.values():
@@ -195,13 +203,13 @@ async def test_backfill_cap_leaves_an_honest_gap_of_exactly_the_rest(make_rig) -
         assert checker.duplicates == 0 and checker.broken_links == 0
 
 
-async def test_stalled_upstream_is_abandoned_after_the_stall_timeout(make_rig) -> None:
+async def test_stalled_upstream_is_abandoned_after_the_stall_timeout(make_rig: MakeRig) -> None:
     rig = await make_rig(ws_scenario(stall=0.6))
     victim = serving(rig)
     # A 1.5 s added latency: the socket stays open, heads stop arriving in time.
     await rig.lab.provider(victim).degrade(1.5)
     await wait_until(
-        lambda: rig.lab.gateway.ws_upstream not in (None, victim),
+        lambda: gateway_of(rig).ws_upstream not in (None, victim),
         timeout=5,
         what="the gateway to give up on the stalled upstream",
     )
@@ -209,7 +217,9 @@ async def test_stalled_upstream_is_abandoned_after_the_stall_timeout(make_rig) -
     rig.assert_whole()
 
 
-async def test_ws_drop_on_the_serving_provider_resubscribes_without_a_break(make_rig) -> None:
+async def test_ws_drop_on_the_serving_provider_resubscribes_without_a_break(
+    make_rig: MakeRig,
+) -> None:
     rig = await make_rig(ws_scenario())
     victim = serving(rig)
     closed = await rig.lab.provider(victim).ws_drop()

@@ -145,6 +145,8 @@ class FakeLink:
         self.finished_with: str | None = None
         self.lost = False
         self.lost_reason: str | None = None
+        self.reconnecting = False
+        self.viewer_events: tuple[Event, ...] = ()
 
     async def start(self) -> None:
         self.started = True

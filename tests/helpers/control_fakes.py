@@ -9,12 +9,11 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from fake_link import frozen_snapshot
-
 from battletui.control.outcome import ActionOutcome, ActionSource
 from battletui.engine.control_server import ControlServer
 from battletui.metrics import Snapshot
 from battletui.scenario import Action
+from helpers.fake_link import frozen_snapshot
 
 TOKEN = "test-token-0123456789"
 
