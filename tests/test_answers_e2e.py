@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
-import socket
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +14,8 @@ import aiohttp
 import pytest
 from aiohttp import web
 from conftest import small_scenario
+from helpers.ports import free_base_port
+from helpers.verdicts import assert_verdict
 
 from battletui.engine import Session
 from battletui.scenario import (
@@ -65,31 +66,15 @@ async def test_a_lag_shows_as_stale_answers_unless_the_gateway_routes_around_it(
     assert answers["checked"] > 300 and answers["wrong"] == 0
     if handled:
         assert answers["stale"] == 0, answers
-        assert result["verdict"] == "pass"
+        assert_verdict(result, "pass")
     else:
         assert answers["stale"] > 20, answers
         assert answers["by_upstream"]["alpha"]["stale"] == answers["stale"] - answers[
             "by_method"
         ].get("newHeads", {}).get("stale", 0)
-        assert result["verdict"] == "fail"
+        assert_verdict(result, "fail")
         (stale_slo,) = [s for s in result["slos"] if s["name"] == "stale_rate"]
         assert stale_slo["passed"] is False and stale_slo["actual"] > 0
-
-
-def _free_base_port() -> int:
-    """A port N with N and N + 1 free (the lab puts its one provider on N + 1)."""
-    for _ in range(50):
-        probe = socket.socket()
-        probe.bind(("127.0.0.1", 0))
-        port = int(probe.getsockname()[1])
-        probe.close()
-        try:
-            with socket.socket() as next_one:
-                next_one.bind(("127.0.0.1", port + 1))
-        except OSError:
-            continue
-        return port
-    raise RuntimeError("no two free ports in a row")
 
 
 class CachingProxy:
@@ -139,7 +124,7 @@ class CachingProxy:
 
 async def test_a_gateway_that_caches_replaced_blocks_serves_wrong_answers(tmp_path: Path) -> None:
     base = _mix("indexer", 60)
-    port = _free_base_port()
+    port = free_base_port()
     proxy = CachingProxy(f"http://127.0.0.1:{port + 1}")
     await proxy.start()
     try:
@@ -162,6 +147,6 @@ async def test_a_gateway_that_caches_replaced_blocks_serves_wrong_answers(tmp_pa
     answers = result["http"]["answers"]
     assert answers["wrong"] > 0, answers
     assert answers["by_method"]["eth_getBlockByNumber"]["wrong"] > 0
-    assert result["verdict"] == "fail"
+    assert_verdict(result, "fail")
     report = (folder / "report.md").read_text()
     assert "## Answers checked against the chain" in report and "wrong" in report

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 from conftest import REPO
+from helpers.cli import judged
 
 LONG_SCENARIOS = [
     "failover.yaml",
@@ -33,10 +33,7 @@ def test_bundled_scenario_passes_headlessly(tmp_path: Path, name: str) -> None:
         text=True,
         timeout=120,
     )
-    assert done.returncode == 0, done.stdout + done.stderr
-    folder = tmp_path / done.stdout.strip().splitlines()[-1]
-    result = json.loads((folder / "result.json").read_text())
-    assert result["verdict"] == "pass"
+    result = judged(done, 0, cwd=tmp_path)
     assert all(action["applied"] for action in result["actions"])
 
 
@@ -54,4 +51,4 @@ def test_demo_scenario_holds_its_slos_for_a_minute_under_the_demo_keys(tmp_path:
         text=True,
         timeout=150,
     )
-    assert done.returncode == 0, done.stdout + done.stderr
+    judged(done, 0, cwd=tmp_path)

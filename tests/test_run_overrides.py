@@ -6,8 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import small_scenario, wait_until
-from test_cli import SCENARIOS, battletui
+from conftest import small_scenario
+from helpers.cli import SCENARIOS, battletui, judged
+from helpers.waiting import wait_until
 
 from battletui.engine import Session
 from battletui.scenario import ScenarioError, load_scenario, loads_scenario, override_run
@@ -84,8 +85,6 @@ def test_replay_refuses_an_open_ended_file_and_takes_duration_and_rate(tmp_path:
     done = battletui(
         "replay", str(SCENARIOS / "demo.yaml"), "--duration", "2s", "--rate", "40", cwd=tmp_path
     )
-    assert done.returncode in (0, 1), done.stderr
-    folder = tmp_path / done.stdout.strip().splitlines()[-1]
-    result = json.loads((folder / "result.json").read_text())
+    result = judged(done, 0, 1, cwd=tmp_path)
     assert 2.0 <= result["duration_s"] < 3.0
     assert result["http"]["target_rate"] == 40
