@@ -306,11 +306,12 @@ class RemoteSessionLink:
             await self.close()
 
     async def close(self) -> None:
-        """Stop following and drop the connection (the session goes on)."""
-        if self._follower is not None:
-            self._follower.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._follower
+        """Stop following and drop the connection (the session goes on). Waits for the
+        follower without swallowing a cancellation of its own caller."""
+        follower, self._follower = self._follower, None
+        if follower is not None:
+            follower.cancel()
+            await asyncio.wait({follower})
         await self._client.aclose()
 
     async def _follow(self) -> None:
@@ -375,8 +376,12 @@ class RemoteSessionLink:
 
 
 async def _next_frame(socket: ClientConnection, silence: float | None, url: str) -> str | bytes:
+    """The next frame within ``silence`` seconds. ``asyncio.timeout``, not ``wait_for``: on
+    Python 3.11 ``wait_for`` returns the frame when a cancellation lands as the frame does,
+    losing the cancellation, and a viewer's ``close()`` then waited for ever (a CI hang)."""
     try:
-        return await asyncio.wait_for(socket.recv(), silence)
+        async with asyncio.timeout(silence):
+            return await socket.recv()
     except TimeoutError:
         raise SessionLost(f"lost the session at {url} (no frame for {silence:g}s)") from None
     except ConnectionClosedOK:
