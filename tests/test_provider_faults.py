@@ -33,8 +33,9 @@ BLOCK_TIME = 0.1
 FIRST = 1000
 SILENCE = 0.5
 """How long a hung provider must stay silent to count as not answering."""
-FAST = 0.1
-"""An undegraded local answer comes well within this."""
+FAST = 0.2
+"""An undegraded local answer comes within this even on a busy machine (a loaded runner once
+took 108 ms); every degrade the tests tell apart from none is at least this long."""
 
 Json = Any
 HASH32 = re.compile(r"^0x[0-9a-f]{64}$")
@@ -540,7 +541,8 @@ async def test_degrade_one_method_slows_only_that_method(
     )
     assert t_logs >= 0.3 and t_batch >= 0.3 and t_ws >= 0.3
     assert 0.2 <= t_block < 0.3 + FAST
-    assert t_chain < FAST and t_health < FAST and t_ws_fast < FAST
+    # a method left alone never waits for a degrade (the smallest here is 0.2 s)
+    assert max(t_chain, t_health, t_ws_fast) < FAST, (t_chain, t_health, t_ws_fast)
 
     await provider.degrade(0, method="eth_getLogs")
     assert dict(provider.faults.method_latency) == {"eth_getBlockByNumber": 0.2}
@@ -549,7 +551,7 @@ async def test_degrade_one_method_slows_only_that_method(
         timed(result(http, url, "eth_getLogs", logs_filter)),
         timed(result(http, url, "eth_getBlockByNumber", "latest")),
     )
-    assert 0.1 <= t_logs < 0.1 + FAST
+    assert 0.1 <= t_logs < 0.3  # the global 0.1 s only: with its cleared 0.3 s it would be 0.4
     assert t_block >= 0.3
     body = await health(http, url)
     assert body["faults"] == {
