@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -12,6 +11,7 @@ from typing import Any
 
 import pytest
 import xmlschema
+from helpers.cli import judged
 
 from battletui.report.junit import junit_xml, write_junit
 from battletui.report.step_summary import append_step_summary, step_summary_path
@@ -194,9 +194,7 @@ def test_replay_writes_junit_and_step_summary(tmp_path: Path) -> None:
         timeout=60,
         env={**os.environ, "GITHUB_STEP_SUMMARY": str(summary)},
     )
-    assert done.returncode == 1, done.stdout + done.stderr
-    folder = tmp_path / done.stdout.strip().splitlines()[-1]
-    res = json.loads((folder / "result.json").read_text())
+    res = judged(done, 1, cwd=tmp_path)
     SCHEMA.validate(str(tmp_path / "out.xml"))
     suite = suite_of(ET.parse(tmp_path / "out.xml").getroot())
     names = [c.attrib["name"] for c in suite.findall("testcase")]
@@ -204,8 +202,16 @@ def test_replay_writes_junit_and_step_summary(tmp_path: Path) -> None:
         names[:-1] == [f"slo {s['name']}" for s in res["slos"]] == ["slo success_rate", "slo p50"]
     )
     assert names[-1] == "instrument"  # the generator's own check, after the objectives
+    p50 = next(s for s in res["slos"] if s["name"] == "p50")
+    judged_p50 = f"p50 {p50['actual']:.1f} ms > target 1.0 ms"
+    if res["verdict"] == "inconclusive":  # the generator fell behind on a busy machine
+        cases = {c.attrib["name"]: c for c in suite.findall("testcase")}
+        skipped = cases["slo p50"].find("skipped")
+        assert skipped is not None and judged_p50 in skipped.attrib["message"]
+        assert cases["instrument"].find("error") is not None and failures(suite) == {}
+        assert "**Verdict: ⚠️ INCONCLUSIVE**" in summary.read_text(encoding="utf-8")
+        return
     failed = failures(suite)
     assert list(failed) == ["slo p50"]
-    p50 = next(s for s in res["slos"] if s["name"] == "p50")
-    assert f"p50 {p50['actual']:.1f} ms > target 1.0 ms" in failed["slo p50"].attrib["message"]
+    assert judged_p50 in failed["slo p50"].attrib["message"]
     assert "**Verdict: ❌ FAIL**" in summary.read_text(encoding="utf-8")
