@@ -6,7 +6,8 @@ import random
 
 import pytest
 
-from battletui.gateway import BreakerState, BreakerTransition, CircuitBreaker
+from battletui.gateway import CircuitBreaker
+from battletui.protocol.events import BreakerState, BreakerTransition
 from battletui.scenario import BreakerSpec
 
 CLOSED, OPEN, HALF_OPEN = BreakerState.CLOSED, BreakerState.OPEN, BreakerState.HALF_OPEN

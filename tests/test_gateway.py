@@ -17,8 +17,9 @@ import pytest
 from helpers.gateway_lab import GatewayLab, GatewaySettings, gateway_lab
 from helpers.waiting import wait_until
 
-from battletui.gateway import BreakerState, BreakerTransition, UpstreamStats
+from battletui.gateway import UpstreamStats
 from battletui.gateway.outcome import Verdict, judge_response, parse_retry_after
+from battletui.protocol.events import BreakerState, BreakerTransition
 
 CLOSED, OPEN, HALF_OPEN = BreakerState.CLOSED, BreakerState.OPEN, BreakerState.HALF_OPEN
 

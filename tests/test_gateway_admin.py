@@ -21,19 +21,19 @@ from helpers.fake_node import Chain, FakeNode, Listener
 from helpers.waiting import wait_until
 from websockets.asyncio.client import ClientConnection, connect
 
-from battletui.gateway import (
-    BreakerState,
-    BreakerTransition,
-    FailoverEvent,
-    Gateway,
-    GatewayEvent,
-    WsFeedEvent,
-)
-from battletui.gateway.event_format import (
+from battletui.gateway import Gateway
+from battletui.protocol.event_format import (
     decode_failovers,
     decode_gateway,
     decode_transition,
     decode_ws_feed,
+)
+from battletui.protocol.events import (
+    BreakerState,
+    BreakerTransition,
+    FailoverEvent,
+    GatewayEvent,
+    WsFeedEvent,
 )
 from battletui.scenario import BreakerSpec, GatewaySpec
 

@@ -16,7 +16,8 @@ import pytest
 from helpers.gateway_lab import GatewayLab, GatewaySettings, gateway_lab
 from helpers.waiting import wait_until
 
-from battletui.gateway import BreakerState, Gateway
+from battletui.gateway import Gateway
+from battletui.protocol.events import BreakerState
 from battletui.scenario import GatewaySpec
 
 CLOSED, OPEN = BreakerState.CLOSED, BreakerState.OPEN

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from battletui.gateway import GatewayEvent, Upstream
+from battletui.gateway import Upstream
 from battletui.gateway.pool import HEAD_FRESH_FOR, UpstreamPool
+from battletui.protocol.events import GatewayEvent
 from battletui.scenario import BreakerSpec
 
 

@@ -13,13 +13,13 @@ from helpers.fake_node import Chain, FakeNode, Listener
 from helpers.waiting import wait_until
 from websockets.asyncio.client import connect
 
-from battletui.engine.gateway_observer import GatewayAdminError, GatewayObserver, UpstreamView
 from battletui.engine.gateway_process import GatewayProcess
-from battletui.gateway import (
+from battletui.gateway import Gateway
+from battletui.observe import GatewayObserver, ObserverError, UpstreamView
+from battletui.protocol.events import (
     BreakerState,
     BreakerTransition,
     FailoverEvent,
-    Gateway,
     GatewayEvent,
     WsFeedEvent,
 )
@@ -100,47 +100,57 @@ async def test_the_observer_sees_a_gateway_process_through_its_admin_endpoints(
         assert (seen.feed[0].kind, seen.feed[0].provider) == ("subscribed", "alpha")
         await wait_until(lambda: observer.view.ws_upstream == "alpha", what="ws upstream")
 
-        # alpha answers 503: a request fails over to beta; the second failure opens alpha.
-        nodes["alpha"].http_status = 503
-        body = {"jsonrpc": "2.0", "id": 1, "method": "eth_blockNumber", "params": []}
-        async with httpx.AsyncClient(trust_env=False, timeout=5.0) as http:
-            answer = await http.post(gateway.url, json=body)
-        assert answer.headers["X-Upstream"] == "beta"
-        await wait_until(lambda: bool(seen.failovers), what="the failover")
-        (failover,) = seen.failovers
-        assert failover.failed == (("alpha", "HTTP 503"),)
-        assert (failover.method, failover.served_by) == ("eth_blockNumber", "beta")
-        await wait_until(lambda: bool(seen.transitions), what="alpha's breaker to open")
-        (opened,) = seen.transitions
-        assert (opened.provider, opened.old, opened.new) == (
-            "alpha",
-            BreakerState.CLOSED,
-            BreakerState.OPEN,
-        )
-        assert opened.reason.startswith("2 consecutive failures (HTTP 503); open ")
-        assert abs(opened.at - time.monotonic()) < 5, "the gateway's clock is ours"
-        alpha = observer.view.upstream("alpha")
-        assert alpha.breaker == "OPEN"
-        assert alpha.breaker_left is not None and 20 < alpha.breaker_left <= 33
-        assert observer.view.upstream("beta").breaker == "CLOSED"
-
-        assert await observer.set_strategy("round-robin") == (
-            "gateway /health reports strategy round-robin"
-        )
-        assert observer.view.strategy == "round-robin"
-        await wait_until(lambda: bool(seen.notes), what="the strategy event")
-        assert [(n.kind, n.provider, n.detail) for n in seen.notes] == [
-            ("strategy", None, f"priority {ARROW} round-robin")
-        ]
-        with pytest.raises(GatewayAdminError, match=r"^strategy: unknown strategy 'slowest'"):
-            await observer.set_strategy("slowest")
-        assert observer.view.strategy == "round-robin"
+        await _alpha_fails_over_and_opens(gateway, nodes, observer, seen)
+        await _strategy_switches(observer, seen)
         assert observer.missed_events == observer.bad_messages == 0
     finally:
         if listener is not None:
             await listener.close()
         await observer.stop()
         await gateway.stop()
+
+
+async def _alpha_fails_over_and_opens(
+    gateway: GatewayProcess, nodes: dict[str, FakeNode], observer: GatewayObserver, seen: Seen
+) -> None:
+    """alpha answers 503: a request fails over to beta; the second failure opens alpha."""
+    nodes["alpha"].http_status = 503
+    body = {"jsonrpc": "2.0", "id": 1, "method": "eth_blockNumber", "params": []}
+    async with httpx.AsyncClient(trust_env=False, timeout=5.0) as http:
+        answer = await http.post(gateway.url, json=body)
+    assert answer.headers["X-Upstream"] == "beta"
+    await wait_until(lambda: bool(seen.failovers), what="the failover")
+    (failover,) = seen.failovers
+    assert failover.failed == (("alpha", "HTTP 503"),)
+    assert (failover.method, failover.served_by) == ("eth_blockNumber", "beta")
+    await wait_until(lambda: bool(seen.transitions), what="alpha's breaker to open")
+    (opened,) = seen.transitions
+    assert (opened.provider, opened.old, opened.new) == (
+        "alpha",
+        BreakerState.CLOSED,
+        BreakerState.OPEN,
+    )
+    assert opened.reason.startswith("2 consecutive failures (HTTP 503); open ")
+    assert abs(opened.at - time.monotonic()) < 5, "the gateway's clock is ours"
+    alpha = observer.view.upstream("alpha")
+    assert alpha.breaker == "OPEN"
+    assert alpha.breaker_left is not None and 20 < alpha.breaker_left <= 33
+    assert observer.view.upstream("beta").breaker == "CLOSED"
+
+
+async def _strategy_switches(observer: GatewayObserver, seen: Seen) -> None:
+    """A switch is proven through /health and reported as an event; a bad name is refused."""
+    assert await observer.set_strategy("round-robin") == (
+        "gateway /health reports strategy round-robin"
+    )
+    assert observer.view.strategy == "round-robin"
+    await wait_until(lambda: bool(seen.notes), what="the strategy event")
+    assert [(n.kind, n.provider, n.detail) for n in seen.notes] == [
+        ("strategy", None, f"priority {ARROW} round-robin")
+    ]
+    with pytest.raises(ObserverError, match=r"^strategy: unknown strategy 'slowest'"):
+        await observer.set_strategy("slowest")
+    assert observer.view.strategy == "round-robin"
 
 
 async def test_a_dropped_stream_reconnects_and_misses_nothing(nodes: dict[str, FakeNode]) -> None:
@@ -186,7 +196,7 @@ async def test_a_gone_gateway_turns_the_view_unknown(nodes: dict[str, FakeNode])
             what="stale answers to be dropped",
         )
         assert observer.view.strategy is None
-        with pytest.raises(GatewayAdminError, match=r"^strategy: the gateway did not answer"):
+        with pytest.raises(ObserverError, match=r"^strategy: the gateway did not answer"):
             await observer.set_strategy("fastest")
     finally:
         await observer.stop()
@@ -197,7 +207,7 @@ async def test_wait_ready_says_what_did_not_answer() -> None:
     observer = GatewayObserver("http://127.0.0.1:9", ["alpha"])
     try:
         await observer.start()
-        with pytest.raises(GatewayAdminError, match=r"URL http://127.0.0.1:9/health did not"):
+        with pytest.raises(ObserverError, match=r"URL http://127.0.0.1:9/health did not"):
             await observer.wait_ready(timeout=0.5)
     finally:
         await observer.stop()

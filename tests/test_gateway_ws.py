@@ -23,9 +23,9 @@ from helpers.fake_node import BLOCK_INTERVAL, Chain, Listener, rpc
 from helpers.gateway_lab import GatewayLab, GatewaySettings, gateway_lab
 from helpers.waiting import wait_until
 
-from battletui.gateway import BreakerState
 from battletui.gateway.backfill import fetch_heads
 from battletui.gateway.ws_endpoint import SLOW_CLIENT_CLOSE_CODE, ClientConnection
+from battletui.protocol.events import BreakerState
 
 SETTINGS = GatewaySettings(
     strategy="round-robin",

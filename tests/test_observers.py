@@ -15,7 +15,7 @@ from prometheus_client import CollectorRegistry, Gauge
 from prometheus_client.exposition import start_http_server
 
 from battletui.engine.gateway_process import GatewayProcess
-from battletui.engine.observers import (
+from battletui.observe import (
     N_A,
     NOT_OBSERVED,
     UNKNOWN,
@@ -27,7 +27,7 @@ from battletui.engine.observers import (
     build_observer,
     reference_observe,
 )
-from battletui.gateway import BreakerTransition
+from battletui.protocol.events import BreakerTransition
 from battletui.scenario import BreakerSpec, GatewaySpec, Scenario
 
 IDS = ("alpha", "beta", "gamma")

@@ -1,7 +1,7 @@
 """The Prometheus observer reads real ``/metrics`` text, served by prometheus-client itself.
 
 Each test builds a ``CollectorRegistry`` with the metric names and labels the gateway in
-question exposes (Lasso RPC, eRPC, dshackle: see ``battletui/engine/observers/presets.py`` for
+question exposes (Lasso RPC, eRPC, dshackle: see ``battletui/observe/presets.py`` for
 where in their source each comes from) and serves it over a real socket with
 ``prometheus_client.exposition.start_http_server``; the observer scrapes it like any gateway.
 """
@@ -15,7 +15,7 @@ import pytest
 from prometheus_client import CollectorRegistry, Counter, Gauge
 from prometheus_client.exposition import start_http_server
 
-from battletui.engine.observers import (
+from battletui.observe import (
     N_A,
     UNKNOWN,
     CannotSwitch,
@@ -25,8 +25,8 @@ from battletui.engine.observers import (
     PrometheusObserver,
     preset_named,
 )
-from battletui.engine.observers import prometheus as prometheus_module
-from battletui.gateway import BreakerState, BreakerTransition, GatewayEvent
+from battletui.observe import prometheus as prometheus_module
+from battletui.protocol.events import BreakerState, BreakerTransition, GatewayEvent
 
 IDS = ("alpha", "beta", "gamma")
 
@@ -151,7 +151,8 @@ async def test_lasso_circuits_and_lag_per_provider_with_transitions_between_scra
 # -- eRPC ------------------------------------------------------------------------------------
 
 
-async def test_erpc_breaker_state_from_transition_totals_cordons_and_lag(served: Served) -> None:
+def erpc_metrics(served: Served) -> tuple[Counter, Gauge, Gauge]:
+    """eRPC's breaker transition totals, cordons and head lag, as it names them."""
     changes = Counter(
         "erpc_upstream_breaker_state_change_total",
         "Total circuit-breaker state transitions per upstream and direction",
@@ -170,6 +171,11 @@ async def test_erpc_breaker_state_from_transition_totals_cordons_and_lag(served:
         ["project", "vendor", "network", "upstream"],
         registry=served.registry,
     )
+    return changes, cordoned, lag
+
+
+async def test_erpc_breaker_state_from_transition_totals_cordons_and_lag(served: Served) -> None:
+    changes, cordoned, lag = erpc_metrics(served)
 
     def moved(upstream: str, transition: str) -> None:
         changes.labels("main", upstream, transition).inc()

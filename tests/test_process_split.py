@@ -341,3 +341,19 @@ async def test_the_screen_says_so_when_its_engine_dies(tmp_path: Path) -> None:
     assert app.return_code == 3
     assert wait_all_gone([engine, *others], ports) == []
     assert link.session_dir is not None and (link.session_dir / JOURNAL_NAME).is_file()
+
+
+def test_the_engine_process_loads_neither_the_gateway_nor_the_providers() -> None:
+    """The engine meets the system under test and the lab only over sockets: a fresh
+    interpreter's view of its process entry (what they share is ``battletui.protocol``)."""
+    probe = (
+        "import sys, battletui.engine.__main__\n"
+        "print(sorted(m for m in sys.modules if m.startswith(("
+        "'battletui.gateway', 'battletui.providers', 'battletui.lab', 'battletui.ui',"
+        " 'textual'))))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"

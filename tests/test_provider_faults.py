@@ -25,7 +25,8 @@ from websockets.exceptions import InvalidHandshake
 
 from battletui.chain import MockChain
 from battletui.chain.tokens import APPROVAL_TOPIC, TRANSFER_TOPIC
-from battletui.providers import FaultState, MockProvider
+from battletui.protocol.faults import FaultState
+from battletui.providers import MockProvider
 from battletui.scenario import ProviderSpec
 
 DEADLINE = 5.0

@@ -16,7 +16,8 @@ import pytest
 from helpers.waiting import wait_until
 
 from battletui.chain import MockChain
-from battletui.providers import FaultState, MockProvider
+from battletui.protocol.faults import FaultState
+from battletui.providers import MockProvider
 from battletui.providers.latency import DelayModel
 from battletui.scenario import ProviderSpec
 

@@ -22,7 +22,8 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from battletui.chain import MockChain
-from battletui.providers import INVALID_PARAMS, METHOD_NOT_FOUND, PARSE_ERROR, MockProvider, ws_app
+from battletui.protocol.jsonrpc import INVALID_PARAMS, METHOD_NOT_FOUND, PARSE_ERROR
+from battletui.providers import MockProvider, ws_app
 from battletui.providers.head_feed import HeadFeed
 from battletui.scenario import ProviderSpec
 

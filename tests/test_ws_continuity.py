@@ -14,8 +14,9 @@ import pytest
 from helpers.inprocess_lab import Lab
 from helpers.waiting import wait_until
 
-from battletui.gateway import Gateway, WsFeedEvent
+from battletui.gateway import Gateway
 from battletui.metrics import WsMetrics
+from battletui.protocol.events import WsFeedEvent
 from battletui.scenario import (
     GatewaySpec,
     HttpLoadSpec,

@@ -4,7 +4,7 @@ Knows nothing of sockets or the UI; the providers serve it over JSON-RPC.
 """
 
 from battletui.chain.block import EMPTY_TRIE_ROOT, EMPTY_UNCLES_HASH, ZERO_HASH, Block
-from battletui.chain.hexutil import data, parse_quantity, quantity
+from battletui.chain.hexutil import data, quantity
 from battletui.chain.logs import Log
 from battletui.chain.mock_chain import MAX_REORG_DEPTH, MockChain, ReorgListener, Replaced
 
@@ -19,6 +19,5 @@ __all__ = [
     "ReorgListener",
     "Replaced",
     "data",
-    "parse_quantity",
     "quantity",
 ]

@@ -1,4 +1,5 @@
-"""Ethereum JSON hex encodings, so every field matches what geth puts on the wire."""
+"""Ethereum JSON hex encodings, so every field matches what geth puts on the wire (reading a
+QUANTITY back is :func:`battletui.protocol.jsonrpc.parse_quantity`)."""
 
 from __future__ import annotations
 
@@ -13,13 +14,3 @@ def quantity(value: int) -> str:
 def data(raw: bytes) -> str:
     """Encode bytes as JSON-RPC DATA: ``0x`` and two lowercase hex digits per byte."""
     return "0x" + raw.hex()
-
-
-def parse_quantity(text: str) -> int:
-    """Decode a QUANTITY (``0x``-prefixed hex); raises ``ValueError`` on anything else."""
-    if not text.startswith(("0x", "0X")) or len(text) < 3:
-        raise ValueError(f"not a hex quantity: {text!r}")
-    digits = text[2:]
-    if not all(c in "0123456789abcdefABCDEF" for c in digits):
-        raise ValueError(f"not a hex quantity: {text!r}")
-    return int(digits, 16)

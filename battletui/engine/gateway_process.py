@@ -3,7 +3,7 @@
 The system under test serves from its own process and event loop, as a production gateway
 would, so its work never stalls the loop that timestamps requests, and the engine can only
 know it through its sockets (JSON-RPC, and the admin endpoints read by
-:class:`~battletui.engine.gateway_observer.GatewayObserver`). It dies with the engine however
+:class:`~battletui.observe.GatewayObserver`). It dies with the engine however
 the engine ends (see :mod:`battletui.processes`); ``stop()`` ends it in order, so its port is
 closed before the session's outputs are written.
 """

@@ -14,7 +14,7 @@ from typing import Any, Final
 
 import httpx
 
-from battletui.providers import FaultState
+from battletui.protocol.faults import FaultState
 from battletui.scenario import Action
 
 TIMEOUT: Final = 10.0

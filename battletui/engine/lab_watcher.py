@@ -9,14 +9,14 @@ which the session journals; the report turns consecutive entries into per-second
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
 from typing import Final
 
 from battletui.engine.lab_client import LabClient, LabRequestError, LabState, Received
-from battletui.providers import FaultState
+from battletui.processes import cancel_and_wait
+from battletui.protocol.faults import FaultState
 
 POLL_INTERVAL: Final = 0.5
 """Seconds between reads of the lab's state. It runs on the engine's measuring loop, so it is
@@ -104,10 +104,7 @@ class LabWatcher:
         """Stop polling; with ``final``, read once more and report those counts (call it
         before the lab stops, so the journal gets the last second's traffic)."""
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(task)
         if final and await self.poll() is not None:
             self._report()
 

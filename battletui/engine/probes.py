@@ -13,7 +13,7 @@ from typing import Literal
 
 import aiohttp
 
-from battletui.gateway.outcome import describe_error
+from battletui.protocol.errors import describe_error
 
 ProbeOutcome = Literal["refused", "ok", "error", "timeout"]
 

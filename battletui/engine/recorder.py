@@ -12,7 +12,6 @@ from collections.abc import Callable, Mapping
 from battletui.engine.journal import Journal
 from battletui.engine.lab_client import Received
 from battletui.engine.probes import ProbeResult
-from battletui.gateway import BreakerTransition, FailoverEvent, GatewayEvent, WsFeedEvent
 from battletui.metrics import (
     Event,
     EventLevel,
@@ -23,6 +22,7 @@ from battletui.metrics import (
     WsView,
 )
 from battletui.metrics.interval_codec import record_to_json
+from battletui.protocol.events import BreakerTransition, FailoverEvent, GatewayEvent, WsFeedEvent
 from battletui.workload import HeadVerdict
 
 GATEWAY_NOTE_QUIET = 10.0

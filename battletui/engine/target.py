@@ -23,13 +23,13 @@ import aiohttp
 from battletui.engine.errors import LabError
 from battletui.engine.gateway_process import GatewayProcess
 from battletui.engine.lab_process import ProviderEndpoint
+from battletui.observe import events_url
 from battletui.scenario import DEFAULT_UPSTREAM_HEADER, ObserveSpec, TargetSpec
 
 __all__ = [
     "LAB_JSON",
     "SystemUnderTest",
     "TargetKind",
-    "events_url",
     "external",
     "lab_json",
     "reference",
@@ -77,12 +77,6 @@ class SystemUnderTest:
             "observers": list(observers),
             "upstream_header": self.spec.observe.upstream_header,
         }
-
-
-def events_url(admin_url: str) -> str:
-    """The reference gateway's ``/events`` stream under its admin base URL."""
-    base = admin_url.rstrip("/")
-    return "ws" + base.removeprefix("http") + "/events"
 
 
 def reference(gateway: GatewayProcess) -> SystemUnderTest:

@@ -3,24 +3,13 @@
 Selection strategies, one circuit breaker per provider, failover within a deadline, health
 probes, and WebSocket ``newHeads`` subscriptions that survive a provider's death (resubscribe
 elsewhere, backfill over HTTP, never a duplicate). It reaches the mock providers only over
-HTTP and WebSocket, never through their memory.
+HTTP and WebSocket, never through their memory. What it tells its observers is spoken in
+:mod:`battletui.protocol` (the events and their ``/events`` format).
 """
 
 from battletui.gateway.app import Gateway
-from battletui.gateway.breaker import BreakerState, BreakerTransition, CircuitBreaker
-from battletui.gateway.events import FailoverEvent, GatewayEvent
-from battletui.gateway.head_feed import WsFeedEvent
+from battletui.gateway.breaker import CircuitBreaker
 from battletui.gateway.pool import UpstreamStats
 from battletui.gateway.upstream_client import Upstream
 
-__all__ = [
-    "BreakerState",
-    "BreakerTransition",
-    "CircuitBreaker",
-    "FailoverEvent",
-    "Gateway",
-    "GatewayEvent",
-    "Upstream",
-    "UpstreamStats",
-    "WsFeedEvent",
-]
+__all__ = ["CircuitBreaker", "Gateway", "Upstream", "UpstreamStats"]

@@ -3,7 +3,7 @@
 * ``GET /health`` — breakers, health tiers, lag, rate limits, the strategy and the WebSocket
   feed's upstream, as JSON (format: :mod:`battletui.gateway.health_report`);
 * ``GET /events`` — a WebSocket stream of the gateway's own events as JSON, one per message
-  (format: :mod:`battletui.gateway.event_format`; fan-out: :mod:`~.event_stream`);
+  (format: :mod:`battletui.protocol.event_format`; fan-out: :mod:`~.event_stream`);
 * ``POST /admin/strategy`` with ``{"name": "priority"}`` — switch the selection strategy;
   200 with ``{"strategy": ...}`` (what ``/health`` reports from now on), or 400 with one line
   of text for an unknown name or a malformed body.

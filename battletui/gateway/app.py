@@ -11,7 +11,6 @@ session, exactly like a production gateway. Run alone in its own process with
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import random
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -22,20 +21,28 @@ from aiohttp import ClientSession, web
 
 from battletui.gateway.admin import add_admin_routes
 from battletui.gateway.backfill import Post
-from battletui.gateway.breaker import BreakerState, BreakerTransition, CircuitBreaker
+from battletui.gateway.breaker import CircuitBreaker
 from battletui.gateway.event_stream import QUEUE_LIMIT, EventStream
-from battletui.gateway.events import FailoverEvent, GatewayEvent, also, notify
-from battletui.gateway.head_feed import HeadFeed, WsFeedEvent
+from battletui.gateway.head_feed import HeadFeed
 from battletui.gateway.head_sequencer import Head
 from battletui.gateway.health import HealthProber, run_ticker
 from battletui.gateway.health_report import health_report
 from battletui.gateway.jsonrpc import NO_UPSTREAM, PARSE_ERROR_REPLY, error_reply
+from battletui.gateway.listeners import also, notify
 from battletui.gateway.outcome import Verdict
 from battletui.gateway.pool import UpstreamPool, UpstreamStats
 from battletui.gateway.router import Router
 from battletui.gateway.selection import Strategy
 from battletui.gateway.upstream_client import Upstream, UpstreamClient, new_session
 from battletui.gateway.ws_endpoint import WsEndpoint
+from battletui.processes import cancel_and_wait
+from battletui.protocol.events import (
+    BreakerState,
+    BreakerTransition,
+    FailoverEvent,
+    GatewayEvent,
+    WsFeedEvent,
+)
 from battletui.scenario import GatewaySpec
 from battletui.wire import FastPostServer, PostReply
 from battletui.wire import loads as fast_loads
@@ -243,11 +250,7 @@ class Gateway:
         if feed is not None:
             await feed.close()
         tasks, self._tasks = self._tasks, []
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await cancel_and_wait(*tasks, swallow=True)
         front, self._front = self._front, None
         if front is not None:
             await front.close()

@@ -22,14 +22,13 @@ import random
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
-from enum import StrEnum
 from typing import Final
 
-from battletui.gateway.events import notify
+from battletui.gateway.listeners import notify
+from battletui.protocol.events import BreakerState, BreakerTransition
 from battletui.scenario import BreakerSpec
 
-__all__ = ["JITTER", "BreakerState", "BreakerTransition", "CircuitBreaker"]
+__all__ = ["JITTER", "CircuitBreaker"]
 
 _KEEP_TRANSITIONS: Final = 64
 """Recent transitions kept on the breaker; the listener sees every one, memory stays flat."""
@@ -39,31 +38,6 @@ probe at the same instant."""
 _TIMES: Final = "\N{MULTIPLICATION SIGN}"
 _MAX_DOUBLINGS: Final = 32
 """The backoff exponent stops growing here (the cap has long been reached)."""
-
-
-class BreakerState(StrEnum):
-    CLOSED = "CLOSED"
-    """Traffic flows; failures are counted (consecutive and over the sliding window)."""
-    OPEN = "OPEN"
-    """No traffic until the open time has elapsed."""
-    HALF_OPEN = "HALF-OPEN"
-    """A limited number of probe requests decide whether to close or open again."""
-
-
-@dataclass(frozen=True)
-class BreakerTransition:
-    """One state change, with the clock time it took effect and why.
-
-    A reason for opening says how long the breaker stays open, e.g.
-    ``5 consecutive failures (timeout after 1.0s); open 5.0s`` or
-    ``probe failed: HTTP 502; open 10.0s (backoff \N{MULTIPLICATION SIGN}2)``.
-    """
-
-    provider: str
-    old: BreakerState
-    new: BreakerState
-    at: float
-    reason: str
 
 
 def _seconds(value: float) -> str:

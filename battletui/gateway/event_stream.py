@@ -1,7 +1,7 @@
 """The gateway's ``GET /events``: its own events, as they happen, over a WebSocket.
 
 Breaker transitions, failovers, the WebSocket feed's switches and backfills and the pool's
-health notes go out as JSON messages (format: :mod:`battletui.gateway.event_format`) to every
+health notes go out as JSON messages (format: :mod:`battletui.protocol.event_format`) to every
 connected client. It has to stay cheap while the gateway is being battered:
 
 * each event is serialised once, for all clients;
@@ -25,8 +25,8 @@ from typing import Any, Final
 
 from aiohttp import web
 
-from battletui.gateway.breaker import BreakerTransition
-from battletui.gateway.event_format import (
+from battletui.gateway.ws_endpoint import CLOSE_TIMEOUT, ClientConnection
+from battletui.protocol.event_format import (
     BREAKER,
     FAILOVERS,
     GATEWAY,
@@ -37,9 +37,7 @@ from battletui.gateway.event_format import (
     encode_transition,
     encode_ws_feed,
 )
-from battletui.gateway.events import FailoverEvent, GatewayEvent
-from battletui.gateway.head_feed import WsFeedEvent
-from battletui.gateway.ws_endpoint import CLOSE_TIMEOUT, ClientConnection
+from battletui.protocol.events import BreakerTransition, FailoverEvent, GatewayEvent, WsFeedEvent
 
 __all__ = [
     "FAILOVER_BATCH",

@@ -35,16 +35,17 @@ from typing import Any, Final
 import aiohttp
 
 from battletui.gateway.backfill import BackfillResult, Post, fetch_heads
-from battletui.gateway.breaker import BreakerState
-from battletui.gateway.events import notify
 from battletui.gateway.head_sequencer import Backfill, Head, HeadSequencer, Step
-from battletui.gateway.outcome import format_seconds
+from battletui.gateway.listeners import notify
 from battletui.gateway.pool import UpstreamPool
 from battletui.gateway.selection import Selector, tiered
 from battletui.gateway.ws_upstream import HeadSubscription, SubscribeFailed, UpstreamLost
+from battletui.processes import cancel_and_wait
+from battletui.protocol.errors import format_seconds
+from battletui.protocol.events import BreakerState, WsFeedEvent
 from battletui.scenario import GatewaySpec
 
-__all__ = ["RETRY_INTERVAL", "WATCH_INTERVAL", "HeadFeed", "WsFeedEvent"]
+__all__ = ["RETRY_INTERVAL", "WATCH_INTERVAL", "HeadFeed"]
 
 _log = logging.getLogger(__name__)
 
@@ -56,21 +57,6 @@ BACKFILL_ROUNDS: Final = 3
 """A backfill may take this many request deadlines (``GatewaySpec.timeout``) at most."""
 LAGGING: Final = "its head is lagging"
 _NOT_THEIR_FAULT: Final = frozenset({"breaker open", "halted", LAGGING})
-
-
-@dataclass(frozen=True)
-class WsFeedEvent:
-    """Something the gateway's head feed did, for the event log and the journal.
-
-    ``kind``: ``subscribed`` (first upstream subscription), ``switch`` (moved from one
-    upstream to another, or resubscribed on the same one, and why), ``backfill`` (heads fetched
-    over HTTP), ``gap`` (numbers that could not be filled), ``stalled`` (no upstream available).
-    """
-
-    at: float
-    kind: str
-    provider: str | None
-    detail: str
 
 
 @dataclass
@@ -322,9 +308,7 @@ class HeadFeed:
                     return UpstreamLost(LAGGING)  # its heads would reach clients late
                 was_open = was_open and is_open
         finally:
-            reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await reader
+            await cancel_and_wait(reader)
 
     def _healthy_elsewhere(self, uid: str) -> bool:
         """Another upstream that is neither lagging nor OPEN: somewhere to move to."""

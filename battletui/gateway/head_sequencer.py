@@ -28,7 +28,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
-from battletui.gateway.jsonrpc import parse_quantity
+from battletui.protocol.jsonrpc import parse_quantity
 
 __all__ = [
     "BLOCK_ONLY_FIELDS",

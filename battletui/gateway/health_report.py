@@ -39,8 +39,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from battletui.gateway.breaker import BreakerState
 from battletui.gateway.pool import UpstreamPool
+from battletui.protocol.events import BreakerState
 
 __all__ = ["health_report", "tier_of"]
 

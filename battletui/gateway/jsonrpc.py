@@ -1,16 +1,17 @@
 """The JSON-RPC 2.0 knowledge the gateway needs: which errors are the provider's fault, and
-how to answer a client when the gateway itself has to."""
+how to answer a client when the gateway itself has to (the codes every process shares are in
+:mod:`battletui.protocol.jsonrpc`)."""
 
 from __future__ import annotations
 
 import json
 from typing import Any, Final
 
+from battletui.protocol.jsonrpc import INTERNAL_ERROR, PARSE_ERROR, parse_quantity
+
 __all__ = [
     "BLOCK_NUMBER",
-    "INVALID_PARAMS",
     "NO_UPSTREAM",
-    "PARSE_ERROR",
     "PARSE_ERROR_REPLY",
     "error_object",
     "error_reply",
@@ -18,14 +19,10 @@ __all__ = [
     "head_from",
     "is_batch",
     "is_provider_error",
-    "parse_quantity",
 ]
 
 BLOCK_NUMBER: Final = "eth_blockNumber"
 """The method whose answers (client traffic and health probes alike) name a provider's head."""
-PARSE_ERROR: Final = -32700
-INVALID_PARAMS: Final = -32602
-INTERNAL_ERROR: Final = -32603
 NO_UPSTREAM: Final = -32050
 """Gateway error: every provider failed or none was available (inside the server range)."""
 
@@ -105,18 +102,6 @@ def error_reply(request: Any, code: int, message: str) -> bytes:
 
 PARSE_ERROR_REPLY: Final = error_reply(None, PARSE_ERROR, "Parse error")
 """The answer to a body that is not JSON at all."""
-
-_HEX_DIGITS: Final = frozenset("0123456789abcdefABCDEF")
-
-
-def parse_quantity(value: Any) -> int | None:
-    """A JSON-RPC QUANTITY (``0x``-prefixed hex) as an int; None for anything else."""
-    if not isinstance(value, str) or len(value) < 3 or not value.startswith(("0x", "0X")):
-        return None
-    digits = value[2:]
-    if not _HEX_DIGITS.issuperset(digits):
-        return None
-    return int(digits, 16)
 
 
 def head_from(answer: Any) -> int | None:

@@ -12,7 +12,6 @@ A block whose logs cannot be had from any upstream is skipped (and logged), not 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 from collections import OrderedDict
@@ -21,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from battletui.gateway.head_sequencer import Head
+from battletui.processes import cancel_and_wait
 from battletui.wire import loads as fast_loads
 
 _log = logging.getLogger(__name__)
@@ -122,10 +122,7 @@ class LogFeed:
 
     async def close(self) -> None:
         worker, self._worker = self._worker, None
-        if worker is not None:
-            worker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await worker
+        await cancel_and_wait(worker)
 
     async def _run(self) -> None:
         while True:

@@ -1,22 +1,18 @@
 """Judging one upstream attempt: answer to relay, provider failure, or rate limit.
 
-Pure functions over status, body and exception, so the rules the breaker lives by can be read
+Pure functions over status and body, so the rules the breaker lives by can be read
 (and tested) in one place without sockets.
 """
 
 from __future__ import annotations
 
-import errno
 import time
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from enum import StrEnum
 from typing import Any, Final
 
-import aiohttp
-
 from battletui.gateway.jsonrpc import is_provider_error
-from battletui.wire import BadResponse, Disconnected
 from battletui.wire import loads as fast_loads
 
 __all__ = [
@@ -24,8 +20,6 @@ __all__ = [
     "MAX_RETRY_AFTER",
     "Attempt",
     "Verdict",
-    "describe_error",
-    "format_seconds",
     "judge_response",
     "parse_retry_after",
 ]
@@ -60,13 +54,6 @@ class Attempt:
     retry_after: float | None = None
     answer: Any = field(default=None, compare=False, repr=False)
     """The body as parsed while judging it (None when it was not JSON, or not read)."""
-
-
-def format_seconds(seconds: float) -> str:
-    """``1.0s`` / ``250ms``: short, human, stable in messages."""
-    if seconds >= 1.0:
-        return f"{seconds:.1f}s"
-    return f"{seconds * 1000:.0f}ms"
 
 
 def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
@@ -125,45 +112,3 @@ def judge_response(
     if status >= 400 and "jsonrpc" not in answer:
         return Verdict.FAILURE, f"HTTP {status}", answer
     return Verdict.ANSWER, "", answer
-
-
-def describe_error(exc: BaseException, timeout: float | None = None) -> str:
-    """A short cause for a transport error or timeout, as shown to operators and clients:
-    never a library's own sentence with a URL in it."""
-    if isinstance(exc, TimeoutError):
-        return "timed out" if timeout is None else f"timeout after {format_seconds(timeout)}"
-    if isinstance(exc, Disconnected):
-        return str(exc)  # connection reset / truncated response / server disconnected
-    if isinstance(exc, BadResponse):
-        return str(exc)
-    if isinstance(exc, aiohttp.ServerDisconnectedError):
-        return "server disconnected"
-    if isinstance(exc, aiohttp.ClientPayloadError):
-        return "truncated response"
-    if isinstance(exc, aiohttp.ClientResponseError):
-        return f"bad response ({exc.message})" if exc.message else "bad response"
-    if isinstance(exc, aiohttp.ClientConnectorError):
-        cause = describe_os_error(exc.os_error)
-        return cause if cause != "connection failed" else "connect failed"
-    if isinstance(exc, OSError):
-        return describe_os_error(exc)
-    return type(exc).__name__
-
-
-def describe_os_error(exc: OSError) -> str:
-    """The socket-level cause in a person's words (aiohttp's own wrappers included, whose
-    text is e.g. "Can not write request body for http://...": the cause is underneath)."""
-    if exc.errno == errno.ECONNREFUSED or isinstance(exc, ConnectionRefusedError):
-        return "connection refused"
-    if exc.errno == errno.ECONNRESET or isinstance(exc, ConnectionResetError):
-        return "connection reset"
-    if exc.errno == errno.EPIPE or isinstance(exc, BrokenPipeError):
-        return "broken pipe"
-    if exc.errno == errno.ETIMEDOUT:
-        return "timed out"
-    cause = exc.__cause__ or exc.__context__
-    if isinstance(cause, OSError) and cause is not exc:
-        return describe_os_error(cause)
-    if isinstance(exc, aiohttp.ClientOSError):
-        return "connection lost"
-    return exc.strerror or "connection failed"

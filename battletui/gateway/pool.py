@@ -26,11 +26,13 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Final
 
-from battletui.gateway.breaker import BreakerState, BreakerTransition, CircuitBreaker
-from battletui.gateway.events import GatewayEvent, notify
+from battletui.gateway.breaker import CircuitBreaker
 from battletui.gateway.jsonrpc import BLOCK_NUMBER, head_from
-from battletui.gateway.outcome import Attempt, Verdict, format_seconds
+from battletui.gateway.listeners import notify
+from battletui.gateway.outcome import Attempt, Verdict
 from battletui.gateway.upstream_client import Upstream
+from battletui.protocol.errors import format_seconds
+from battletui.protocol.events import BreakerState, BreakerTransition, GatewayEvent
 from battletui.scenario import BreakerSpec
 
 __all__ = [

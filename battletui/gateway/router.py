@@ -16,14 +16,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
-from battletui.gateway.breaker import BreakerState
-from battletui.gateway.events import FailoverEvent, notify
 from battletui.gateway.filter_pins import NOT_FOUND, FilterPins
 from battletui.gateway.jsonrpc import NO_UPSTREAM, error_reply, expects_reply, is_batch
+from battletui.gateway.listeners import notify
 from battletui.gateway.outcome import Verdict
 from battletui.gateway.pool import UpstreamPool
 from battletui.gateway.selection import Selector, tiered
 from battletui.gateway.upstream_client import UpstreamClient
+from battletui.protocol.events import BreakerState, FailoverEvent
 from battletui.scenario import GatewaySpec
 
 __all__ = ["BATCH", "Reply", "Router", "method_of"]

@@ -29,8 +29,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Final, Protocol
 
-from battletui.gateway.breaker import BreakerState
 from battletui.gateway.pool import UpstreamPool
+from battletui.protocol.events import BreakerState
 from battletui.scenario import STRATEGIES
 
 __all__ = [

@@ -16,12 +16,11 @@ from battletui.gateway.outcome import (
     DEFAULT_RETRY_AFTER,
     Attempt,
     Verdict,
-    describe_error,
-    format_seconds,
     judge_response,
     parse_retry_after,
 )
-from battletui.wire import HttpPool
+from battletui.protocol.errors import describe_error, format_seconds
+from battletui.wire import BadResponse, Disconnected, HttpPool
 
 __all__ = ["POOL_SIZE", "Upstream", "UpstreamClient", "new_session"]
 
@@ -36,6 +35,14 @@ class Upstream:
 
     id: str
     url: str
+
+
+def _describe(exc: BaseException, timeout: float) -> str:
+    """Why an attempt got no answer: the wire words its own disconnects and garbled answers
+    ("connection reset", "truncated response"); anything else is worded as everywhere."""
+    if isinstance(exc, Disconnected | BadResponse):
+        return str(exc)
+    return describe_error(exc, timeout)
 
 
 def new_session() -> aiohttp.ClientSession:
@@ -82,7 +89,7 @@ class UpstreamClient:
                 Verdict.FAILURE,
                 0,
                 b"",
-                describe_error(exc, timeout),
+                _describe(exc, timeout),
                 time.perf_counter() - started,
             )
         latency = time.perf_counter() - started

@@ -12,7 +12,6 @@ disconnected (close code 1008) instead of growing the gateway's memory.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import random
@@ -25,14 +24,14 @@ from aiohttp import web
 
 from battletui.gateway.head_sequencer import Head
 from battletui.gateway.jsonrpc import (
-    INTERNAL_ERROR,
-    INVALID_PARAMS,
     PARSE_ERROR_REPLY,
     error_object,
     error_reply,
     expects_reply,
 )
 from battletui.gateway.log_feed import BadCriteria, LogCriteria, LogFeed
+from battletui.processes import cancel_and_wait
+from battletui.protocol.jsonrpc import INTERNAL_ERROR, INVALID_PARAMS
 from battletui.wire import loads as fast_loads
 
 __all__ = [
@@ -169,12 +168,7 @@ class ClientConnection:
 
     async def shutdown(self) -> None:
         """Cancel the writer and in-flight requests and wait for them."""
-        tasks = [t for t in (self.writer, self.closer, *self.tasks) if t is not None]
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await cancel_and_wait(self.writer, self.closer, *self.tasks, swallow=True)
 
 
 class WsEndpoint:

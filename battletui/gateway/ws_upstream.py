@@ -16,8 +16,8 @@ from typing import Any, Final
 import aiohttp
 from yarl import URL
 
-from battletui.gateway.outcome import describe_error
 from battletui.gateway.upstream_client import Upstream
+from battletui.protocol.errors import describe_error
 
 __all__ = ["HeadSubscription", "SubscribeFailed", "UpstreamLost", "ws_url"]
 

@@ -18,6 +18,7 @@ from typing import Final
 
 from battletui.chain import Log, Replaced
 from battletui.chain.transactions import Transaction
+from battletui.protocol.jsonrpc import INVALID_PARAMS
 from battletui.providers.get_logs import (
     get_logs,
     log_matches,
@@ -25,7 +26,7 @@ from battletui.providers.get_logs import (
     parse_topics,
     resolve_block,
 )
-from battletui.providers.jsonrpc import INVALID_PARAMS, Params, RpcError
+from battletui.providers.jsonrpc import Params, RpcError
 from battletui.providers.params import SERVER_ERROR, args
 from battletui.providers.view import ChainView
 

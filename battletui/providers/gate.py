@@ -13,7 +13,7 @@ import random
 from collections.abc import Iterable
 from typing import Final
 
-from battletui.providers.faults import ErrorFault
+from battletui.providers.injected import ErrorFault
 from battletui.providers.latency import DelayModel, ErrorModel, RateMeter
 from battletui.providers.resets import reset_transport
 from battletui.scenario import ProviderSpec

@@ -18,8 +18,9 @@ from __future__ import annotations
 
 from typing import Final
 
-from battletui.chain import Log, parse_quantity
-from battletui.providers.jsonrpc import INVALID_PARAMS, Params, RpcError
+from battletui.chain import Log
+from battletui.protocol.jsonrpc import INVALID_PARAMS, parse_quantity
+from battletui.providers.jsonrpc import Params, RpcError
 from battletui.providers.view import ChainView
 
 MAX_LOG_RANGE: Final = 1000
@@ -60,12 +61,10 @@ def resolve_block(tag: object, head: int, *, argument: int = 0) -> int:
     }
     if tag in named:
         return named[tag]
-    try:
-        return parse_quantity(tag)
-    except ValueError:
-        raise RpcError(
-            INVALID_PARAMS, f"invalid argument {argument}: bad block number {tag!r}"
-        ) from None
+    number = parse_quantity(tag)
+    if number is None:
+        raise RpcError(INVALID_PARAMS, f"invalid argument {argument}: bad block number {tag!r}")
+    return number
 
 
 def parse_addresses(value: object) -> frozenset[str] | None:

@@ -21,12 +21,13 @@ from typing import Final
 
 from aiohttp import web
 
-from battletui.providers.faults import ErrorFault, FaultState
+from battletui.protocol.faults import FaultState
 from battletui.providers.gate import Gate
 from battletui.providers.injected import (
     RATE_LIMIT_STATUS,
     SERVER_ERROR_STATUS,
     UNPARSEABLE,
+    ErrorFault,
     baseline_error,
     error_object,
     failed_answer,

@@ -17,10 +17,27 @@ HTTP status to carry the failure it gets one object with a null id.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Final
 
-from battletui.providers.faults import ErrorFault
-from battletui.providers.jsonrpc import INTERNAL_ERROR, is_notification, request_id
+from battletui.protocol.jsonrpc import INTERNAL_ERROR
+from battletui.providers.jsonrpc import is_notification, request_id
+
+
+@dataclass(frozen=True)
+class ErrorFault:
+    """The ``errors`` fault: which share of JSON-RPC requests fail, and how.
+
+    ``kind`` is one of ``scenario.ERROR_KINDS``; ``code`` is the JSON-RPC code of the error
+    objects sent (-32603 for ``server-error``, -32005 for ``rate-limit``, the caller's code
+    for ``rpc-error``); ``retry_after`` is the ``rate-limit`` back-off in seconds.
+    """
+
+    rate: float
+    kind: str
+    code: int
+    retry_after: float
+
 
 SERVER_ERROR_STATUS: Final = 503
 SERVER_ERROR_MESSAGE: Final = "upstream unavailable (injected 503)"

@@ -11,11 +11,7 @@ import json
 from collections.abc import Callable
 from typing import Final
 
-PARSE_ERROR: Final = -32700
-INVALID_REQUEST: Final = -32600
-METHOD_NOT_FOUND: Final = -32601
-INVALID_PARAMS: Final = -32602
-INTERNAL_ERROR: Final = -32603
+from battletui.protocol.jsonrpc import INVALID_REQUEST, PARSE_ERROR
 
 PARSE_ERROR_MESSAGE: Final = "parse error"
 

@@ -10,10 +10,11 @@ from collections.abc import Callable
 from typing import Final
 
 from battletui.chain import quantity
+from battletui.protocol.jsonrpc import INVALID_PARAMS, METHOD_NOT_FOUND
 from battletui.providers import state_methods, tx_methods
 from battletui.providers.filters import Filters
 from battletui.providers.get_logs import get_logs, resolve_block
-from battletui.providers.jsonrpc import INVALID_PARAMS, METHOD_NOT_FOUND, Params, RpcError
+from battletui.providers.jsonrpc import Params, RpcError
 from battletui.providers.params import args as _args
 from battletui.providers.view import ChainView
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
-from battletui.chain import parse_quantity
+from battletui.protocol.jsonrpc import INVALID_PARAMS, parse_quantity
 from battletui.providers.get_logs import resolve_block
-from battletui.providers.jsonrpc import INVALID_PARAMS, Params, RpcError
+from battletui.providers.jsonrpc import Params, RpcError
 from battletui.providers.view import ChainView
 
 SERVER_ERROR: Final = -32000
@@ -66,11 +66,9 @@ def quantity_arg(value: object, argument: int, name: str = "") -> int:
     """A QUANTITY (or, where geth takes ``hexutil.Uint64`` or a number, a plain integer)."""
     if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
         return value
-    if isinstance(value, str):
-        try:
-            return parse_quantity(value)
-        except ValueError:
-            pass
+    number = parse_quantity(value)
+    if number is not None:
+        return number
     field = f" of {name}" if name else ""
     raise RpcError(INVALID_PARAMS, f"invalid argument {argument}: bad quantity{field}")
 

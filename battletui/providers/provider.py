@@ -11,11 +11,11 @@ from typing import Final
 from aiohttp import WSCloseCode, web
 
 from battletui.chain import MockChain
-from battletui.providers.faults import ErrorFault, FaultState
+from battletui.protocol.faults import FaultState
 from battletui.providers.gate import Gate
 from battletui.providers.head_feed import HeadFeed
 from battletui.providers.http_app import RpcHttpApp
-from battletui.providers.injected import check_code, fault_code
+from battletui.providers.injected import ErrorFault, check_code, fault_code
 from battletui.providers.listener import Listener
 from battletui.providers.methods import EthApi
 from battletui.providers.received import ReceivedCounter

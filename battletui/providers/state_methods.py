@@ -15,7 +15,8 @@ from battletui.chain.hexutil import data
 from battletui.chain.ledger import MissingState
 from battletui.chain.state import State
 from battletui.chain.tokens import CONTRACT_ADDRESSES, MULTICALL3, stand_in_code
-from battletui.providers.jsonrpc import INVALID_PARAMS, Params, RpcError
+from battletui.protocol.jsonrpc import INVALID_PARAMS
+from battletui.providers.jsonrpc import Params, RpcError
 from battletui.providers.params import (
     SERVER_ERROR,
     address,

@@ -47,12 +47,12 @@ from typing import Final
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
+from battletui.protocol.jsonrpc import INVALID_PARAMS
 from battletui.providers.gate import Gate
 from battletui.providers.get_logs import parse_addresses, parse_topics
 from battletui.providers.head_feed import HeadFeed, LogCriteria
 from battletui.providers.injected import UNPARSEABLE, baseline_error, error_object, failed_answer
 from battletui.providers.jsonrpc import (
-    INVALID_PARAMS,
     Params,
     RpcError,
     handle_payload,

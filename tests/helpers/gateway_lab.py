@@ -20,14 +20,8 @@ import aiohttp
 from multidict import CIMultiDictProxy
 from websockets.asyncio.client import connect
 
-from battletui.gateway import (
-    BreakerTransition,
-    FailoverEvent,
-    Gateway,
-    GatewayEvent,
-    Upstream,
-    WsFeedEvent,
-)
+from battletui.gateway import Gateway, Upstream
+from battletui.protocol.events import BreakerTransition, FailoverEvent, GatewayEvent, WsFeedEvent
 from battletui.scenario import BreakerSpec, GatewaySpec
 from helpers.fake_node import BLOCK_INTERVAL, Chain, FakeNode, Listener
 from helpers.fake_upstream import Behaviour, FakeUpstream

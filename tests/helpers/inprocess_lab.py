@@ -12,15 +12,9 @@ from collections.abc import Callable
 
 from battletui.chain import MockChain
 from battletui.engine.errors import LabError
-from battletui.gateway import (
-    BreakerTransition,
-    FailoverEvent,
-    Gateway,
-    GatewayEvent,
-    Upstream,
-    WsFeedEvent,
-)
+from battletui.gateway import Gateway, Upstream
 from battletui.lab import LabServer, LabStartError
+from battletui.protocol.events import BreakerTransition, FailoverEvent, GatewayEvent, WsFeedEvent
 from battletui.providers import MockProvider
 from battletui.scenario import Scenario
 

@@ -10,7 +10,7 @@ import aiohttp
 from battletui.engine.chaos.handle import Endpoint
 from battletui.engine.chaos.rpc import HOST, VERIFY_DEADLINE, ChaosError
 from battletui.engine.probes import connect_refused, probe_health
-from battletui.gateway.outcome import describe_error
+from battletui.protocol.errors import describe_error
 
 
 async def verify_refused(provider: Endpoint, what: str) -> str:

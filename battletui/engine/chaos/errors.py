@@ -7,7 +7,7 @@ import aiohttp
 
 from battletui.engine.chaos.handle import Endpoint, LabHandle, applied
 from battletui.engine.chaos.rpc import ChaosError, rpc
-from battletui.gateway.outcome import describe_error
+from battletui.protocol.errors import describe_error
 from battletui.scenario import Action
 
 ERROR_PROBES = 60

@@ -8,7 +8,7 @@ import aiohttp
 from battletui.engine.chaos.handle import Endpoint, LabHandle, applied
 from battletui.engine.chaos.rpc import LATENCY_SLACK, VERIFY_DEADLINE, ChaosError, rpc
 from battletui.engine.probes import probe_health
-from battletui.gateway.outcome import describe_error
+from battletui.protocol.errors import describe_error
 from battletui.scenario import Action
 
 

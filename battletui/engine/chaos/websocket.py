@@ -13,7 +13,7 @@ from battletui.engine.chaos.availability import verify_answers
 from battletui.engine.chaos.handle import Endpoint, LabHandle, applied
 from battletui.engine.chaos.rpc import VERIFY_DEADLINE, ChaosError
 from battletui.engine.lab_client import LabRequestError
-from battletui.gateway.outcome import describe_error
+from battletui.protocol.errors import describe_error
 from battletui.scenario import Action
 
 DOWN = "it is down; restore it first"

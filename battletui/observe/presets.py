@@ -16,7 +16,7 @@ from typing import Final
 
 from prometheus_client.samples import Sample
 
-from battletui.engine.observers.view import N_A, UNKNOWN
+from battletui.observe.view import N_A, UNKNOWN
 
 __all__ = [
     "CLOSED",

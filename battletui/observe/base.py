@@ -7,8 +7,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
-from battletui.engine.observers.view import GatewayView
-from battletui.gateway import BreakerTransition, FailoverEvent, GatewayEvent, WsFeedEvent
+from battletui.observe.view import GatewayView
+from battletui.protocol.events import BreakerTransition, FailoverEvent, GatewayEvent, WsFeedEvent
 
 __all__ = [
     "CannotSwitch",

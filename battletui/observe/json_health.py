@@ -8,7 +8,7 @@ Two sources, both over sockets:
   long it stays open, rate limits, lag, and the WebSocket feed's upstream;
 * the event stream (a WebSocket, the reference gateway's) gives every breaker transition,
   failover, feed switch and health note as it happens, as the gateway's own values
-  (:class:`~battletui.gateway.BreakerTransition`, ``FailoverEvent``, ``WsFeedEvent``,
+  (:class:`~battletui.protocol.events.BreakerTransition`, ``FailoverEvent``, ``WsFeedEvent``,
   ``GatewayEvent``) handed to the recorder's callbacks. A transition also updates the picture
   at once; a poll answered before the transition (by the gateway's clock) does not undo it.
   When the stream drops while the gateway lives, it reconnects and asks for what it missed
@@ -39,16 +39,16 @@ import httpx
 import websockets
 from websockets.asyncio.client import connect
 
-from battletui.engine.observers.base import (
+from battletui.observe.base import (
     CannotSwitch,
     ObserverCallbacks,
     ObserverError,
     one_line,
     tell,
 )
-from battletui.engine.observers.view import UNKNOWN, UNKNOWN_UPSTREAM, GatewayView, UpstreamView
-from battletui.gateway import BreakerTransition, FailoverEvent, GatewayEvent, WsFeedEvent
-from battletui.gateway.event_format import (
+from battletui.observe.view import UNKNOWN, UNKNOWN_UPSTREAM, GatewayView, UpstreamView
+from battletui.processes import cancel_and_wait
+from battletui.protocol.event_format import (
     BREAKER,
     FAILOVERS,
     GATEWAY,
@@ -59,6 +59,7 @@ from battletui.gateway.event_format import (
     decode_transition,
     decode_ws_feed,
 )
+from battletui.protocol.events import BreakerTransition, FailoverEvent, GatewayEvent, WsFeedEvent
 
 __all__ = ["POLL_INTERVAL", "GatewayObserver", "JsonHealthObserver"]
 
@@ -128,7 +129,6 @@ class JsonHealthObserver:
         self._strategy: str | None = None
         self._ws_upstream: str | None = None
         self._ws_observed = False
-        self._health: Mapping[str, Any] | None = None
         self._health_local = -math.inf
         self._reachable = False
         self._seq = 0
@@ -180,11 +180,7 @@ class JsonHealthObserver:
     async def stop(self) -> None:
         """Stop polling and close the stream and the client. Idempotent."""
         tasks, self._tasks = self._tasks, []
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await cancel_and_wait(*tasks, swallow=True)
         await self._http.aclose()
 
     async def __aenter__(self) -> Self:
@@ -216,11 +212,6 @@ class JsonHealthObserver:
             ws_observed=self._ws_observed,
             upstreams=MappingProxyType(upstreams),
         )
-
-    @property
-    def last_health(self) -> Mapping[str, Any] | None:
-        """The last health body as answered (None before the first)."""
-        return self._health
 
     # -- actions -----------------------------------------------------------------------------
 
@@ -320,7 +311,6 @@ class JsonHealthObserver:
         serving = websocket.get("upstream") if isinstance(websocket, dict) else None
         self._ws_observed = isinstance(websocket, dict) and "upstream" in websocket
         self._ws_upstream = self._provider(serving) if isinstance(serving, str) else None
-        self._health = health
         self._health_local = now
         self._reachable = True
         self._answered.set()

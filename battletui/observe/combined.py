@@ -12,8 +12,8 @@ import time
 from collections.abc import Sequence
 from types import MappingProxyType
 
-from battletui.engine.observers.base import CannotSwitch, Observer, ObserverError
-from battletui.engine.observers.view import (
+from battletui.observe.base import CannotSwitch, Observer, ObserverError
+from battletui.observe.view import (
     NOT_OBSERVED,
     GatewayView,
     ShareSource,

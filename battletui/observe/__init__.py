@@ -4,27 +4,29 @@ metrics through a preset, the upstream header — and ``n/a`` where nothing obse
 
 The session calls :func:`build_observer` once and reads the result through the
 :class:`Observer` protocol; the format an external gateway can serve to be observed fully is
-the reference gateway's ``/health`` (``docs/observers.md``).
+the reference gateway's ``/health`` (``docs/observers.md``). Nothing here runs a session:
+the package observes any gateway and never imports the engine or the UI.
 """
 
-from battletui.engine.observers.base import (
+from battletui.observe.base import (
     CannotSwitch,
     Observer,
     ObserverCallbacks,
     ObserverError,
 )
-from battletui.engine.observers.combined import CombinedObserver
-from battletui.engine.observers.factory import (
+from battletui.observe.combined import CombinedObserver
+from battletui.observe.factory import (
     DEFAULT_HEADER,
     ObserveConfig,
     ObserveLike,
     PrometheusConfig,
     PrometheusLike,
     build_observer,
+    events_url,
     reference_observe,
 )
-from battletui.engine.observers.json_health import GatewayObserver, JsonHealthObserver
-from battletui.engine.observers.presets import (
+from battletui.observe.json_health import GatewayObserver, JsonHealthObserver
+from battletui.observe.presets import (
     CUSTOM_KEYS,
     PRESETS,
     CustomPreset,
@@ -35,8 +37,8 @@ from battletui.engine.observers.presets import (
     Preset,
     preset_named,
 )
-from battletui.engine.observers.prometheus import PrometheusObserver
-from battletui.engine.observers.view import (
+from battletui.observe.prometheus import PrometheusObserver
+from battletui.observe.view import (
     N_A,
     NOT_OBSERVED,
     UNKNOWN,
@@ -76,6 +78,7 @@ __all__ = [
     "ShareSource",
     "UpstreamView",
     "build_observer",
+    "events_url",
     "preset_named",
     "reference_observe",
 ]

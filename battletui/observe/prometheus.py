@@ -1,19 +1,18 @@
 """The Prometheus observer: a gateway's ``/metrics``, scraped about once a second and read
-through a preset (:mod:`~battletui.engine.observers.presets`).
+through a preset (:mod:`~battletui.observe.presets`).
 
 It runs on the engine's measuring loop, so a scrape is kept cheap: one GET (httpx), then only
 the lines of the preset's metrics are handed to prometheus-client's text parser (a gateway
 can expose thousands of series; parsing them all would cost the loop milliseconds each
 second). A breaker state that differs from the last one seen becomes a
-:class:`~battletui.gateway.BreakerTransition` for the recorder, stamped with the scrape's time
-and the reason ``seen in <metric> at scrape`` — the change happened at most one scrape
-interval earlier, which is as precise as metrics can say.
+:class:`~battletui.protocol.events.BreakerTransition` for the recorder, stamped with the
+scrape's time and the reason ``seen in <metric> at scrape`` — the change happened at most one
+scrape interval earlier, which is as precise as metrics can say.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import math
 import time
@@ -26,22 +25,23 @@ import httpx
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
 
-from battletui.engine.observers.base import (
+from battletui.observe.base import (
     CannotSwitch,
     ObserverCallbacks,
     ObserverError,
     one_line,
     tell,
 )
-from battletui.engine.observers.presets import CLOSED, HALF_OPEN, OPEN, BreakerReading, Preset
-from battletui.engine.observers.view import (
+from battletui.observe.presets import CLOSED, HALF_OPEN, OPEN, BreakerReading, Preset
+from battletui.observe.view import (
     N_A,
     NOT_OBSERVED,
     UNKNOWN_UPSTREAM,
     GatewayView,
     UpstreamView,
 )
-from battletui.gateway import BreakerState, BreakerTransition, GatewayEvent
+from battletui.processes import cancel_and_wait
+from battletui.protocol.events import BreakerState, BreakerTransition, GatewayEvent
 
 __all__ = ["SCRAPE_INTERVAL", "PrometheusObserver"]
 
@@ -126,10 +126,7 @@ class PrometheusObserver:
 
     async def stop(self) -> None:
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await cancel_and_wait(task, swallow=True)
         await self._http.aclose()
 
     async def set_strategy(self, name: str) -> str:

@@ -1,4 +1,8 @@
-"""What chaos is currently applied to a provider, as one immutable value for snapshots."""
+"""What chaos is currently applied to a provider, as one immutable value for snapshots.
+
+The lab process makes it from its providers and sends it as JSON (``to_json``); the engine
+reads it back (``from_json``), so both sides share this definition, not each other's code.
+"""
 
 from __future__ import annotations
 
@@ -7,24 +11,11 @@ from dataclasses import dataclass, field, fields
 from types import MappingProxyType
 from typing import Any
 
+__all__ = ["FaultState"]
+
 
 def _no_methods() -> Mapping[str, float]:
     return MappingProxyType({})
-
-
-@dataclass(frozen=True)
-class ErrorFault:
-    """The ``errors`` fault: which share of JSON-RPC requests fail, and how.
-
-    ``kind`` is one of ``scenario.ERROR_KINDS``; ``code`` is the JSON-RPC code of the error
-    objects sent (-32603 for ``server-error``, -32005 for ``rate-limit``, the caller's code
-    for ``rpc-error``); ``retry_after`` is the ``rate-limit`` back-off in seconds.
-    """
-
-    rate: float
-    kind: str
-    code: int
-    retry_after: float
 
 
 @dataclass(frozen=True)

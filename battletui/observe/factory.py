@@ -12,11 +12,11 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Final, Protocol
 
-from battletui.engine.observers.base import Observer, ObserverCallbacks
-from battletui.engine.observers.combined import CombinedObserver
-from battletui.engine.observers.json_health import JsonHealthObserver
-from battletui.engine.observers.presets import preset_named
-from battletui.engine.observers.prometheus import PrometheusObserver
+from battletui.observe.base import Observer, ObserverCallbacks
+from battletui.observe.combined import CombinedObserver
+from battletui.observe.json_health import JsonHealthObserver
+from battletui.observe.presets import preset_named
+from battletui.observe.prometheus import PrometheusObserver
 
 __all__ = [
     "DEFAULT_HEADER",
@@ -25,6 +25,7 @@ __all__ = [
     "PrometheusConfig",
     "PrometheusLike",
     "build_observer",
+    "events_url",
     "reference_observe",
 ]
 
@@ -63,7 +64,7 @@ class PrometheusConfig:
     preset: str
     """lasso, erpc, dshackle or custom."""
     metrics: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
-    """``custom`` only: see :data:`~battletui.engine.observers.presets.CUSTOM_KEYS`."""
+    """``custom`` only: see :data:`~battletui.observe.presets.CUSTOM_KEYS`."""
 
 
 @dataclass(frozen=True)
@@ -78,12 +79,16 @@ class ObserveConfig:
     prometheus: PrometheusConfig | None = None
 
 
+def events_url(admin_url: str) -> str:
+    """The reference gateway's ``/events`` stream under its admin base URL."""
+    base = admin_url.rstrip("/")
+    return "ws" + base.removeprefix("http") + "/events"
+
+
 def reference_observe(admin_url: str) -> ObserveConfig:
     """How the reference gateway is observed: its ``/health``, ``/events`` and header."""
     admin = admin_url.rstrip("/")
-    return ObserveConfig(
-        health=f"{admin}/health", events="ws" + admin.removeprefix("http") + "/events"
-    )
+    return ObserveConfig(health=f"{admin}/health", events=events_url(admin))
 
 
 def build_observer(

@@ -33,9 +33,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Final
 
-from battletui.gateway.breaker import BreakerState, BreakerTransition
-from battletui.gateway.events import FailoverEvent, GatewayEvent
-from battletui.gateway.head_feed import WsFeedEvent
+from battletui.protocol.events import (
+    BreakerState,
+    BreakerTransition,
+    FailoverEvent,
+    GatewayEvent,
+    WsFeedEvent,
+)
 
 __all__ = [
     "BREAKER",
