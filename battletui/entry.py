@@ -22,7 +22,7 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
 def run() -> NoReturn:
     signal.signal(signal.SIGTERM, _interrupt)
     try:
-        from battletui.cli import main
+        from battletui.commands.main import main
 
         code = main()
     except KeyboardInterrupt:

@@ -156,7 +156,7 @@ def test_headless_path_never_imports_textual(tmp_path: Path) -> None:
     )
     code = (
         "import sys\n"
-        "from battletui.cli import main\n"
+        "from battletui.commands.main import main\n"
         "status = main(['replay', 'tiny.yaml'])\n"
         "assert status in (0, 4), status  # 4: a busy machine, said so; imports are the point\n"
         "loaded = sorted(m for m in sys.modules if m == 'textual' or m.startswith('textual.'))\n"

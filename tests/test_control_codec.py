@@ -162,7 +162,7 @@ def test_a_malformed_outcome_is_a_value_error() -> None:
 def test_the_control_package_keeps_its_walls() -> None:
     """Viewers and ``ctl`` load no engine, system under test or Textual (fresh interpreter)."""
     code = (
-        "import sys, battletui.control, battletui.control.client, battletui.ctl\n"
+        "import sys, battletui.control, battletui.control.client, battletui.commands.ctl\n"
         "walls = ('textual', 'battletui.engine', 'battletui.gateway', 'battletui.providers',\n"
         "         'battletui.workload', 'battletui.ui', 'battletui.lab')\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] == 'textual'\n"

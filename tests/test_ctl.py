@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from helpers.control_fakes import TOKEN, FakeSession, serving
 
+from battletui.commands.ctl import add_ctl_parser, ctl_command
 from battletui.control.files import write_control_files
-from battletui.ctl import add_ctl_parser, run_ctl
 from battletui.engine.control_server import ControlServer
 from battletui.scenario import Action
 
@@ -37,7 +37,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
 
 async def ctl(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     """Run the command in a thread (it runs its own event loop); the server stays on ours."""
-    code = await asyncio.wait_for(asyncio.to_thread(run_ctl, parse(list(argv))), 30)
+    code = await asyncio.wait_for(asyncio.to_thread(ctl_command, parse(list(argv))), 30)
     out, err = capsys.readouterr()
     assert "Traceback" not in out + err
     return code, out, err
@@ -223,6 +223,6 @@ async def test_a_session_whose_engine_is_gone_exits_2(
 
 
 def test_help_lists_examples(capsys: pytest.CaptureFixture[str]) -> None:
-    assert run_ctl(parse(["kill", "--help"])) == 0
+    assert ctl_command(parse(["kill", "--help"])) == 0
     out = capsys.readouterr().out
     assert "battletui ctl degrade beta --latency +100ms" in out

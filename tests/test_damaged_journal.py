@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from battletui.recover import report_session
+from battletui.commands.report import report_session
 
 GOLDEN = Path(__file__).parent / "data" / "golden" / "journal.jsonl"
 

@@ -8,15 +8,15 @@ from dataclasses import replace
 
 from rich.console import Console
 
-from battletui.metrics import Event, InstrumentView, LatencyStats, Snapshot, WsView
-from battletui.metrics.snapshot import ProviderView, SloStatus
-from battletui.progress import (
+from battletui.commands.progress import (
     ProgressBar,
     ProgressPrinter,
     choose_mode,
     make_progress,
     status_text,
 )
+from battletui.metrics import Event, InstrumentView, LatencyStats, Snapshot, WsView
+from battletui.metrics.snapshot import ProviderView, SloStatus
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from battletui.cli import Usage, check_base_port, main
+from battletui.commands.inputs import Usage, check_base_port
+from battletui.commands.main import main
 from battletui.scenario import (
     ObserveSpec,
     PrometheusSpec,

@@ -10,7 +10,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from battletui.cli import bundled_demo
+from battletui.commands.inputs import bundled_demo
 from battletui.control.engine_link import OwnedSessionLink
 from battletui.scenario import load_scenario
 from battletui.ui import BattleApp

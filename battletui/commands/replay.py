@@ -1,16 +1,18 @@
-"""Headless replay: the same ``Session`` as the TUI, with progress as lines or a live bar.
+"""``battletui replay`` without ``--ui``: the same ``Session`` as the TUI, with progress as
+lines or a live bar.
 
 On a terminal a rich progress bar shows the run; anywhere else (CI, pipes) plain lines, one
-status line per second plus each event (see ``battletui.progress``). Either way the summary
-follows and the session folder is the last line of stdout. After the session is written the
-replay can also write a JUnit XML file (``junit=``) and, inside GitHub Actions, append the
-report to the job summary (``GITHUB_STEP_SUMMARY``).
+status line per second plus each event (see ``battletui.commands.progress``). Either way the
+summary follows and the session folder is the last line of stdout. After the session is
+written the replay can also write a JUnit XML file (``junit=``) and, inside GitHub Actions,
+append the report to the job summary (``GITHUB_STEP_SUMMARY``).
 
 Never imports Textual (a test checks this in a fresh interpreter), so CI needs no terminal.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import os
@@ -21,16 +23,44 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from battletui import exit_codes
+from battletui.commands.inputs import Usage, baseline_from, scenario_from, sessions_root_from
+from battletui.commands.progress import ProgressMode, ReplayProgress, choose_mode, make_progress
 from battletui.engine import LabError, Session
 from battletui.engine.hosting import HostedSession
-from battletui.progress import ProgressMode, choose_mode, make_progress
+from battletui.processes import install_uvloop
 from battletui.report import REPORT_NAME
 from battletui.report.junit import write_junit
 from battletui.report.step_summary import append_step_summary, step_summary_path
 from battletui.report.summary import print_summary
-from battletui.scenario import Scenario
+from battletui.scenario import Scenario, format_of
 
-__all__ = ["replay"]
+__all__ = ["replay", "replay_command"]
+
+
+def replay_command(args: argparse.Namespace) -> int:
+    """The scenario with the command line's overrides, replayed to its end."""
+    path: Path = args.scenario
+    scenario = scenario_from(path, args)
+    if scenario.open_ended:
+        raise Usage(
+            f"{path}: duration: 0 runs until quit; give --duration to replay it headless "
+            "(or watch it with --ui)"
+        )
+    decorate = baseline_from(args.baseline, args.tolerance)
+    install_uvloop()  # this process is the engine: its loop times every request
+    try:
+        return asyncio.run(
+            replay(
+                scenario,
+                sessions_root=sessions_root_from(args.sessions),
+                scenario_format=format_of(path),
+                junit=args.junit,
+                decorate=decorate,
+                base_port=args.base_port,
+            )
+        )
+    except KeyboardInterrupt:
+        return exit_codes.INTERRUPTED
 
 
 async def replay(
@@ -72,20 +102,8 @@ async def replay(
         flush=True,
     )
     loop = asyncio.get_running_loop()
-    interrupted = False
-    started = False
-
-    def interrupt() -> None:
-        """A signal while the lab starts is kept until it has (the session is then written
-        at once); afterwards it ends the session."""
-        nonlocal interrupted
-        interrupted = True
-        if started:
-            session.request_finish("interrupted")
-
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, interrupt)
+    interrupt = _Interrupt(session)
+    _catch_signals(loop, interrupt)
     try:
         await session.start()
     except LabError as error:
@@ -93,11 +111,50 @@ async def replay(
         if session.write_error is not None and session.dir is not None:
             print(session.dir, file=out, flush=True)  # the folder it names, to rebuild
         return exit_codes.LAB_FAILED
-    started = True
-    if interrupted:
-        session.request_finish("interrupted")
+    interrupt.started()
     hosted = HostedSession(session)  # `battletui attach` / `ctl` can join a replay too
     await hosted.open()
+    folder = await _watch(session, printer)
+    await hosted.close()
+    _release_signals(loop)
+    return _conclude(session, folder, out, junit=junit, interrupted=interrupt.seen)
+
+
+class _Interrupt:
+    """A signal while the lab starts is kept until it has (the session is then written at
+    once); afterwards it ends the session."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+        self._started = False
+        self.seen = False
+
+    def __call__(self) -> None:
+        self.seen = True
+        if self._started:
+            self._session.request_finish("interrupted")
+
+    def started(self) -> None:
+        """The lab is up: a signal kept during the start ends the session now."""
+        self._started = True
+        if self.seen:
+            self._session.request_finish("interrupted")
+
+
+def _catch_signals(loop: asyncio.AbstractEventLoop, handler: Callable[[], None]) -> None:
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, handler)
+
+
+def _release_signals(loop: asyncio.AbstractEventLoop) -> None:
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.remove_signal_handler(sig)
+
+
+async def _watch(session: Session, printer: ReplayProgress) -> Path:
+    """Show progress until the session is written; the folder it was written to."""
     waiter = asyncio.create_task(session.wait_finished())
     printer.start()
     try:
@@ -108,11 +165,14 @@ async def replay(
         printer.stop(session.snapshot)
     finally:
         printer.stop()  # hand the terminal back, whatever happened (idempotent)
-    folder = waiter.result()
-    await hosted.close()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.remove_signal_handler(sig)
+    return waiter.result()
+
+
+def _conclude(
+    session: Session, folder: Path, out: TextIO, *, junit: Path | None, interrupted: bool
+) -> int:
+    """The summary, the JUnit file and the job summary of a finished replay; its exit code.
+    The session folder is the last line printed, whatever happened."""
     if session.write_error is not None:
         print(f"battletui: {session.write_error}", file=sys.stderr)
         print(folder, file=out, flush=True)

@@ -15,6 +15,8 @@ import re
 import sys
 from pathlib import Path
 
+from battletui import exit_codes
+from battletui.commands.inputs import Usage
 from battletui.control.client import (
     ControlClient,
     ControlError,
@@ -28,8 +30,6 @@ from battletui.scenario import ACTION_KINDS, TARGETLESS, Action, ParamValue
 
 APPLIED = 0
 NOT_APPLIED = 1
-USAGE = 2
-INTERRUPTED = 130
 
 EPILOG = """\
 examples:
@@ -50,10 +50,6 @@ action, no running session or a refused token.
 
 _INT = re.compile(r"-?\d+")
 _FLOAT = re.compile(r"-?(\d+\.\d*|\.\d+)([eE][-+]?\d+)?|-?\d+[eE][-+]?\d+")
-
-
-class _Usage(Exception):
-    """A mistake on the command line (one line)."""
 
 
 def add_ctl_parser(
@@ -82,7 +78,8 @@ def add_ctl_parser(
     return ctl
 
 
-def run_ctl(args: argparse.Namespace) -> int:
+def ctl_command(args: argparse.Namespace) -> int:
+    """One action, one line out; 0 applied, 1 not applied, 2 bad usage or no session."""
     rest: list[str] = list(getattr(args, "rest", None) or [])
     if "-h" in rest or "--help" in rest:
         parser = getattr(args, "ctl_parser", None)
@@ -94,14 +91,14 @@ def run_ctl(args: argparse.Namespace) -> int:
         root = sessions or args.sessions or os.environ.get("BATTLETUI_SESSIONS") or "sessions"
         url, token = read_control(folder if folder else newest_running(Path(root)))
         outcome = asyncio.run(_apply(url, token, action))
-    except (_Usage, NoSession, Unauthorized, Rejected, Unreachable) as err:
+    except (Usage, NoSession, Unauthorized, Rejected, Unreachable) as err:
         print(f"battletui ctl: {err}", file=sys.stderr)
-        return USAGE
+        return exit_codes.USAGE
     except ControlError as err:
         print(_line(False, _what(args.action, rest), str(err)))
         return NOT_APPLIED
     except KeyboardInterrupt:
-        return INTERRUPTED
+        return exit_codes.INTERRUPTED
     if outcome.applied:
         print(_line(True, outcome.action.describe(), outcome.detail))
         return APPLIED
@@ -117,7 +114,7 @@ async def _apply(url: str, token: str, action: Action) -> ActionOutcome:
 def _parse(kind: str, rest: list[str]) -> tuple[Action, Path | None, str | None]:
     """``ACTION [TARGET] [--param value ...]`` -> the action as a person wrote it."""
     if kind not in ACTION_KINDS:
-        raise _Usage(f"unknown action {kind!r} (known: {', '.join(ACTION_KINDS)})")
+        raise Usage(f"unknown action {kind!r} (known: {', '.join(ACTION_KINDS)})")
     positional: list[str] = []
     params: dict[str, ParamValue] = {}
     session: Path | None = None
@@ -131,7 +128,7 @@ def _parse(kind: str, rest: list[str]) -> tuple[Action, Path | None, str | None]
         if not equals:
             following = next(tokens, None)
             if following is None or following.startswith("--"):
-                raise _Usage(f"--{name} needs a value")
+                raise Usage(f"--{name} needs a value")
             value = following
         if name == "session":
             session = Path(value)
@@ -140,17 +137,17 @@ def _parse(kind: str, rest: list[str]) -> tuple[Action, Path | None, str | None]
         else:
             key = name.replace("-", "_")
             if key in params:
-                raise _Usage(f"--{name} given twice")
+                raise Usage(f"--{name} given twice")
             params[key] = _scalar(value)
     value_key = TARGETLESS.get(kind)
     target: str | None = None
     if kind == "mark" and positional:
         positional = [" ".join(positional)]  # an unquoted label
     if len(positional) > 1:
-        raise _Usage(f"unexpected {positional[1]!r} (parameters are --name value)")
+        raise Usage(f"unexpected {positional[1]!r} (parameters are --name value)")
     if positional and value_key is not None:
         if value_key in params:
-            raise _Usage(f"{kind}'s {value_key} given twice")
+            raise Usage(f"{kind}'s {value_key} given twice")
         params[value_key] = positional[0] if kind == "mark" else _scalar(positional[0])
     elif positional:
         target = positional[0]

@@ -6,16 +6,24 @@ a power cut): the journal is flushed per entry and carries a complete checkpoint
 
 from __future__ import annotations
 
+import argparse
 import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
 from battletui import exit_codes
+from battletui.commands.inputs import baseline_from
 from battletui.control.files import remove_stale_control_files
 from battletui.engine.journal import JOURNAL_NAME
 from battletui.report import RebuildError, rebuild, write_outputs
 from battletui.report.summary import print_summary
+
+
+def report_command(args: argparse.Namespace) -> int:
+    """Rebuild, compared with ``--baseline`` when given; exits with the session's verdict."""
+    decorate = baseline_from(args.baseline, args.tolerance)
+    return report_session(args.session, decorate=decorate)
 
 
 def report_session(

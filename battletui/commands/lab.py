@@ -10,6 +10,7 @@ the actions, what each provider received, what the observers saw.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import signal
@@ -18,12 +19,32 @@ from pathlib import Path
 from typing import TextIO
 
 from battletui import exit_codes
+from battletui.commands.inputs import scenario_from, sessions_root_from
 from battletui.engine import LabError, Session
 from battletui.engine.hosting import HostedSession
-from battletui.scenario import Scenario
+from battletui.processes import install_uvloop
+from battletui.scenario import Scenario, format_of
 
 STOPPED = "stopped"
 """End reason of a lab session ended by Ctrl-C or SIGTERM: its normal end."""
+
+
+def lab_command(args: argparse.Namespace) -> int:
+    """The scenario with ``--base-port`` applied, served until Ctrl-C (exit 0) or SIGTERM."""
+    path: Path = args.scenario
+    scenario = scenario_from(path, args)
+    install_uvloop()  # this process is the engine: the lab session runs on its loop
+    try:
+        return asyncio.run(
+            run_lab(
+                scenario,
+                sessions_root=sessions_root_from(args.sessions),
+                base_port=args.base_port,
+                scenario_format=format_of(path),
+            )
+        )
+    except KeyboardInterrupt:
+        return 0
 
 
 async def run_lab(
