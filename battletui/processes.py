@@ -12,6 +12,9 @@ SIGTERM as a second line of defence. No child outlives its parent, and none hold
 Children run in a session of their own, so a Ctrl-C at the terminal reaches the parent only,
 which then ends its children in order (their last words matter: the gateway's final events,
 the lab's counts).
+
+``cancel_and_wait`` is how every process stops tasks of its own (the wire, which imports
+nothing of battletui, keeps its own copy).
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ __all__ = [
     "ChildContext",
     "ChildError",
     "ChildProcess",
+    "cancel_and_wait",
     "child_main",
     "install_uvloop",
 ]
@@ -59,6 +63,24 @@ def install_uvloop() -> bool:
         return False
     asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
     return True
+
+
+async def cancel_and_wait(*tasks: asyncio.Future[Any] | None, swallow: bool = False) -> None:
+    """Cancel every task (``None`` is skipped), then wait until each has ended, so none
+    outlives its owner. ``asyncio.wait``, not ``await task`` under a suppress: a cancellation
+    of the caller itself still lands. A task's cancellation is no error; with ``swallow``
+    neither is anything else it raised (an owner that stops does not care why), else the
+    first such error propagates."""
+    running = [task for task in tasks if task is not None]
+    for task in running:
+        task.cancel()
+    if not running:
+        return
+    await asyncio.wait(running)
+    errors = [task.exception() for task in running if not task.cancelled()]
+    first = next((error for error in errors if error is not None), None)
+    if first is not None and not swallow:
+        raise first
 
 
 # -- parent side ----------------------------------------------------------------------------

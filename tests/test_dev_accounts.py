@@ -18,4 +18,3 @@ def test_the_written_out_dev_keys_are_derived_from_the_public_mnemonic() -> None
     assert [(a.address.lower(), bytes(a.key)) for a in derived] == [
         (account.address, account.key) for account in dev_accounts()
     ]
-    assert dev_accounts()[0].checksum == "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"

@@ -12,7 +12,13 @@ from aiohttp import web
 from hdrh.histogram import HdrHistogram
 from helpers.waiting import wait_until
 
-from battletui.metrics import HttpMetrics, IntervalRecord, LatencyStats, RequestResult
+from battletui.metrics import (
+    HttpMetrics,
+    IntervalRecord,
+    LatencyStats,
+    MergedHttpMetrics,
+    RequestResult,
+)
 from battletui.metrics.instrument import (
     InstrumentSecond,
     InstrumentTally,
@@ -287,6 +293,13 @@ def test_nothing_measured_is_nothing_judged() -> None:
 # -- the live view ----------------------------------------------------------------------------
 
 
+def fed_by_one_worker(clock: FakeClock) -> tuple[MergedHttpMetrics, HttpMetrics]:
+    """The engine's figures and the one worker whose closed seconds reach them."""
+    merged = MergedHttpMetrics(clock, workers=1, start=0.0)
+    worker = HttpMetrics(clock, start=0.0, on_interval=lambda record: merged.closed(0, record))
+    return merged, worker
+
+
 def run_seconds(
     metrics: HttpMetrics, clock: FakeClock, first: int, count: int, *, slip: float
 ) -> None:
@@ -303,28 +316,35 @@ def run_seconds(
 
 def test_live_view_says_behind_since_when_and_clears_after_five_good_seconds() -> None:
     clock = FakeClock(0.0)
-    metrics = HttpMetrics(clock, start=0.0)
-    run_seconds(metrics, clock, 0, 12, slip=0.001)
+    metrics, worker = fed_by_one_worker(clock)
+    run_seconds(worker, clock, 0, 12, slip=0.001)
     view = metrics.instrument_view()
     assert not view.behind and not view.saturated and not view.inconclusive
     assert view.slip_p99_ms is not None and view.slip_p99_ms < 5
-    run_seconds(metrics, clock, 12, 20, slip=0.030)
+    run_seconds(worker, clock, 12, 20, slip=0.030)
     view = metrics.instrument_view()
     assert view.behind and view.behind_since == 12.0
     assert view.saturated and view.behind_from == 12.0 and view.inconclusive
     assert view.slip_p99_ms is not None and view.slip_p99_ms > 25
-    run_seconds(metrics, clock, 32, 6, slip=0.001)
+    run_seconds(worker, clock, 32, 6, slip=0.001)
     view = metrics.instrument_view()
     assert not view.behind and view.behind_since is None
     assert view.saturated and view.behind_from == 12.0  # the session as the report will see it
 
 
-def test_live_view_counts_unsent_and_clipped_in_the_open_second() -> None:
+def test_live_view_counts_unsent_in_the_open_second_and_clipped_once_it_closed() -> None:
     clock = FakeClock(0.0)
-    metrics = HttpMetrics(clock, start=0.0)
-    metrics.unsent(3)
-    metrics.record(RequestResult("x", 0.0, 0.0, 130.0, ok=False, error_kind="timeout"))
+    metrics, worker = fed_by_one_worker(clock)
+    worker.unsent(3)
+    # answered 130 s after it was due: over the histograms' ceiling, so clipped
+    worker.record(RequestResult("x", -129.8, -129.8, 0.2, ok=False, error_kind="timeout"))
     clock.now = 0.5
+    for second in worker.live_seconds():
+        metrics.live(0, second)
+    view = metrics.instrument_view()
+    assert (view.unsent, view.clipped) == (3, 0)  # a live second carries no clipped count
+    clock.now = 1.5
+    worker.tick()
     view = metrics.instrument_view()
     assert (view.unsent, view.clipped) == (3, 1)
 
@@ -410,13 +430,13 @@ def test_bars_read_from_the_counts_array_count_what_walking_the_values_counts(
 
 def test_session_latency_is_read_once_per_closed_second_and_stays_current() -> None:
     clock = FakeClock(0.0)
-    metrics = HttpMetrics(clock, start=0.0)
-    metrics.record(RequestResult("x", 0.0, 0.0, 0.010, ok=True))
+    metrics, worker = fed_by_one_worker(clock)
+    worker.record(RequestResult("x", 0.0, 0.0, 0.010, ok=True))
     clock.now = 1.5
-    metrics.tick()
+    worker.tick()
     first = metrics.total_latency()
     assert first is metrics.total_latency() and first.count == 1
-    metrics.record(RequestResult("x", 1.0, 1.0, 1.6, ok=True))
+    worker.record(RequestResult("x", 1.0, 1.0, 1.6, ok=True))
     clock.now = 2.5
-    metrics.tick()
+    worker.tick()
     assert metrics.total_latency().count == 2 and metrics.total_latency().max > 500

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -12,7 +13,7 @@ import pytest
 from conftest import REPO
 from helpers.orphans import port_listening, process_alive, wait_all_gone
 
-from battletui.processes import ChildError, ChildProcess
+from battletui.processes import ChildError, ChildProcess, cancel_and_wait
 
 TESTS = str(REPO / "tests")
 ENV = {"PYTHONPATH": TESTS + os.pathsep + os.environ.get("PYTHONPATH", "")}
@@ -68,3 +69,49 @@ def test_the_child_dies_with_its_parent(how: signal.Signals) -> None:
     finally:
         parent.kill()
         parent.wait()
+
+
+async def _sleep_then_fail(message: str) -> None:
+    try:
+        await asyncio.sleep(60)
+    finally:
+        raise RuntimeError(message)  # what a task that breaks while it is stopped raises
+
+
+async def test_cancel_and_wait_ends_every_task_and_skips_none() -> None:
+    tasks = [asyncio.create_task(asyncio.sleep(60)) for _ in range(3)]
+    await cancel_and_wait(tasks[0], None, *tasks[1:])
+    assert all(task.cancelled() for task in tasks)
+
+
+async def test_cancel_and_wait_raises_what_a_task_raised_unless_told_to_swallow_it() -> None:
+    broken = asyncio.create_task(_sleep_then_fail("broken"))
+    await asyncio.sleep(0)
+    with pytest.raises(RuntimeError, match="broken"):
+        await cancel_and_wait(broken)
+    quiet = asyncio.create_task(_sleep_then_fail("quiet"))
+    await asyncio.sleep(0)
+    await cancel_and_wait(quiet, swallow=True)
+    assert quiet.done()
+
+
+async def test_cancel_and_wait_lets_its_callers_own_cancellation_through() -> None:
+    """A stop that is itself cancelled (a test's timeout, Ctrl-C) must not carry on: the
+    task being stopped here shrugs off its first cancellation, like one caught mid-read."""
+    release = asyncio.Event()
+
+    async def stubborn() -> None:
+        try:
+            await asyncio.sleep(60)
+        except asyncio.CancelledError:
+            await release.wait()
+
+    task = asyncio.create_task(stubborn())
+    await asyncio.sleep(0)
+    stopper = asyncio.create_task(cancel_and_wait(task))
+    await asyncio.sleep(0)
+    stopper.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await stopper
+    release.set()
+    await task

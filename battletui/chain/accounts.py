@@ -80,10 +80,6 @@ class ChainAccount:
     """Lowercase ``0x`` hex, as geth writes addresses in JSON."""
     key: bytes
 
-    @property
-    def checksum(self) -> str:
-        return PrivateKey(self.key).public_key.to_checksum_address()
-
 
 @functools.cache
 def dev_accounts() -> tuple[ChainAccount, ...]:

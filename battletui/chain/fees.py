@@ -1,4 +1,4 @@
-"""Base fees and priority fees of the mock chain.
+"""Base fees of the mock chain, and the reward percentiles of ``eth_feeHistory``.
 
 The base fee is a pure function of the block (so any block, and any replica of the chain, has
 it without history): a slow wave between ~5 and ~19 gwei with a few percent of noise, so
@@ -26,11 +26,6 @@ def base_fee(seed: int, chain_id: int, label: str, number: int) -> int:
     wave = 1.0 + BASE_FEE_WAVE * math.sin(2 * math.pi * number / BASE_FEE_PERIOD)
     noise = derive_int(seed, chain_id, label, number, -NOISE_PER_MILLE, NOISE_PER_MILLE + 1)
     return int(BASE_FEE_MEAN * wave * (1000 + noise) / 1000)
-
-
-def priority_fee(seed: int, chain_id: int, number: int, index: int) -> int:
-    """The tip a background transaction offers: 0.01-2 gwei, as wallets suggest on mainnet."""
-    return derive_int(seed, chain_id, f"tip/{index}", number, GWEI // 100, 2 * GWEI)
 
 
 def percentile(values: list[int], percent: float) -> int:

@@ -291,6 +291,22 @@ class Ledger:
             tx = decode_raw(raw)
         except InvalidTransaction as exc:
             raise TxRejected(str(exc)) from None
+        self._check_form(tx)
+        head = self._head()
+        target = head + 1
+        self._check_fees(tx, target)
+        self._check_nonce(tx, head)
+        self._check_funds(tx, head)
+        self._user.setdefault(target, []).append(tx)
+        self._user_block[tx.hash] = target
+        self.user_transactions += 1
+        for listener in list(self._listeners):
+            listener(tx)
+        return tx
+
+    def _check_form(self, tx: Transaction) -> None:
+        """What geth rejects before looking at the state: chain id, duplicates, a full
+        pool, contract creation and gas outside the limits."""
         if tx.chain_id is None:
             raise TxRejected("only replay-protected (EIP-155) transactions allowed over RPC")
         if tx.chain_id != self.chain_id:
@@ -308,8 +324,9 @@ class Ledger:
             raise TxRejected(f"intrinsic gas too low: gas {tx.gas}, minimum needed {need}")
         if tx.gas > BLOCK_GAS_LIMIT:
             raise TxRejected("exceeds block gas limit")
-        head = self._head()
-        target = head + 1
+
+    def _check_fees(self, tx: Transaction, target: int) -> None:
+        """The fee caps against each other and against block ``target``'s base fee."""
         if tx.max_priority_fee_per_gas > tx.max_fee_per_gas:
             raise TxRejected(
                 f"max priority fee per gas higher than max fee per gas: address {tx.sender}, "
@@ -322,7 +339,9 @@ class Ledger:
                 f"max fee per gas less than block base fee: address {tx.sender}, "
                 f"maxFeePerGas: {tx.max_fee_per_gas}, baseFee: {base}"
             )
-        state = self.state_at(head)
+
+    def _check_nonce(self, tx: Transaction, head: int) -> None:
+        """The sender's next nonce, counting what the pool already holds for it."""
         expected = self.pending_nonce(tx.sender, head)
         if tx.nonce < expected:
             raise TxRejected(
@@ -332,6 +351,9 @@ class Ledger:
             raise TxRejected(
                 f"nonce too high: address {tx.sender}, tx: {tx.nonce} state: {expected}"
             )
+
+    def _check_funds(self, tx: Transaction, head: int) -> None:
+        """The balance at ``head`` less what the sender's pending transactions may spend."""
         committed = sum(
             t.gas * t.max_fee_per_gas + t.value
             for n, txs in self._user.items()
@@ -339,19 +361,13 @@ class Ledger:
             for t in txs
             if t.sender == tx.sender
         )
-        balance = state.balance(tx.sender) - committed
+        balance = self.state_at(head).balance(tx.sender) - committed
         cost = tx.gas * tx.max_fee_per_gas + tx.value
         if cost > balance:
             raise TxRejected(
                 f"insufficient funds for gas * price + value: balance {max(0, balance)}, "
                 f"tx cost {cost}, overshot {cost - max(0, balance)}"
             )
-        self._user.setdefault(target, []).append(tx)
-        self._user_block[tx.hash] = target
-        self.user_transactions += 1
-        for listener in list(self._listeners):
-            listener(tx)
-        return tx
 
     def include(self, raw: bytes, number: int) -> Transaction:
         """Put a transaction the lab's pool accepted into block ``number`` unchecked (a replica

@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Final
+from typing import Any, Final
 
 import rlp
 from eth_keys.datatypes import PrivateKey
@@ -231,7 +231,6 @@ def decode_raw(raw: bytes) -> Transaction:
     # imported here: eth-account costs a second at import, and most processes that load the
     # chain never decode a transaction (the lab warms it up once it is serving)
     from eth_account import Account
-    from eth_account.typed_transactions.typed_transaction import TypedTransaction
 
     try:
         sender = Account.recover_transaction(raw).lower()
@@ -240,29 +239,46 @@ def decode_raw(raw: bytes) -> Transaction:
     tx_hash = data(keccak(raw))
     try:
         if raw[0] > 0x7F:
-            nonce, gas_price, gas, to, value, payload, v, r, s = rlp.decode(raw)
-            v_int = int.from_bytes(v, "big")
-            chain_id = (v_int - 35) // 2 if v_int >= 35 else None
-            return Transaction(
-                hash=tx_hash,
-                sender=sender,
-                to=_address(to),
-                nonce=int.from_bytes(nonce, "big"),
-                value=int.from_bytes(value, "big"),
-                input=bytes(payload),
-                gas=int.from_bytes(gas, "big"),
-                chain_id=chain_id,
-                type=LEGACY_TYPE,
-                max_fee_per_gas=int.from_bytes(gas_price, "big"),
-                max_priority_fee_per_gas=int.from_bytes(gas_price, "big"),
-                v=v_int,
-                r=int.from_bytes(r, "big"),
-                s=int.from_bytes(s, "big"),
-                raw=raw,
-            )
-        typed = TypedTransaction.from_bytes(HexBytes(raw)).as_dict()
+            return _legacy(raw, tx_hash, sender)
+        typed = _typed_fields(raw)
     except Exception as exc:
         raise InvalidTransaction(f"invalid transaction: {exc}") from None
+    return _typed(raw, typed, tx_hash, sender)
+
+
+def _legacy(raw: bytes, tx_hash: str, sender: str) -> Transaction:
+    """A legacy transaction: RLP fields, the chain id folded into ``v`` (EIP-155)."""
+    nonce, gas_price, gas, to, value, payload, v, r, s = rlp.decode(raw)
+    v_int = int.from_bytes(v, "big")
+    chain_id = (v_int - 35) // 2 if v_int >= 35 else None
+    return Transaction(
+        hash=tx_hash,
+        sender=sender,
+        to=_address(to),
+        nonce=int.from_bytes(nonce, "big"),
+        value=int.from_bytes(value, "big"),
+        input=bytes(payload),
+        gas=int.from_bytes(gas, "big"),
+        chain_id=chain_id,
+        type=LEGACY_TYPE,
+        max_fee_per_gas=int.from_bytes(gas_price, "big"),
+        max_priority_fee_per_gas=int.from_bytes(gas_price, "big"),
+        v=v_int,
+        r=int.from_bytes(r, "big"),
+        s=int.from_bytes(s, "big"),
+        raw=raw,
+    )
+
+
+def _typed_fields(raw: bytes) -> dict[str, Any]:
+    """The fields of a typed (EIP-2718) transaction, as eth-account reads them."""
+    from eth_account.typed_transactions.typed_transaction import TypedTransaction
+
+    return TypedTransaction.from_bytes(HexBytes(raw)).as_dict()
+
+
+def _typed(raw: bytes, typed: dict[str, Any], tx_hash: str, sender: str) -> Transaction:
+    """An EIP-2930 or EIP-1559 transaction from its decoded fields."""
     kind = int(typed["type"])
     if kind not in (ACCESS_LIST_TYPE, DYNAMIC_FEE_TYPE):
         raise InvalidTransaction("transaction type not supported")

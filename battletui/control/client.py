@@ -29,6 +29,7 @@ from websockets.exceptions import (
 from battletui.control.codec import CodecError, action_to_json, snapshot_from_json
 from battletui.control.outcome import ActionOutcome, ActionSource
 from battletui.metrics import Event, Snapshot
+from battletui.processes import cancel_and_wait
 from battletui.scenario import Action
 
 TIMEOUT = 5.0
@@ -306,12 +307,10 @@ class RemoteSessionLink:
             await self.close()
 
     async def close(self) -> None:
-        """Stop following and drop the connection (the session goes on). Waits for the
-        follower without swallowing a cancellation of its own caller."""
+        """Stop following and drop the connection (the session goes on); a cancellation
+        of the caller itself still lands (``cancel_and_wait``)."""
         follower, self._follower = self._follower, None
-        if follower is not None:
-            follower.cancel()
-            await asyncio.wait({follower})
+        await cancel_and_wait(follower)
         await self._client.aclose()
 
     async def _follow(self) -> None:

@@ -45,6 +45,7 @@ from battletui.control.codec import CodecError, action_from_json, snapshot_to_js
 from battletui.control.outcome import ACTION_SOURCES, ActionOutcome, ActionSource
 from battletui.exit_codes import LAB_FAILED, of_result
 from battletui.metrics import Snapshot
+from battletui.processes import cancel_and_wait
 from battletui.scenario import Action, ScenarioError, parse_action
 
 log = logging.getLogger(__name__)
@@ -149,10 +150,7 @@ class ControlServer:
 
     async def stop(self) -> None:
         """Close the viewers' streams (1001: the engine is going away), then stop listening."""
-        if self._ticker is not None:
-            self._ticker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._ticker
+        await cancel_and_wait(self._ticker)
         for socket in list(self._sockets):
             with contextlib.suppress(Exception):
                 await socket.close(code=WSCloseCode.GOING_AWAY, message=b"engine stopping")
@@ -210,9 +208,7 @@ class ControlServer:
         finally:
             self._viewers.discard(viewer)
             self._sockets.discard(socket)
-            sender.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await sender
+            await cancel_and_wait(sender)
         return socket
 
     async def _tick(self) -> None:

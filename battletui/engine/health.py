@@ -15,6 +15,7 @@ import aiohttp
 
 from battletui.engine.probes import ProbeResult, probe_health
 from battletui.metrics import ProviderHealth
+from battletui.processes import cancel_and_wait
 from battletui.scenario import ProviderSpec
 
 SLOW_MARGIN = 0.05
@@ -65,11 +66,7 @@ class HealthMonitor:
             self._wake[provider_id].set()
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(*self._tasks)
         self._tasks.clear()
         if self._http is not None:
             await self._http.close()

@@ -26,7 +26,7 @@ from battletui.engine.spawn import spawn_part
 from battletui.metrics import LiveSecond
 from battletui.metrics.interval_codec import record_from_json
 from battletui.metrics.merged import MergedHttpMetrics
-from battletui.processes import ChildProcess
+from battletui.processes import ChildProcess, cancel_and_wait
 from battletui.scenario import HttpLoadSpec
 from battletui.workload.worker import spec_to_json
 
@@ -190,11 +190,7 @@ class LoadWorkers:
         await self.close()
 
     async def close(self) -> None:
-        for task in self._readers:
-            task.cancel()
-        for task in self._readers:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(*self._readers)
         self._readers.clear()
         for worker in self._workers:
             if worker.writer is not None:

@@ -39,13 +39,6 @@ from battletui.engine.lab_watcher import LabWatcher
 from battletui.engine.load_control import LoadControl
 from battletui.engine.load_workers import LoadWorkers, auto_workers
 from battletui.engine.now_verdict import NowVerdict
-from battletui.engine.observers import (
-    GatewayView,
-    Observer,
-    ObserverCallbacks,
-    ObserverError,
-    build_observer,
-)
 from battletui.engine.recorder import SessionRecorder
 from battletui.engine.session_dir import make_session_dir
 from battletui.engine.snapshots import build_snapshot
@@ -68,6 +61,14 @@ from battletui.metrics import (
     WsMetrics,
     WsView,
 )
+from battletui.observe import (
+    GatewayView,
+    Observer,
+    ObserverCallbacks,
+    ObserverError,
+    build_observer,
+)
+from battletui.processes import cancel_and_wait
 from battletui.report import (
     SessionRecord,
     rebuild,
@@ -110,6 +111,45 @@ def without_load(scenario: Scenario) -> Scenario:
 
 
 class Session:
+    """One chaos session; ``start``, then ``finish`` (or let the clock end it)."""
+
+    # What ``start`` brings up, None until then (and when the session runs without it).
+    dir: Path | None = None
+    lab: LabProcess | None = None
+    gateway: GatewayProcess | None = None
+    """The reference gateway, when it is the system under test."""
+    target: SystemUnderTest | None = None
+    """The system under test, once started (reference or external)."""
+    observer: Observer | None = None
+    lab_watch: LabWatcher | None = None
+    metrics: MergedHttpMetrics | None = None
+    ws_metrics: WsMetrics | None = None
+    _load: LoadWorkers | None = None
+    _load_control: LoadControl | None = None
+    """Pause and target rate of the load (``load`` actions; None without load)."""
+    _ws_load: WsLoad | None = None
+    _replica: ChainReplica | None = None
+    """The engine's replica of the chain: the WebSocket subscribers' heads are judged
+    against it (each load worker has its own for the HTTP answers)."""
+    _health: HealthMonitor | None = None
+    _journal: Journal | None = None
+    _http: aiohttp.ClientSession | None = None
+
+    # What the end leaves, None until then.
+    _ended_at: float | None = None
+    end_reason: str | None = None
+    _finishing: asyncio.Task[Path] | None = None
+    final_record: SessionRecord | None = None
+    result: dict[str, Any] | None = None
+    """result.json's content once the session has ended."""
+
+    # What went wrong, None while nothing did.
+    message: str | None = None
+    """The last failure the screen tells the operator of; an applied action clears it."""
+    write_error: str | None = None
+    """Why the session could not be written (a full disk...): it ended there; what the
+    journal holds is kept, and ``battletui report`` rebuilds it."""
+
     def __init__(
         self,
         scenario: Scenario,
@@ -137,50 +177,20 @@ class Session:
         self._clock = clock
         self._wall = wall_clock
         self._base_port = base_port
+        self._decorate = decorate
         self.phase: SessionPhase = "starting"
-        self.dir: Path | None = None
         self.started_at: float = 0.0
         self.t0: float = 0.0
-        self._ended_at: float | None = None
-        self.end_reason: str | None = None
         self.recorder = SessionRecorder(
             elapsed=lambda: self.elapsed, offset_of=self._offset_of, on_event=on_event
         )
         self.outcomes: list[ActionOutcome] = []
-        self.message: str | None = None
-        self.lab: LabProcess | None = None
-        self.gateway: GatewayProcess | None = None
-        """The reference gateway, when it is the system under test."""
-        self.target: SystemUnderTest | None = None
-        """The system under test, once started (reference or external)."""
-        self.observer: Observer | None = None
-        self.lab_watch: LabWatcher | None = None
-        self.metrics: MergedHttpMetrics | None = None
-        self._load: LoadWorkers | None = None
-        self._load_control: LoadControl | None = None
         self._now = NowVerdict(self.scenario.slo)
         """The SLOs over the last seconds, beside the whole session's."""
-        """Pause and target rate of the load (``load`` actions; None without load)."""
-        self.ws_metrics: WsMetrics | None = None
-        self._ws_load: WsLoad | None = None
-        self._replica: ChainReplica | None = None
-        """The engine's replica of the chain: the WebSocket subscribers' heads are judged
-        against it (each load worker has its own for the HTTP answers)."""
-        self._health: HealthMonitor | None = None
-        self._journal: Journal | None = None
-        self._http: aiohttp.ClientSession | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._locks: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._pending: set[asyncio.Task[ActionOutcome]] = set()
         self._finished = asyncio.Event()
-        self.final_record: SessionRecord | None = None
-        self.result: dict[str, Any] | None = None
-        """result.json's content once the session has ended."""
-        self._decorate = decorate
-        self._finishing: asyncio.Task[Path] | None = None
-        self.write_error: str | None = None
-        """Why the session could not be written (a full disk...): it ended there; what the
-        journal holds is kept, and ``battletui report`` rebuilds it."""
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -193,6 +203,28 @@ class Session:
 
     async def start(self) -> None:
         """Start the lab, the workload, the probes and the timeline. Raises LabError."""
+        self._open_journal()
+        assert self.dir is not None
+        await self._start_children_or_end(self.dir)
+        assert self.lab is not None
+        self.t0 = self._clock()  # provisional, for what happens while the rest starts
+        self._http = aiohttp.ClientSession()
+        self._health = HealthMonitor(
+            [(spec, self.lab.providers[spec.id].url) for spec in self.scenario.providers],
+            self.recorder.on_health,
+        )
+        await self._prepare_ws_load()
+        await self._health.start()
+        if self._ws_load is not None:
+            await self._ws_load.start()
+        self.phase = "running"
+        self._write_recording()
+        self._start_clock()
+        self._tasks = self._background_tasks()
+
+    def _open_journal(self) -> None:
+        """The session's folder and its journal, begun with the ``start`` entry (what a
+        replay or ``battletui report`` needs first). Raises LabError."""
         self.started_at = self._wall()
         try:
             self.dir = make_session_dir(self._root, self.scenario.name, self.started_at)
@@ -214,8 +246,13 @@ class Session:
         )
         if self.write_error is not None:
             raise LabError(self.write_error)
+
+    async def _start_children_or_end(self, folder: Path) -> None:
+        """The children; if one cannot start, those that did are stopped and the journal
+        ends with why, so even a failed start leaves a readable session. Raises LabError."""
+        assert self._journal is not None
         try:
-            await self._start_children(self.dir)
+            await self._start_children(folder)
         except Exception as error:
             await self._stop_children()
             if isinstance(error, OSError) and error.errno in REFUSED_WRITES:
@@ -231,81 +268,81 @@ class Session:
             if isinstance(error, LabError):
                 raise
             raise LabError(f"the session could not start: {reason}") from error
+
+    async def _prepare_ws_load(self) -> None:
+        """The WebSocket subscribers, when the scenario has some and the target speaks
+        WebSocket: their figures, the replica of the chain they are judged against, the load
+        (started with the rest)."""
         assert self.lab is not None and self.target is not None
-        target = self.target
-        self.t0 = self._clock()  # provisional, for what happens while the rest starts
-        self._http = aiohttp.ClientSession()
-        self._health = HealthMonitor(
-            [(spec, self.lab.providers[spec.id].url) for spec in self.scenario.providers],
-            self.recorder.on_health,
-        )
         ws_spec = self.scenario.workload.ws
-        if ws_spec.subscribers > 0 and target.ws is not None:
-            self.ws_metrics = WsMetrics(ws_spec.subscribers, self._clock)
-            chain = self.scenario.chain
-            self._replica = ChainReplica(
-                self.lab.truth_url,
-                self.lab.token,
-                seed=self.scenario.seed,
-                chain_id=chain.id,
-                block_time=chain.block_time,
-            )
-            try:
-                await self._replica.start()
-            except TruthError as error:
-                await self._stop_children()
-                raise LabError(str(error)) from error
-            answers = AnswerChecker(
-                self._replica.chain, self.scenario.workload.stale_blocks, self._replica.settled
-            )
-            self._ws_load = WsLoad(
-                target.ws,
-                ws_spec,
-                self.ws_metrics,
-                clock=self._clock,
-                on_anomaly=self.recorder.on_ws_anomaly,
-                answers=answers,
-            )
-        await self._health.start()
-        if self._ws_load is not None:
-            await self._ws_load.start()
-        self.phase = "running"
-        self._write_recording()
-        # The clock starts last: nothing of the start-up above runs inside the first second
-        # the load generator is judged on.
+        ws_url = self.target.ws
+        if ws_spec.subscribers <= 0 or ws_url is None:
+            return
+        self.ws_metrics = WsMetrics(ws_spec.subscribers, self._clock)
+        chain = self.scenario.chain
+        self._replica = ChainReplica(
+            self.lab.truth_url,
+            self.lab.token,
+            seed=self.scenario.seed,
+            chain_id=chain.id,
+            block_time=chain.block_time,
+        )
+        try:
+            await self._replica.start()
+        except TruthError as error:
+            await self._stop_children()
+            raise LabError(str(error)) from error
+        answers = AnswerChecker(
+            self._replica.chain, self.scenario.workload.stale_blocks, self._replica.settled
+        )
+        self._ws_load = WsLoad(
+            ws_url,
+            ws_spec,
+            self.ws_metrics,
+            clock=self._clock,
+            on_anomaly=self.recorder.on_ws_anomaly,
+            answers=answers,
+        )
+
+    def _start_clock(self) -> None:
+        """The clock starts last: nothing of the start-up runs inside the first second the
+        load generator is judged on. Then the load starts, and the journal says so."""
+        assert self._journal is not None
         self.t0 = self._clock()
+        workers = self._load.count if self._load is not None else 0
         self.metrics = MergedHttpMetrics(
-            self._clock,
-            workers=self._load.count if self._load is not None else 0,
-            start=self.t0,
-            on_interval=self.recorder.on_interval,
+            self._clock, workers=workers, start=self.t0, on_interval=self.recorder.on_interval
         )
         if self._load is not None:
             self._load.start(self.metrics)
-        workers = self._load.count if self._load is not None else 0
         self._journal.write({"type": "running", "wall": round(self._wall(), 3), "workers": workers})
         self.recorder.event(
             0.0, f"session started · {len(self.scenario.providers)} providers", "ok"
         )
-        self._tasks = [
+
+    def _background_tasks(self) -> list[asyncio.Task[None]]:
+        """The timeline, the clock, and a watch on every child process."""
+        assert self.lab is not None
+        tasks = [
             asyncio.create_task(self._run_timeline(), name="timeline"),
             asyncio.create_task(self._run_clock(), name="session-clock"),
             asyncio.create_task(self._watch_child(self.lab.child.wait, "lab"), name="lab"),
         ]
         if self._load is not None:
-            self._tasks.append(
+            tasks.append(
                 asyncio.create_task(
                     self._watch_child(self._load.wait_exited, "load worker"),
                     name="load-workers",
                 )
             )
         if self.gateway is not None:
-            self._tasks.append(
+            tasks.append(
                 asyncio.create_task(
                     self._watch_child(self.gateway.child.wait, "gateway"),
                     name="gateway-process",
                 )
             )
+        return tasks
 
     async def _start_children(self, folder: Path) -> None:
         """The lab, then the system under test in front of it (the reference gateway is
@@ -317,6 +354,18 @@ class Session:
             self.lab.client,
             on_received=lambda counts: self.recorder.on_received(self.elapsed, counts),
         )
+        target = await self._start_target(folder)
+        await self._start_observer(target)
+        self._describe_target(folder)
+        await self.lab_watch.poll()
+        self.lab_watch.start()
+        if self._with_load:
+            await self._spawn_load(folder, target)
+
+    async def _start_target(self, folder: Path) -> SystemUnderTest:
+        """The reference gateway, spawned; or the external one, once it listens (with load of
+        our own) and answers JSON-RPC."""
+        assert self.lab is not None
         if self.scenario.target is None:
             upstreams = [
                 (spec.id, self.lab.providers[spec.id].url) for spec in self.scenario.providers
@@ -324,23 +373,28 @@ class Session:
             self.gateway = await GatewayProcess.start(
                 self.scenario, upstreams, port=self._base_port, log=folder / "gateway.log"
             )
-            self.target = reference(self.gateway)
+            self.target = target = reference(self.gateway)
         else:
-            self.target = external(self.scenario.target)
+            self.target = target = external(self.scenario.target)
             if self._with_load:  # `battletui lab` starts first: its gateway may come later
-                await wait_listening(self.target.http)
+                await wait_listening(target.http)
         if self._with_load:
-            waited = await wait_serving(self.target.http, self.scenario.chain.id)
+            waited = await wait_serving(target.http, self.scenario.chain.id)
             if waited >= 0.5:
                 words = f"the target answered JSON-RPC {waited:.1f}s after it listened"
                 self.recorder.event(0.0, f"{words} (its start-up is not judged)", "info")
+        return target
+
+    async def _start_observer(self, target: SystemUnderTest) -> None:
+        """What watches the target: started, and ready unless ``battletui lab`` starts before
+        its external gateway."""
         strategy_url = None  # an external gateway's strategy is not ours to switch
         if self.gateway is not None:
             strategy_url = f"{self.gateway.admin_url}/admin/strategy"
         self.observer = build_observer(
-            self.target.spec.observe,
+            target.spec.observe,
             self.scenario.provider_ids,
-            self.target.spec.upstreams,
+            target.spec.upstreams,
             ObserverCallbacks(
                 on_transition=self.recorder.on_transition,
                 on_ws_event=self.recorder.on_ws_event,
@@ -354,31 +408,31 @@ class Session:
             await self.observer.wait_ready()
         # else `battletui lab` before its external gateway: the observers keep trying and
         # the screen reads UNKNOWN until the gateway answers them.
-        self._describe_target(folder)
-        await self.lab_watch.poll()
-        self.lab_watch.start()
-        if self._with_load:
-            http = self.scenario.workload.http
-            self._load = LoadWorkers(
-                self.target.http,
-                http,
-                seed=self.scenario.seed,
-                count=http.workers or auto_workers(),
-                upstream_header=self.target.upstream_header,
-                upstream_names=self.target.spec.upstreams,
-                log=folder / "workers.log",
-                truth={
-                    "url": self.lab.truth_url,
-                    "token": self.lab.token,
-                    "chain_id": self.scenario.chain.id,
-                    "block_time": self.scenario.chain.block_time,
-                    "stale_blocks": self.scenario.workload.stale_blocks,
-                },
-            )
-            await self._load.spawn()
-            self._load_control = LoadControl(
-                http.rate, closed=http.closed, set_rate=self._load.set_rate
-            )
+
+    async def _spawn_load(self, folder: Path, target: SystemUnderTest) -> None:
+        """The load worker processes, aimed at the target, and the control of their rate."""
+        assert self.lab is not None
+        http = self.scenario.workload.http
+        self._load = LoadWorkers(
+            target.http,
+            http,
+            seed=self.scenario.seed,
+            count=http.workers or auto_workers(),
+            upstream_header=target.upstream_header,
+            upstream_names=target.spec.upstreams,
+            log=folder / "workers.log",
+            truth={
+                "url": self.lab.truth_url,
+                "token": self.lab.token,
+                "chain_id": self.scenario.chain.id,
+                "block_time": self.scenario.chain.block_time,
+                "stale_blocks": self.scenario.workload.stale_blocks,
+            },
+        )
+        await self._load.spawn()
+        self._load_control = LoadControl(
+            http.rate, closed=http.closed, set_rate=self._load.set_rate
+        )
 
     def _describe_target(self, folder: Path) -> None:
         """lab.json for whoever configures a gateway, and the journal's ``target`` entry
@@ -444,13 +498,7 @@ class Session:
         self._ended_at = self._clock()
         self.end_reason = reason
         current = asyncio.current_task()
-        for task in self._tasks:
-            if task is not current:
-                task.cancel()
-        for task in self._tasks:
-            if task is not current:
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+        await cancel_and_wait(*(task for task in self._tasks if task is not current))
         for pending in list(self._pending):
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(asyncio.shield(pending), 3.0)

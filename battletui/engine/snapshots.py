@@ -15,9 +15,9 @@ from battletui.engine.chaos import Endpoint
 from battletui.engine.health import HealthMonitor
 from battletui.engine.lab_watcher import LabWatcher
 from battletui.engine.now_verdict import NowVerdict, slo_statuses
-from battletui.engine.observers import GatewayView
 from battletui.metrics import (
     Event,
+    HttpWindow,
     LatencyStats,
     MergedHttpMetrics,
     ProviderView,
@@ -26,7 +26,8 @@ from battletui.metrics import (
     WsView,
 )
 from battletui.metrics.answers import AnswerSummary
-from battletui.providers import FaultState
+from battletui.observe import GatewayView
+from battletui.protocol.faults import FaultState
 from battletui.report import evaluate_slos
 from battletui.scenario import Scenario
 
@@ -56,6 +57,7 @@ def build_snapshot(
     paused: bool = False,
     now: NowVerdict | None = None,
 ) -> Snapshot:
+    """What a viewer draws now; the traffic figures join once the workload measures."""
     base = Snapshot(
         scenario=scenario.name,
         phase=phase,
@@ -77,6 +79,24 @@ def build_snapshot(
         return base
     window = metrics.window()
     corrected = metrics.total_latency()
+    providers = _providers(
+        scenario, endpoints, metrics, window, lab, gateway, health, ws, failovers_away
+    )
+    return _with_traffic(base, scenario, metrics, window, corrected, providers, ws, now)
+
+
+def _providers(
+    scenario: Scenario,
+    endpoints: Mapping[str, Endpoint],
+    metrics: MergedHttpMetrics,
+    window: HttpWindow,
+    lab: LabWatcher | None,
+    gateway: GatewayView,
+    health: HealthMonitor | None,
+    ws: WsView | None,
+    failovers_away: Mapping[str, int],
+) -> tuple[ProviderView, ...]:
+    """One row per provider, each figure from the part that measured it."""
     received_share = lab.received_share() if lab is not None else {}
     providers = []
     for key, spec in enumerate(scenario.providers, start=1):
@@ -108,6 +128,20 @@ def build_snapshot(
                 received_share=received_share.get(spec.id, 0.0),
             )
         )
+    return tuple(providers)
+
+
+def _with_traffic(
+    base: Snapshot,
+    scenario: Scenario,
+    metrics: MergedHttpMetrics,
+    window: HttpWindow,
+    corrected: LatencyStats,
+    providers: tuple[ProviderView, ...],
+    ws: WsView | None,
+    now: NowVerdict | None,
+) -> Snapshot:
+    """``base`` with what the workload measured: totals, the last seconds, series, SLOs."""
     series = list(metrics.series)[-SERIES_SECONDS:]
     answers = AnswerSummary.of(metrics.answers).with_heads(ws)
     slos = evaluate_slos(
@@ -119,7 +153,7 @@ def build_snapshot(
     )
     return dataclasses.replace(
         base,
-        providers=tuple(providers),
+        providers=providers,
         requests=metrics.requests,
         success_rate=metrics.success_rate,
         window_success_rate=window.success_rate,

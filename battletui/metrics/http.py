@@ -22,18 +22,13 @@ from hdrh.histogram import HdrHistogram
 
 from battletui.metrics.answers import answer_keys
 from battletui.metrics.instrument import (
-    LIVE_SECONDS,
     InstrumentSecond,
-    InstrumentSummary,
     InstrumentTally,
-    InstrumentView,
-    is_behind,
 )
 from battletui.metrics.latency import (
     INTERVAL_FIGURES,
     HistogramBars,
     LatencyStats,
-    bars_of,
     decode_histogram,
     new_histogram,
     record_seconds,
@@ -41,6 +36,9 @@ from battletui.metrics.latency import (
 
 UNSENT = "unsent"
 """Error kind of a request that was due but never sent."""
+RING_SECONDS = 6
+"""Seconds a worker keeps at hand: the one in progress and the last ones ``live_seconds``
+may send."""
 
 
 @dataclass(slots=True)
@@ -231,23 +229,21 @@ class HttpWindow:
 
 
 class HttpMetrics:
-    """Accumulates ``RequestResult``s; ``window()`` and ``totals`` read them back."""
+    """One worker's measurements: each second goes to the engine as it stands
+    (``live_seconds``) and once closed (``on_interval``); the engine's ``MergedHttpMetrics``
+    is what reads them back for the screen."""
 
     def __init__(
         self,
         clock: Callable[[], float],
         *,
         start: float | None = None,
-        window_intervals: int = 5,
-        share_intervals: int = 2,
         history: int = 600,
         on_interval: Callable[[IntervalRecord], None] | None = None,
     ) -> None:
         self._clock = clock
         self.start = clock() if start is None else start
-        self._window = window_intervals
-        self._share_window = share_intervals
-        self._ring: deque[_Interval] = deque(maxlen=window_intervals + 1)
+        self._ring: deque[_Interval] = deque(maxlen=RING_SECONDS)
         self.series: deque[IntervalSummary] = deque(maxlen=history)
         self._on_interval = on_interval
         self.requests = 0
@@ -265,10 +261,6 @@ class HttpMetrics:
         """Corrected latency of those requests (closed seconds), as the client measured it."""
         self.instrument = InstrumentTally()
         """The generator's own figures over the closed seconds."""
-        # Figures of the closed seconds, read once a second rather than once per snapshot:
-        # every millisecond spent here is one the load leaves late.
-        self._total: LatencyStats | None = None
-        self._so_far: InstrumentSummary | None = None
 
     # -- recording -------------------------------------------------------------------------
 
@@ -365,7 +357,6 @@ class HttpMetrics:
         interval.closed = True
         exact = interval.exact or _Exact()
         interval.exact = None
-        self._total = self._so_far = None
         self.corrected.add(exact.corrected)
         if exact.failover_latency is not None:
             self.failover_latency.add(exact.failover_latency)
@@ -426,74 +417,3 @@ class HttpMetrics:
     @property
     def success_rate(self) -> float | None:
         return self.ok / self.requests if self.requests else None
-
-    def window(self) -> HttpWindow:
-        """The last ``window_intervals`` seconds, the interval in progress included."""
-        now = self._clock()
-        self._interval_at(now)
-        intervals = list(self._ring)[-self._window :]
-        merged = new_histogram(INTERVAL_FIGURES)
-        requests = ok = unsent = 0
-        upstreams: Counter[str] = Counter()
-        for interval in intervals:
-            merged.add(interval.histogram)
-            requests += interval.requests
-            ok += interval.ok
-            unsent += interval.unsent
-        for interval in intervals[-self._share_window :]:
-            upstreams.update(interval.upstreams)
-        span = 0.0
-        if intervals:
-            span = max(0.0, now - (self.start + intervals[0].index))
-        served = sum(upstreams.values())
-        return HttpWindow(
-            seconds=span,
-            requests=requests,
-            ok=ok,
-            rate=(requests - unsent) / span if span > 0 else 0.0,  # what really went out
-            success_rate=ok / requests if requests else None,
-            latency=LatencyStats.of(merged),
-            bars=bars_of(merged),
-            upstream_share={k: v / served for k, v in upstreams.items()} if served else {},
-        )
-
-    def instrument_view(self) -> InstrumentView:
-        """The generator's own state: judged over the last closed seconds, and so far."""
-        self._interval_at(self._clock())
-        closed = [i for i in self._ring if i.closed][-LIVE_SECONDS:]
-        slip = new_histogram(INTERVAL_FIGURES)
-        lag = new_histogram(INTERVAL_FIGURES)
-        due = sent = 0
-        for interval in closed:
-            slip.add(interval.slip)
-            lag.add(interval.loop_lag)
-            due += interval.due
-            sent += interval.sent
-        slip_stats, lag_stats = LatencyStats.of(slip), LatencyStats.of(lag)
-        tally = self.instrument
-        if self._so_far is None:
-            self._so_far = tally.summary(final=False)
-        summary = self._so_far
-        since: float | None = None
-        if is_behind(due, sent, slip):  # then ``closed`` holds one second at least
-            since = float(closed[0].index if tally.run_start is None else tally.run_start)
-        open_unsent = sum(i.unsent for i in self._ring if not i.closed)
-        return InstrumentView(
-            behind=since is not None,
-            behind_since=since,
-            saturated=summary.saturated,
-            behind_from=None if summary.behind_from is None else float(summary.behind_from),
-            slip_p99_ms=slip_stats.p99 if slip_stats.count else None,
-            loop_lag_ms=lag_stats.p99 if lag_stats.count else None,
-            cpu_percent=closed[-1].cpu_percent if closed else None,
-            unsent=tally.unsent + open_unsent,
-            clipped=tally.clipped + sum(i.clipped for i in self._ring if not i.closed),
-        )
-
-    def total_latency(self) -> LatencyStats:
-        """Corrected latency of the session so far (up to the last closed second).
-
-        The uncorrected figure lives in the journal's intervals; the report rebuilds it."""
-        if self._total is None:
-            self._total = LatencyStats.of(self.corrected)
-        return self._total

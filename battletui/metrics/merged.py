@@ -13,8 +13,8 @@ and each ``IntervalRecord`` once the second has closed. Here they become one ses
   add the workers' latest ``LiveSecond``s to what is complete, counting each worker's second
   once: its record when it has sent one, else its latest live figures.
 
-Same reading surface as ``HttpMetrics`` (window, totals, series, instrument view), so the
-snapshot builder does not care how many processes sent the load.
+This is the one reading surface of the HTTP load (window, totals, series, instrument view):
+the snapshot builder does not care how many processes sent the load.
 """
 
 from __future__ import annotations
@@ -79,7 +79,7 @@ class _Open:
 
 
 class MergedHttpMetrics:
-    """Fed by ``live`` and ``closed`` from ``workers`` workers; read like ``HttpMetrics``.
+    """Fed by ``live`` and ``closed`` from ``workers`` workers; read by the snapshots.
 
     With no worker (``battletui lab``: the load comes from outside) every second is
     complete, and empty, once it has passed."""
@@ -217,7 +217,7 @@ class MergedHttpMetrics:
             upstreams.update(figures.upstreams)
         return totals, errors, upstreams
 
-    # -- reading (as HttpMetrics) ------------------------------------------------------------
+    # -- reading -------------------------------------------------------------------------------
 
     @property
     def requests(self) -> int:

@@ -29,7 +29,6 @@ than its send-queue bound (``ws_app.QUEUE_LIMIT`` messages) is dropped as too sl
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import random
 from collections.abc import Callable
@@ -38,6 +37,7 @@ from typing import Final
 
 from battletui.chain import Log, MockChain, Replaced
 from battletui.chain.transactions import Transaction
+from battletui.processes import cancel_and_wait
 from battletui.providers.get_logs import log_matches
 from battletui.providers.view import ChainView
 
@@ -162,10 +162,7 @@ class HeadFeed:
         if unlisten is not None:
             unlisten()
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(task)
 
     # -- faults --------------------------------------------------------------------------
 

@@ -1,10 +1,9 @@
-"""Over-time charts: Mermaid for GitHub, sparklines for terminals."""
+"""Over-time charts: Mermaid for GitHub (the terminals' sparklines are
+``battletui.metrics.sparkline``)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-
-SPARKS = "▁▂▃▄▅▆▇█"
 
 
 def downsample(values: Sequence[float], points: int) -> list[float]:
@@ -17,17 +16,6 @@ def downsample(values: Sequence[float], points: int) -> list[float]:
         chunk = values[int(i * size) : max(int((i + 1) * size), int(i * size) + 1)]
         out.append(sum(chunk) / len(chunk))
     return out
-
-
-def sparkline(values: Sequence[float], *, ceiling: float | None = None) -> str:
-    if not values:
-        return ""
-    top = ceiling if ceiling is not None else max(values)
-    if top <= 0:
-        return SPARKS[0] * len(values)
-    return "".join(
-        SPARKS[min(len(SPARKS) - 1, int(v / top * (len(SPARKS) - 1) + 0.5))] for v in values
-    )
 
 
 def mermaid_line_chart(

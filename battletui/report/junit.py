@@ -43,52 +43,64 @@ _NOT_XML = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]"
 
 def junit_xml(result: Mapping[str, Any]) -> str:
     """The JUnit XML document (with its UTF-8 declaration) for one session's result."""
-    scenario = _text(result.get("scenario", "session"))
-    classname = SUITE_PREFIX + scenario
-    cases: list[ET.Element] = []
-    given_instrument = result.get("instrument")
-    instrument = (
-        given_instrument
-        if isinstance(given_instrument, Mapping) and given_instrument.get("measured")
-        else None
-    )
+    classname = SUITE_PREFIX + _text(result.get("scenario", "session"))
+    instrument = _measured_instrument(result)
     saturated = bool(instrument and instrument.get("saturated"))
-    for slo in result.get("slos") or ():
-        cases.append(_slo_case(classname, slo, inconclusive=saturated))
-    given = result.get("baseline")
-    baseline = (
-        given if isinstance(given, Mapping) and isinstance(given.get("regressions"), list) else None
-    )
+    cases = [_slo_case(classname, slo, inconclusive=saturated) for slo in result.get("slos") or ()]
+    baseline = _compared_baseline(result)
     if baseline is not None:
         cases.append(_baseline_case(classname, baseline))
     if instrument is not None:
         cases.append(_instrument_case(classname, instrument))
-    failures = sum(1 for case in cases if case.find("failure") is not None)
-    errors = sum(1 for case in cases if case.find("error") is not None)
-    skipped = sum(1 for case in cases if case.find("skipped") is not None)
-
+    counts = _counts(cases)
     root = ET.Element(
         "testsuites",
         {
             "name": "battletui",
-            "tests": str(len(cases)),
-            "failures": str(failures),
-            "errors": str(errors),
+            "tests": counts["tests"],
+            "failures": counts["failures"],
+            "errors": counts["errors"],
             "time": _seconds(result.get("duration_s")),
         },
     )
-    suite_attributes = {
-        "name": classname,
-        "tests": str(len(cases)),
-        "failures": str(failures),
-        "errors": str(errors),
-        "skipped": str(skipped),
-        "time": _seconds(result.get("duration_s")),
-    }
+    suite_attributes = {"name": classname, **counts, "time": _seconds(result.get("duration_s"))}
     if result.get("started_at"):
         suite_attributes["timestamp"] = _text(result["started_at"])
     suite = ET.SubElement(root, "testsuite", suite_attributes)
-    properties = ET.SubElement(suite, "properties")
+    suite.append(_properties(result, baseline))
+    suite.extend(cases)
+    ET.indent(root, space="  ")
+    body = ET.tostring(root, encoding="unicode")
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + body + "\n"
+
+
+def _measured_instrument(result: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """The load generator's own check, when it was measured (else no test case for it)."""
+    given = result.get("instrument")
+    return given if isinstance(given, Mapping) and given.get("measured") else None
+
+
+def _compared_baseline(result: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """The comparison with a baseline, when there was one (else no test case for it)."""
+    given = result.get("baseline")
+    if isinstance(given, Mapping) and isinstance(given.get("regressions"), list):
+        return given
+    return None
+
+
+def _counts(cases: Sequence[ET.Element]) -> dict[str, str]:
+    """The suite's tally, in the order its attributes are written."""
+    return {
+        "tests": str(len(cases)),
+        "failures": str(sum(1 for case in cases if case.find("failure") is not None)),
+        "errors": str(sum(1 for case in cases if case.find("error") is not None)),
+        "skipped": str(sum(1 for case in cases if case.find("skipped") is not None)),
+    }
+
+
+def _properties(result: Mapping[str, Any], baseline: Mapping[str, Any] | None) -> ET.Element:
+    """The suite's ``<properties>``: what identifies the run (and its baseline)."""
+    properties = ET.Element("properties")
     shown = {
         name: result[name]
         for name in ("scenario", "scenario_file", "seed", "verdict", "end_reason", "started_at")
@@ -101,10 +113,7 @@ def junit_xml(result: Mapping[str, Any]) -> str:
         ET.SubElement(
             properties, "property", {"name": name, "value": "" if value is None else _text(value)}
         )
-    suite.extend(cases)
-    ET.indent(root, space="  ")
-    body = ET.tostring(root, encoding="unicode")
-    return '<?xml version="1.0" encoding="UTF-8"?>\n' + body + "\n"
+    return properties
 
 
 def write_junit(result: Mapping[str, Any], path: Path | str) -> None:

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from battletui.metrics.sparkline import sparkline
 from battletui.report.baseline import BaselineComparison
 from battletui.report.baseline import render_markdown as render_baseline
-from battletui.report.charts import downsample, mermaid_line_chart, sparkline
+from battletui.report.charts import downsample, mermaid_line_chart
 from battletui.report.instrument import fell_behind, render_instrument, why_behind
 from battletui.report.slo import SloResult
 from battletui.report.target import describe_target, target_of_result
@@ -28,14 +29,39 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 
 
 def render_report(result: Mapping[str, Any]) -> str:
+    """``report.md`` for one session's result; a lab session's reads differently (nothing of
+    it was judged)."""
     if result.get("load", True) is False:
         return _render_lab(result)
+    parts: list[str] = [
+        *_headline(result),
+        "",
+        "## SLOs",
+        "",
+        _slo_table(result["slos"]),
+    ]
+    baseline = result.get("baseline")
+    if baseline:
+        parts += ["", *render_baseline(BaselineComparison.from_json(baseline))]
+    parts += _latency_section(result)
+    parts += _traffic_section(result)
+    parts += _providers_section(result["providers"])
+    parts.append(_breaker_timeline(result["providers"], "No breaker changed state."))
+    parts += _impacts(result.get("fault_impacts") or [])
+    parts += _websocket(result.get("ws"))
+    parts += _actions_section(result["actions"])
+    parts += ["", "## Over time", "", *_charts(result["series"])]
+    parts += ["", "## Replay", "", "From this session's folder:", ""]
+    parts += _replay_command(result["scenario_file"])
+    return "\n".join(parts)
+
+
+def _headline(result: Mapping[str, Any]) -> list[str]:
+    """Title, verdict with what it rests on, and the system under test."""
     http = result["http"]
-    verdict = result["verdict"]
     slos = result["slos"]
     passed = sum(1 for s in slos if s["passed"])
-    icon = VERDICT_ICONS.get(verdict, "❌ FAIL")
-    success = http["success_rate"]
+    icon = VERDICT_ICONS.get(result["verdict"], "❌ FAIL")
     baseline = result.get("baseline")
     regressions = len(baseline["regressions"]) if baseline else 0
     against = ""
@@ -43,7 +69,7 @@ def render_report(result: Mapping[str, Any]) -> str:
         against = (
             f"{regressions} regression{'s' if regressions != 1 else ''} against the baseline · "
         )
-    parts: list[str] = [
+    return [
         f"# battletui · {result['scenario']}",
         "",
         f"**Verdict: {icon}** — {passed} of {len(slos)} SLOs held · {against}"
@@ -52,30 +78,29 @@ def render_report(result: Mapping[str, Any]) -> str:
         *_inconclusive(result),
         "",
         f"System under test: {describe_target(target_of_result(result))}",
-        "",
-        "## SLOs",
-        "",
     ]
-    if slos:
-        parts.append(
-            _table(
-                ["SLO", "target", "actual", "result"],
-                [
-                    [
-                        s["name"],
-                        *reversed(SloResult.from_json(s).texts(pretty=True)),
-                        "✅ pass" if s["passed"] else "❌ fail",
-                    ]
-                    for s in slos
-                ],
-            )
-        )
-    else:
-        parts.append("No SLOs set in the scenario; the verdict is a pass by default.")
-    if baseline:
-        parts += ["", *render_baseline(BaselineComparison.from_json(baseline))]
-    latency = http["latency_ms"]
-    parts += [
+
+
+def _slo_table(slos: Sequence[Mapping[str, Any]]) -> str:
+    if not slos:
+        return "No SLOs set in the scenario; the verdict is a pass by default."
+    return _table(
+        ["SLO", "target", "actual", "result"],
+        [
+            [
+                s["name"],
+                *reversed(SloResult.from_json(s).texts(pretty=True)),
+                "✅ pass" if s["passed"] else "❌ fail",
+            ]
+            for s in slos
+        ],
+    )
+
+
+def _latency_section(result: Mapping[str, Any]) -> list[str]:
+    """The whole session's percentiles, both ways of measuring, then per phase."""
+    latency = result["http"]["latency_ms"]
+    return [
         "",
         "## Latency (ms)",
         "",
@@ -93,6 +118,15 @@ def render_report(result: Mapping[str, Any]) -> str:
         "Corrected latency counts from when the open-model schedule meant to send each request,"
         " so a stall shows in the tail instead of hiding (coordinated omission).",
         *_phases(result.get("phases") or []),
+    ]
+
+
+def _traffic_section(result: Mapping[str, Any]) -> list[str]:
+    """What was sent and how it went: rates, successes, errors, failovers, the instrument,
+    the answers."""
+    http = result["http"]
+    success = http["success_rate"]
+    return [
         "",
         "## Traffic",
         "",
@@ -104,6 +138,13 @@ def render_report(result: Mapping[str, Any]) -> str:
         *_failovers(result.get("failovers")),
         *render_instrument(result.get("instrument"), clock_tenths),
         *_answers(http.get("answers")),
+    ]
+
+
+def _providers_section(providers: Mapping[str, Any]) -> list[str]:
+    """Each provider's traffic as the gateway and as the provider counted it; the breaker
+    timeline's heading (the timeline follows)."""
+    return [
         "",
         "## Providers",
         "",
@@ -125,52 +166,40 @@ def render_report(result: Mapping[str, Any]) -> str:
                     f"{p.get('failovers_away', 0):,}",
                     str(len(p["transitions"])),
                 ]
-                for pid, p in result["providers"].items()
+                for pid, p in providers.items()
             ],
         ),
-        *_received_note(result["providers"]),
+        *_received_note(providers),
         "",
         "### Breaker timeline",
         "",
     ]
-    parts.append(_breaker_timeline(result["providers"], "No breaker changed state."))
-    parts += _impacts(result.get("fault_impacts") or [])
-    parts += _websocket(result.get("ws"))
-    parts += ["", "## Actions", ""]
-    actions = result["actions"]
-    if actions:
-        parts.append(
-            _table(
-                ["at", "action", "from", "applied", "verified by"],
-                [
-                    [
-                        clock_tenths(a["offset"]),
-                        Action(a["kind"], a["target"], a["params"]).describe(),
-                        a["source"],
-                        "✅" if a["applied"] else "❌",
-                        "operator note"
-                        if a["kind"] == "mark"
-                        else (a["detail"] if a["applied"] else (a["error"] or "")),
-                    ]
-                    for a in actions
-                ],
-            )
-        )
-    else:
-        parts.append("No actions were applied.")
-    parts += ["", "## Over time", "", *_charts(result["series"])]
-    parts += [
-        "",
-        "## Replay",
-        "",
-        "From this session's folder:",
-        "",
-        "```sh",
-        f"battletui replay {result['scenario_file']}",
-        "```",
-        "",
-    ]
-    return "\n".join(parts)
+
+
+def _actions_section(actions: Sequence[Mapping[str, Any]]) -> list[str]:
+    """Every action as applied (both kinds of session have them)."""
+    if not actions:
+        return ["", "## Actions", "", "No actions were applied."]
+    table = _table(
+        ["at", "action", "from", "applied", "verified by"],
+        [
+            [
+                clock_tenths(a["offset"]),
+                Action(a["kind"], a["target"], a["params"]).describe(),
+                a["source"],
+                "✅" if a["applied"] else "❌",
+                "operator note"
+                if a["kind"] == "mark"
+                else (a["detail"] if a["applied"] else (a["error"] or "")),
+            ]
+            for a in actions
+        ],
+    )
+    return ["", "## Actions", "", table]
+
+
+def _replay_command(scenario_file: str) -> list[str]:
+    return ["```sh", f"battletui replay {scenario_file}", "```", ""]
 
 
 def _render_lab(result: Mapping[str, Any]) -> str:
@@ -206,28 +235,7 @@ def _render_lab(result: Mapping[str, Any]) -> str:
         _breaker_timeline(providers, "No breaker changed state (or nothing observed the breakers).")
     )
     parts += _impacts(result.get("fault_impacts") or [])
-    parts += ["", "## Actions", ""]
-    actions = result["actions"]
-    if actions:
-        parts.append(
-            _table(
-                ["at", "action", "from", "applied", "verified by"],
-                [
-                    [
-                        clock_tenths(a["offset"]),
-                        Action(a["kind"], a["target"], a["params"]).describe(),
-                        a["source"],
-                        "✅" if a["applied"] else "❌",
-                        "operator note"
-                        if a["kind"] == "mark"
-                        else (a["detail"] if a["applied"] else (a["error"] or "")),
-                    ]
-                    for a in actions
-                ],
-            )
-        )
-    else:
-        parts.append("No actions were applied.")
+    parts += _actions_section(result["actions"])
     parts += ["", "## Received per second", "", *_received_charts(result["series"], providers)]
     parts += [
         "",
@@ -236,10 +244,7 @@ def _render_lab(result: Mapping[str, Any]) -> str:
         "The recording keeps the scenario file's workload and SLOs, with the actions of this "
         "session at the moments they were applied. From this session's folder:",
         "",
-        "```sh",
-        f"battletui replay {result['scenario_file']}",
-        "```",
-        "",
+        *_replay_command(result["scenario_file"]),
     ]
     return "\n".join(parts)
 

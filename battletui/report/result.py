@@ -10,7 +10,7 @@ from typing import Any, Final
 from battletui.metrics import LatencyStats
 from battletui.report.instrument import INCONCLUSIVE, instrument_json
 from battletui.report.received import received_json
-from battletui.report.record import SessionRecord
+from battletui.report.record import PhaseStats, SessionRecord
 from battletui.report.slo import SloResult, evaluate_slos
 from battletui.report.target import target_of_journal
 
@@ -79,21 +79,6 @@ def build_result(record: SessionRecord) -> dict[str, Any]:
     SLOs were then judged on its own delays: ``slo_verdict`` keeps what they said)."""
     results = slo_results(record)
     slo_verdict = verdict_of(results)
-    unsent = record.instrument.unsent
-    http = record.scenario.workload.http
-    served_total = sum(record.upstreams.values())
-    providers: dict[str, Any] = {}
-    for spec in record.scenario.providers:
-        served = record.upstreams.get(spec.id, 0)
-        providers[spec.id] = {
-            "requests": served,
-            "share": round(served / served_total, 4) if served_total else 0.0,
-            "transitions": record.transitions.get(spec.id, []),
-            "failovers_away": record.failovers_away.get(spec.id, 0),
-            "health": record.health_changes.get(spec.id, []),
-            "received": received_json(record.received, spec.id),
-        }
-    duration = record.duration_s
     return {
         "schema": SCHEMA_VERSION,
         "scenario": record.scenario.name,
@@ -101,7 +86,7 @@ def build_result(record: SessionRecord) -> dict[str, Any]:
         "seed": record.scenario.seed,
         "target": record.target or target_of_journal(None, record.scenario),
         "started_at": record.started_at,
-        "duration_s": duration,
+        "duration_s": record.duration_s,
         "end_reason": record.end_reason,
         "load": record.load,
         "verdict": _verdict(record, slo_verdict),
@@ -116,29 +101,7 @@ def build_result(record: SessionRecord) -> dict[str, Any]:
             }
             for r in results
         ],
-        "http": {
-            "mode": "closed" if http.closed else "open",
-            "target_rate": None if http.closed else http.rate,
-            "achieved_rate": (
-                round((record.requests - unsent) / duration, 2) if duration > 0 else 0.0
-            ),
-            "requests": record.requests,
-            "ok": record.ok,
-            "success_rate": None if record.success_rate is None else round(record.success_rate, 6),
-            "errors": dict(sorted(record.errors.items())),
-            "failovers": record.failovers,
-            "workers": record.workers,
-            "connections": http.connections,
-            "mix": http.preset or "custom",
-            "answers": {
-                **record.answers.to_json(),
-                "stale_blocks": record.scenario.workload.stale_blocks,
-            },
-            "latency_ms": {
-                "corrected": _latency(record.latency_corrected),
-                "uncorrected": _latency(record.latency_uncorrected),
-            },
-        },
+        "http": _http(record),
         "instrument": instrument_json(record.instrument),
         "gateway": {
             "strategy": record.scenario.gateway.strategy,
@@ -153,44 +116,96 @@ def build_result(record: SessionRecord) -> dict[str, Any]:
             "away_from": dict(sorted(record.failovers_away.items())),
         },
         "ws": _ws(record),
-        "providers": providers,
+        "providers": _providers(record),
         "actions": record.actions,
-        "phases": [
-            {
-                "label": phase.label,
-                "start_s": round(phase.start, 3),
-                "end_s": round(phase.end, 3),
-                "requests": phase.requests,
-                "success_rate": round(phase.ok / phase.requests, 6) if phase.requests else None,
-                "latency_ms": {
-                    "corrected": _latency(phase.corrected),
-                    "uncorrected": _latency(phase.uncorrected),
-                },
-                "seconds": phase.seconds,
-                "slos_held": phase.slos_held,
-                "slos": [
-                    {
-                        "name": r.name,
-                        "actual": None if r.actual is None else round(r.actual, 6),
-                        "passed": r.passed,
-                    }
-                    for r in phase.slos
-                ],
-            }
-            for phase in record.phases
-        ],
+        "phases": [_phase(phase) for phase in record.phases],
         "fault_impacts": [impact.to_json() for impact in record.impacts],
-        "series": [
+        "series": _series(record),
+    }
+
+
+def _http(record: SessionRecord) -> dict[str, Any]:
+    """The load as asked for and as it went: rate, counts, answers, latency."""
+    http = record.scenario.workload.http
+    unsent = record.instrument.unsent
+    duration = record.duration_s
+    return {
+        "mode": "closed" if http.closed else "open",
+        "target_rate": None if http.closed else http.rate,
+        "achieved_rate": (round((record.requests - unsent) / duration, 2) if duration > 0 else 0.0),
+        "requests": record.requests,
+        "ok": record.ok,
+        "success_rate": None if record.success_rate is None else round(record.success_rate, 6),
+        "errors": dict(sorted(record.errors.items())),
+        "failovers": record.failovers,
+        "workers": record.workers,
+        "connections": http.connections,
+        "mix": http.preset or "custom",
+        "answers": {
+            **record.answers.to_json(),
+            "stale_blocks": record.scenario.workload.stale_blocks,
+        },
+        "latency_ms": {
+            "corrected": _latency(record.latency_corrected),
+            "uncorrected": _latency(record.latency_uncorrected),
+        },
+    }
+
+
+def _providers(record: SessionRecord) -> dict[str, Any]:
+    """Each provider: what the gateway sent it, what it received, its breaker and health."""
+    served_total = sum(record.upstreams.values())
+    providers: dict[str, Any] = {}
+    for spec in record.scenario.providers:
+        served = record.upstreams.get(spec.id, 0)
+        providers[spec.id] = {
+            "requests": served,
+            "share": round(served / served_total, 4) if served_total else 0.0,
+            "transitions": record.transitions.get(spec.id, []),
+            "failovers_away": record.failovers_away.get(spec.id, 0),
+            "health": record.health_changes.get(spec.id, []),
+            "received": received_json(record.received, spec.id),
+        }
+    return providers
+
+
+def _phase(phase: PhaseStats) -> dict[str, Any]:
+    """One stretch between actions, with the SLOs judged over it alone."""
+    return {
+        "label": phase.label,
+        "start_s": round(phase.start, 3),
+        "end_s": round(phase.end, 3),
+        "requests": phase.requests,
+        "success_rate": round(phase.ok / phase.requests, 6) if phase.requests else None,
+        "latency_ms": {
+            "corrected": _latency(phase.corrected),
+            "uncorrected": _latency(phase.uncorrected),
+        },
+        "seconds": phase.seconds,
+        "slos_held": phase.slos_held,
+        "slos": [
             {
-                "t": s.index,
-                "requests": s.requests,
-                "ok": s.ok,
-                "errors": s.errors,
-                "p95_ms": round(s.p95_ms, 3),
-                "received": (
-                    None if record.received is None else record.received.per_second.get(s.index)
-                ),
+                "name": r.name,
+                "actual": None if r.actual is None else round(r.actual, 6),
+                "passed": r.passed,
             }
-            for s in record.series
+            for r in phase.slos
         ],
     }
+
+
+def _series(record: SessionRecord) -> list[dict[str, Any]]:
+    """Second by second, for the charts."""
+    return [
+        {
+            "t": s.index,
+            "requests": s.requests,
+            "ok": s.ok,
+            "errors": s.errors,
+            "p95_ms": round(s.p95_ms, 3),
+            "received": (
+                None if record.received is None else record.received.per_second.get(s.index)
+            ),
+        }
+        for s in record.series
+    ]

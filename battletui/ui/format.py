@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from battletui.scenario import clock, clock_tenths
 
-__all__ = ["clock", "clock_tenths", "ms", "share_bar", "sparkline"]
-
-SPARKS = "▁▂▃▄▅▆▇█"
+__all__ = ["clock", "clock_tenths", "ms", "share_bar"]
 
 HEALTH_STYLE = {
     "UP": "bold green",
@@ -19,16 +15,6 @@ HEALTH_STYLE = {
 }
 BREAKER_STYLE = {"CLOSED": "green", "OPEN": "bold red", "HALF-OPEN": "bold yellow"}
 LEVEL_STYLE = {"info": "", "ok": "green", "warn": "yellow", "error": "red"}
-
-
-def sparkline(values: Sequence[float], width: int) -> str:
-    values = list(values)[-width:]
-    if not values:
-        return ""
-    top = max(values)
-    if top <= 0:
-        return SPARKS[0] * len(values)
-    return "".join(SPARKS[min(7, int(v / top * 7 + 0.5))] for v in values)
 
 
 def share_bar(share: float, width: int = 10) -> str:

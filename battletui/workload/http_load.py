@@ -27,6 +27,7 @@ from collections.abc import Callable, Mapping
 
 from battletui.metrics import HttpMetrics, RequestResult
 from battletui.metrics.instrument import SLIP_LIMIT_MS
+from battletui.processes import cancel_and_wait
 from battletui.scenario import HttpLoadSpec
 from battletui.wire import HttpPool, loads
 from battletui.workload.answer_check import AnswerChecker
@@ -134,9 +135,7 @@ class HttpLoad:
         Requests that were due before now but never launched are counted unsent."""
         stopped = self._clock()
         if self._runner is not None:
-            self._runner.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._runner
+            await cancel_and_wait(self._runner)
             self._runner = None
             self._metrics.unsent(self._owed(stopped))
             self._pace = 0.0

@@ -9,9 +9,10 @@ used core reads 100 %).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from typing import Protocol
+
+from battletui.processes import cancel_and_wait
 
 PERIOD = 0.05
 
@@ -31,11 +32,8 @@ class LoopMonitor:
             self._task = asyncio.create_task(self._run(), name="loop-monitor")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()

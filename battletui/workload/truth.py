@@ -23,6 +23,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import WebSocketException
 
 from battletui.chain import MockChain
+from battletui.processes import cancel_and_wait
 
 _log = logging.getLogger(__name__)
 
@@ -89,10 +90,7 @@ class ChainReplica:
 
     async def stop(self) -> None:
         reader, self._reader = self._reader, None
-        if reader is not None:
-            reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await reader
+        await cancel_and_wait(reader)
         if self._socket is not None:
             with contextlib.suppress(Exception):
                 await self._socket.close()

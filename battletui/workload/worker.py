@@ -31,7 +31,6 @@ It stops when the engine's connection or its stdin closes (``processes.child_mai
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hmac
 import logging
 import os
@@ -46,7 +45,7 @@ import orjson
 from battletui.metrics import HttpMetrics
 from battletui.metrics.http import IntervalRecord
 from battletui.metrics.interval_codec import record_to_json
-from battletui.processes import ChildContext, child_main
+from battletui.processes import ChildContext, cancel_and_wait, child_main
 from battletui.scenario import HttpLoadSpec
 from battletui.workload.answer_check import AnswerChecker
 from battletui.workload.http_load import UPSTREAM_HEADER, HttpLoad
@@ -125,7 +124,6 @@ class _Worker:
         self._replica = replica
         self._stop = stop
         self._writer: asyncio.StreamWriter | None = None
-        self._connected = asyncio.Event()
         self._load: HttpLoad | None = None
         self._metrics: HttpMetrics | None = None
         self._live: asyncio.Task[None] | None = None
@@ -145,7 +143,6 @@ class _Worker:
             writer.close()
             return
         self._writer = writer
-        self._connected.set()
         try:
             while line := await reader.readline():
                 await self._command(orjson.loads(line))
@@ -226,18 +223,12 @@ class _Worker:
 
     async def halt(self, *, drain: float = 0.0) -> None:
         """Stop the load (its debt counted unsent) and send every second it measured."""
-        if self._live is not None:
-            self._live.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._live
-            self._live = None
+        await cancel_and_wait(self._live)
+        self._live = None
         if self._load is not None and self._metrics is not None:
             await self._load.stop(drain=drain)
             self._live_now()
             self._metrics.flush()
-
-    async def wait_connected(self) -> None:
-        await self._connected.wait()
 
 
 async def run(context: ChildContext) -> int:

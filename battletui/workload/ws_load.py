@@ -8,7 +8,6 @@ as gaps, because that is what its user would have missed.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import time
 from collections.abc import Callable
@@ -18,6 +17,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import WebSocketException
 
 from battletui.metrics import WsMetrics
+from battletui.processes import cancel_and_wait
 from battletui.scenario import WsLoadSpec
 from battletui.workload.answer_check import AnswerChecker
 from battletui.workload.stream_check import HeadVerdict, StreamChecker
@@ -58,11 +58,7 @@ class WsLoad:
         ]
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(*self._tasks)
         self._tasks.clear()
         if self._answers is not None:
             for late in self._answers.drain():

@@ -89,52 +89,9 @@ class StatusBar(Static):
     def _line(self, snap: Snapshot, width: int, level: int) -> tuple[Text, int]:
         """The top line with the ``level`` least important parts left out, and how many
         cells the generator's warning (if any) got."""
-        text = Text()
-        if level < 4:
-            text.append(" battletui ", style="bold reverse")
-        text.append(f" {snap.scenario} ", style="bold")
-        if snap.load:
-            length = "until q" if snap.duration == 0 else clock(snap.duration)
-            text.append(f"· {clock(snap.elapsed)} / {length} ")
-            rate = "max req/s" if snap.closed_loop else f"{snap.target_rate:g} req/s"
-            detail = f"· {rate} · {snap.strategy} "
-        else:
-            text.append(f"· lab · {clock(snap.elapsed)} ")
-            detail = f"· load from outside: {snap.gateway_url or 'the gateway'} "
-        note = Text()
-        if self.reconnecting:
-            note.append(" reconnecting… ", style="bold black on yellow")
-        elif snap.phase == "starting":
-            note.append(" starting the lab… ", style="bold black on yellow")
-        elif snap.phase == "ending":
-            note.append(" writing the session… ", style="bold black on yellow")
-        elif snap.phase == "ended":
-            note.append(" ENDED · press q ", style="bold black on yellow")
-        elif snap.paused:
-            note.append(" ⏸ PAUSED · space resumes ", style="bold black on yellow")
-        if self.view_only and level < 4:
-            note.append(" replay · view only ", style="bold black on cyan")
-        tail = Text()
-        if snap.load:
-            if level < 3:
-                success = "—" if snap.success_rate is None else f"{snap.success_rate * 100:.2f}%"
-                p95 = ms(snap.latency_total.p95) if snap.latency_total.count else "—"
-                tail.append(f" {success} ok · p95 {p95} ms ", style="bold")
-            short = level >= 5
-            now_inconclusive = snap.instrument.behind
-            # behind now: the warning beside says why, so the badge keeps to its sign
-            now_badge = badge("NOW", snap.now_verdict, now_inconclusive, short=short)
-            if now_inconclusive:
-                now_badge = badge("NOW", None, True, short=True)
-            tail.append_text(now_badge)
-            if level < 2:
-                tail.append(" ")
-                tail.append_text(trend_text(snap.now_trend, TREND_CELLS))
-            tail.append(" ")
-            inconclusive = snap.instrument.inconclusive
-            tail.append_text(badge("SESSION", snap.verdict, inconclusive, short=short))
-        else:
-            tail.append(" no load of ours · no SLOs ", style="dim")
+        text, detail = _head(snap, level)
+        note = self._note(snap, level)
+        tail = _tail(snap, level)
         if level >= 1 or not snap.load:
             room = width - text.cell_len - note.cell_len - tail.cell_len - 3
             if cell_len(detail) > room:
@@ -155,6 +112,66 @@ class StatusBar(Static):
         text.append(" " * gap)
         text.append_text(tail)
         return text, cell_len(warning or "")
+
+    def _note(self, snap: Snapshot, level: int) -> Text:
+        """What the session is doing when it is not simply running, and a replay's mark."""
+        note = Text()
+        if self.reconnecting:
+            note.append(" reconnecting… ", style="bold black on yellow")
+        elif snap.phase == "starting":
+            note.append(" starting the lab… ", style="bold black on yellow")
+        elif snap.phase == "ending":
+            note.append(" writing the session… ", style="bold black on yellow")
+        elif snap.phase == "ended":
+            note.append(" ENDED · press q ", style="bold black on yellow")
+        elif snap.paused:
+            note.append(" ⏸ PAUSED · space resumes ", style="bold black on yellow")
+        if self.view_only and level < 4:
+            note.append(" replay · view only ", style="bold black on cyan")
+        return note
+
+
+def _head(snap: Snapshot, level: int) -> tuple[Text, str]:
+    """The brand, the scenario and its clock; and the rate and strategy (or where a lab's
+    load comes from), which give way first."""
+    text = Text()
+    if level < 4:
+        text.append(" battletui ", style="bold reverse")
+    text.append(f" {snap.scenario} ", style="bold")
+    if snap.load:
+        length = "until q" if snap.duration == 0 else clock(snap.duration)
+        text.append(f"· {clock(snap.elapsed)} / {length} ")
+        rate = "max req/s" if snap.closed_loop else f"{snap.target_rate:g} req/s"
+        return text, f"· {rate} · {snap.strategy} "
+    text.append(f"· lab · {clock(snap.elapsed)} ")
+    return text, f"· load from outside: {snap.gateway_url or 'the gateway'} "
+
+
+def _tail(snap: Snapshot, level: int) -> Text:
+    """Right-aligned: the figures, then the verdict of now (with its trend) and the
+    session's."""
+    tail = Text()
+    if not snap.load:
+        tail.append(" no load of ours · no SLOs ", style="dim")
+        return tail
+    if level < 3:
+        success = "—" if snap.success_rate is None else f"{snap.success_rate * 100:.2f}%"
+        p95 = ms(snap.latency_total.p95) if snap.latency_total.count else "—"
+        tail.append(f" {success} ok · p95 {p95} ms ", style="bold")
+    short = level >= 5
+    now_inconclusive = snap.instrument.behind
+    # behind now: the warning beside says why, so the badge keeps to its sign
+    now_badge = badge("NOW", snap.now_verdict, now_inconclusive, short=short)
+    if now_inconclusive:
+        now_badge = badge("NOW", None, True, short=True)
+    tail.append_text(now_badge)
+    if level < 2:
+        tail.append(" ")
+        tail.append_text(trend_text(snap.now_trend, TREND_CELLS))
+    tail.append(" ")
+    inconclusive = snap.instrument.inconclusive
+    tail.append_text(badge("SESSION", snap.verdict, inconclusive, short=short))
+    return tail
 
 
 def behind_words(instrument: InstrumentView, room: int) -> str | None:

@@ -7,7 +7,8 @@ from rich.text import Text
 from textual.widgets import Static
 
 from battletui.metrics import Snapshot
-from battletui.ui.format import ms, sparkline
+from battletui.metrics.sparkline import sparkline
+from battletui.ui.format import ms
 
 
 class TrendsPanel(Static):
@@ -30,17 +31,17 @@ class TrendsPanel(Static):
         )
         table.add_row(
             Text("req/s ", style="dim"),
-            Text(sparkline(snap.rate_series, width), style="green"),
+            Text(sparkline(snap.rate_series[-width:]), style="green"),
             Text(f"{snap.rate:.0f}/s", style="bold"),
         )
         table.add_row(
             Text("errors", style="dim"),
-            Text(sparkline(snap.error_series, width), style="red"),
+            Text(sparkline(snap.error_series[-width:]), style="red"),
             Text(f"{success} ok", style="bold"),
         )
         table.add_row(
             Text("p95   ", style="dim"),
-            Text(sparkline(snap.p95_series, width), style="yellow"),
+            Text(sparkline(snap.p95_series[-width:]), style="yellow"),
             Text(
                 f"{ms(snap.latency_window.p95)} ms" if snap.latency_window.count else "—",
                 style="bold",
