@@ -1,3 +1,3 @@
 """battletui: live, interactive chaos sessions against Ethereum-style JSON-RPC providers."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

@@ -9,7 +9,9 @@ PASS: Final = 0
 SLO_FAILED: Final = 1
 """An SLO failed, or a figure regressed against the baseline."""
 USAGE: Final = 2
-LAB_FAILED: Final = 3
+COULD_NOT_RUN: Final = 3
+"""The session could not start (a port taken, a child that failed, a target that never
+answered) or could not be written (a full disk): one line says why."""
 INCONCLUSIVE: Final = 4
 """The load generator fell behind: its figures are not a measurement of the gateway, so no
 SLO failure is blamed on it (nor is a pass claimed)."""

@@ -8,12 +8,12 @@ from collections.abc import AsyncIterator
 import aiohttp
 import pytest
 from conftest import small_scenario
-from helpers.inprocess_lab import Lab
+from helpers.inprocess_rig import InProcessRig
 
 
 @pytest.fixture
 async def gateway_url() -> AsyncIterator[str]:
-    lab = Lab(small_scenario())
+    lab = InProcessRig(small_scenario())
     await lab.start()
     yield lab.gateway_url
     await lab.stop()

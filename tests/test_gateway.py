@@ -14,7 +14,7 @@ from typing import Any
 
 import aiohttp
 import pytest
-from helpers.gateway_lab import GatewayLab, GatewaySettings, gateway_lab
+from helpers.gateway_rig import GatewayRig, GatewaySettings, gateway_rig
 from helpers.waiting import wait_until
 
 from battletui.gateway import UpstreamStats
@@ -28,8 +28,8 @@ CLOSED, OPEN, HALF_OPEN = BreakerState.CLOSED, BreakerState.OPEN, BreakerState.H
 
 
 @pytest.fixture
-async def lab() -> AsyncIterator[GatewayLab]:
-    async with gateway_lab(GatewaySettings(strategy="round-robin", seed=7)) as lab:
+async def lab() -> AsyncIterator[GatewayRig]:
+    async with gateway_rig(GatewaySettings(strategy="round-robin", seed=7)) as lab:
         yield lab
 
 
@@ -48,7 +48,7 @@ def why(transition: BreakerTransition) -> str:
 # -- forwarding --------------------------------------------------------------------------------
 
 
-async def test_forwards_bytes_as_is_and_names_the_upstream(lab: GatewayLab) -> None:
+async def test_forwards_bytes_as_is_and_names_the_upstream(lab: GatewayRig) -> None:
     alpha = await lab.fake("alpha")
     gateway = await lab.gateway([alpha])
     assert gateway.url == f"http://127.0.0.1:{gateway.port}"
@@ -62,7 +62,7 @@ async def test_forwards_bytes_as_is_and_names_the_upstream(lab: GatewayLab) -> N
     assert gateway.stats()["alpha"].served == 1
 
 
-async def test_batch_is_forwarded_and_judged_by_http_status_only(lab: GatewayLab) -> None:
+async def test_batch_is_forwarded_and_judged_by_http_status_only(lab: GatewayRig) -> None:
     alpha = await lab.fake("alpha", rpc_error=-32603)
     gateway = await lab.gateway([alpha], failures=1)
     batch = [rpc(1), rpc(2, "eth_chainId")]
@@ -75,7 +75,7 @@ async def test_batch_is_forwarded_and_judged_by_http_status_only(lab: GatewayLab
     assert gateway.breakers["alpha"].state is CLOSED
 
 
-async def test_invalid_json_is_answered_by_the_gateway(lab: GatewayLab) -> None:
+async def test_invalid_json_is_answered_by_the_gateway(lab: GatewayRig) -> None:
     alpha = await lab.fake("alpha")
     gateway = await lab.gateway([alpha])
     status, headers, body = await lab.post(gateway, b'{"jsonrpc": "2.0", "id": 1,')
@@ -89,7 +89,7 @@ async def test_invalid_json_is_answered_by_the_gateway(lab: GatewayLab) -> None:
     assert alpha.hits == 0
 
 
-async def test_health_endpoint_reports_breakers(lab: GatewayLab) -> None:
+async def test_health_endpoint_reports_breakers(lab: GatewayRig) -> None:
     alpha = await lab.fake("alpha")
     beta = await lab.fake("beta")
     gateway = await lab.gateway([alpha, beta], failures=1, open_for=60)
@@ -108,7 +108,7 @@ async def test_health_endpoint_reports_breakers(lab: GatewayLab) -> None:
     assert report["upstreams"]["beta"]["failures"] == 1
 
 
-async def test_stop_is_idempotent_and_frees_the_port(lab: GatewayLab) -> None:
+async def test_stop_is_idempotent_and_frees_the_port(lab: GatewayRig) -> None:
     alpha = await lab.fake("alpha")
     gateway = await lab.gateway([alpha], health_interval=0.05)
     port = gateway.port
@@ -122,7 +122,7 @@ async def test_stop_is_idempotent_and_frees_the_port(lab: GatewayLab) -> None:
 # -- selection ---------------------------------------------------------------------------------
 
 
-async def test_fastest_measures_everyone_then_picks_the_lowest_latency(lab: GatewayLab) -> None:
+async def test_fastest_measures_everyone_then_picks_the_lowest_latency(lab: GatewayRig) -> None:
     alpha = await lab.fake("alpha", delay=0.06)
     beta = await lab.fake("beta")
     gamma = await lab.fake("gamma", delay=0.03)
@@ -138,7 +138,7 @@ async def test_fastest_measures_everyone_then_picks_the_lowest_latency(lab: Gate
     assert latency["beta"] < latency["gamma"] < latency["alpha"]
 
 
-async def test_health_probes_measure_providers_without_traffic(lab: GatewayLab) -> None:
+async def test_health_probes_measure_providers_without_traffic(lab: GatewayRig) -> None:
     alpha = await lab.fake("alpha", delay=0.04)
     beta = await lab.fake("beta")
     gateway = await lab.gateway([alpha, beta], strategy="fastest", health_interval=0.05)
@@ -151,7 +151,7 @@ async def test_health_probes_measure_providers_without_traffic(lab: GatewayLab) 
     assert headers["X-Upstream"] == "beta"
 
 
-async def test_round_robin_spreads_evenly(lab: GatewayLab) -> None:
+async def test_round_robin_spreads_evenly(lab: GatewayRig) -> None:
     fakes = [await lab.fake(name) for name in ("alpha", "beta", "gamma")]
     gateway = await lab.gateway(fakes, strategy="round-robin")
     for i in range(30):
@@ -168,7 +168,7 @@ async def test_round_robin_spreads_evenly(lab: GatewayLab) -> None:
 # -- failover and breakers ---------------------------------------------------------------------
 
 
-async def test_refused_connections_fail_over_and_open_the_breaker(lab: GatewayLab) -> None:
+async def test_refused_connections_fail_over_and_open_the_breaker(lab: GatewayRig) -> None:
     alpha = await lab.fake("alpha")
     beta = await lab.fake("beta")
     gateway = await lab.gateway([alpha, beta], failures=3, open_for=60)
@@ -190,7 +190,7 @@ async def test_refused_connections_fail_over_and_open_the_breaker(lab: GatewayLa
     ]
 
 
-async def test_ticker_moves_open_to_half_open_without_traffic(lab: GatewayLab) -> None:
+async def test_ticker_moves_open_to_half_open_without_traffic(lab: GatewayRig) -> None:
     alpha = await lab.fake("alpha")
     beta = await lab.fake("beta")
     gateway = await lab.gateway([alpha, beta], failures=1, open_for=0.3)
@@ -207,7 +207,7 @@ async def test_ticker_moves_open_to_half_open_without_traffic(lab: GatewayLab) -
     assert half_open.reason == "open for 0.3s elapsed"
 
 
-async def test_dead_provider_trips_via_probes_then_recovers(lab: GatewayLab) -> None:
+async def test_dead_provider_trips_via_probes_then_recovers(lab: GatewayRig) -> None:
     alpha = await lab.fake("alpha")
     beta = await lab.fake("beta")
     gateway = await lab.gateway(
@@ -228,7 +228,7 @@ async def test_dead_provider_trips_via_probes_then_recovers(lab: GatewayLab) -> 
     assert alpha.hits == hits_before + 2, "traffic comes back to a closed breaker"
 
 
-async def test_half_open_provider_gets_traffic_only_after_closed_ones(lab: GatewayLab) -> None:
+async def test_half_open_provider_gets_traffic_only_after_closed_ones(lab: GatewayRig) -> None:
     alpha = await lab.fake("alpha")
     beta = await lab.fake("beta")
     gateway = await lab.gateway([alpha, beta], failures=1, open_for=0.2, successes=1)
@@ -244,7 +244,7 @@ async def test_half_open_provider_gets_traffic_only_after_closed_ones(lab: Gatew
     assert gateway.breakers["alpha"].state is CLOSED
 
 
-async def test_slow_upstream_is_cut_at_attempt_timeout_and_failed_over(lab: GatewayLab) -> None:
+async def test_slow_upstream_is_cut_at_attempt_timeout_and_failed_over(lab: GatewayRig) -> None:
     alpha = await lab.fake("alpha", delay=3.0)
     beta = await lab.fake("beta")
     gateway = await lab.gateway([alpha, beta], attempt_timeout=0.2, timeout=2.0, failures=1)
@@ -258,7 +258,7 @@ async def test_slow_upstream_is_cut_at_attempt_timeout_and_failed_over(lab: Gate
     assert why(lab.transitions[0]) == "1 consecutive failure (timeout after 200ms)"
 
 
-async def test_request_deadline_caps_the_last_attempt(lab: GatewayLab) -> None:
+async def test_request_deadline_caps_the_last_attempt(lab: GatewayRig) -> None:
     alpha = await lab.fake("alpha", delay=3.0)
     beta = await lab.fake("beta", delay=3.0)
     gateway = await lab.gateway([alpha, beta], attempt_timeout=0.2, timeout=0.3)
@@ -286,7 +286,7 @@ async def test_request_deadline_caps_the_last_attempt(lab: GatewayLab) -> None:
     ],
 )
 async def test_server_errors_count_as_failures(
-    lab: GatewayLab, behaviour: dict[str, Any], reason: str
+    lab: GatewayRig, behaviour: dict[str, Any], reason: str
 ) -> None:
     alpha = await lab.fake("alpha", **behaviour)
     beta = await lab.fake("beta")
@@ -302,7 +302,7 @@ async def test_server_errors_count_as_failures(
 
 
 @pytest.mark.parametrize("code", [-32601, -32602, -32600, 3])
-async def test_client_errors_pass_through_and_count_as_success(lab: GatewayLab, code: int) -> None:
+async def test_client_errors_pass_through_and_count_as_success(lab: GatewayRig, code: int) -> None:
     alpha = await lab.fake("alpha", rpc_error=code)
     beta = await lab.fake("beta")
     gateway = await lab.gateway([alpha, beta], failures=1)
@@ -318,7 +318,7 @@ async def test_client_errors_pass_through_and_count_as_success(lab: GatewayLab, 
     assert gateway.stats()["alpha"].served == 1
 
 
-async def test_rate_limit_fails_over_without_tripping_the_breaker(lab: GatewayLab) -> None:
+async def test_rate_limit_fails_over_without_tripping_the_breaker(lab: GatewayRig) -> None:
     alpha = await lab.fake("alpha", status=429)
     beta = await lab.fake("beta")
     gateway = await lab.gateway([alpha, beta], failures=1)
@@ -334,7 +334,7 @@ async def test_rate_limit_fails_over_without_tripping_the_breaker(lab: GatewayLa
     assert lab.transitions == []
 
 
-async def test_retry_after_benches_the_provider_for_a_while(lab: GatewayLab) -> None:
+async def test_retry_after_benches_the_provider_for_a_while(lab: GatewayRig) -> None:
     alpha = await lab.fake("alpha", status=429, retry_after="30")
     beta = await lab.fake("beta")
     gateway = await lab.gateway([alpha, beta], failures=1)
@@ -344,7 +344,7 @@ async def test_retry_after_benches_the_provider_for_a_while(lab: GatewayLab) -> 
     assert gateway.breakers["alpha"].state is CLOSED
 
 
-async def test_all_down_answers_503_naming_each_cause(lab: GatewayLab) -> None:
+async def test_all_down_answers_503_naming_each_cause(lab: GatewayRig) -> None:
     alpha = await lab.fake("alpha", status=500)
     beta = await lab.fake("beta")
     gamma = await lab.fake("gamma", delay=3.0)
@@ -384,7 +384,7 @@ async def test_all_down_answers_503_naming_each_cause(lab: GatewayLab) -> None:
     ]
 
 
-async def test_mixed_causes_in_one_message(lab: GatewayLab) -> None:
+async def test_mixed_causes_in_one_message(lab: GatewayRig) -> None:
     alpha = await lab.fake("alpha")
     beta = await lab.fake("beta")
     gateway = await lab.gateway([alpha, beta], failures=1, open_for=60)

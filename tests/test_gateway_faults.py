@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from helpers.gateway_lab import GatewayLab, GatewaySettings, gateway_lab
+from helpers.gateway_rig import GatewayRig, GatewaySettings, gateway_rig
 from helpers.waiting import wait_until
 
 from battletui.gateway import Gateway
@@ -39,8 +39,8 @@ SETTINGS = GatewaySettings(
 
 
 @pytest.fixture
-async def lab() -> AsyncIterator[GatewayLab]:
-    async with gateway_lab(SETTINGS, head=1000) as lab:
+async def lab() -> AsyncIterator[GatewayRig]:
+    async with gateway_rig(SETTINGS, head=1000) as lab:
         yield lab
 
 
@@ -51,7 +51,7 @@ def rpc(request_id: int = 1, method: str = "eth_blockNumber") -> dict[str, Any]:
 # -- what counts as a failure ------------------------------------------------------------------
 
 
-async def test_http_503_fails_over_and_counts_against_the_breaker(lab: GatewayLab) -> None:
+async def test_http_503_fails_over_and_counts_against_the_breaker(lab: GatewayRig) -> None:
     alpha, beta = await lab.fakes_named("alpha", "beta")
     alpha.status = 503
     gateway = await lab.gateway([alpha, beta])
@@ -69,7 +69,7 @@ async def test_http_503_fails_over_and_counts_against_the_breaker(lab: GatewayLa
 
 
 @pytest.mark.parametrize("code", [-32603, -32000, -32099])
-async def test_server_range_rpc_errors_in_200_fail_over(lab: GatewayLab, code: int) -> None:
+async def test_server_range_rpc_errors_in_200_fail_over(lab: GatewayRig, code: int) -> None:
     alpha, beta = await lab.fakes_named("alpha", "beta")
     alpha.rpc_error = code
     gateway = await lab.gateway([alpha, beta], failures=3)
@@ -85,7 +85,7 @@ async def test_server_range_rpc_errors_in_200_fail_over(lab: GatewayLab, code: i
 
 
 @pytest.mark.parametrize("code", [-32602, -32601, -32600, -32700])
-async def test_client_rpc_errors_pass_through_as_success(lab: GatewayLab, code: int) -> None:
+async def test_client_rpc_errors_pass_through_as_success(lab: GatewayRig, code: int) -> None:
     alpha, beta = await lab.fakes_named("alpha", "beta")
     alpha.rpc_error = code
     gateway = await lab.gateway([alpha, beta], failures=1)
@@ -101,7 +101,7 @@ async def test_client_rpc_errors_pass_through_as_success(lab: GatewayLab, code: 
     assert lab.failovers == []
 
 
-async def test_non_json_body_is_a_failure(lab: GatewayLab) -> None:
+async def test_non_json_body_is_a_failure(lab: GatewayRig) -> None:
     alpha, beta = await lab.fakes_named("alpha", "beta")
     gateway = await lab.gateway([alpha, beta])
     alpha.raw = b"<html>502 Bad Gateway</html>"
@@ -111,7 +111,7 @@ async def test_non_json_body_is_a_failure(lab: GatewayLab) -> None:
     assert gateway.breakers["alpha"].consecutive_failures == 1
 
 
-async def test_batch_fails_over_as_one_request(lab: GatewayLab) -> None:
+async def test_batch_fails_over_as_one_request(lab: GatewayRig) -> None:
     alpha, beta = await lab.fakes_named("alpha", "beta")
     alpha.status = 502
     gateway = await lab.gateway([alpha, beta])
@@ -125,7 +125,7 @@ async def test_batch_fails_over_as_one_request(lab: GatewayLab) -> None:
 # -- rate limits -------------------------------------------------------------------------------
 
 
-async def test_429_benches_the_provider_until_retry_after(lab: GatewayLab) -> None:
+async def test_429_benches_the_provider_until_retry_after(lab: GatewayRig) -> None:
     alpha, beta = await lab.fakes_named("alpha", "beta")
     alpha.status, alpha.retry_after = 429, "2"
     gateway = await lab.gateway([alpha, beta], failures=1)
@@ -151,7 +151,7 @@ async def test_429_benches_the_provider_until_retry_after(lab: GatewayLab) -> No
     assert headers["X-Upstream"] == "alpha", "back after Retry-After"
 
 
-async def test_rate_limited_provider_is_the_last_resort(lab: GatewayLab) -> None:
+async def test_rate_limited_provider_is_the_last_resort(lab: GatewayRig) -> None:
     alpha, beta = await lab.fakes_named("alpha", "beta")
     alpha.status, alpha.retry_after = 429, "30"
     gateway = await lab.gateway([alpha, beta], failures=1)
@@ -176,7 +176,7 @@ async def test_rate_limited_provider_is_the_last_resort(lab: GatewayLab) -> None
 
 
 async def test_hung_upstream_is_cut_at_attempt_timeout_and_trips_the_breaker(
-    lab: GatewayLab,
+    lab: GatewayRig,
 ) -> None:
     alpha, beta = await lab.fakes_named("alpha", "beta")
     alpha.hang = True
@@ -202,7 +202,7 @@ async def test_hung_upstream_is_cut_at_attempt_timeout_and_trips_the_breaker(
     assert alpha.hits == hits, "an open breaker costs nothing: alpha is not even asked"
 
 
-async def test_failover_cost_matches_the_injected_delay(lab: GatewayLab) -> None:
+async def test_failover_cost_matches_the_injected_delay(lab: GatewayRig) -> None:
     alpha, beta = await lab.fakes_named("alpha", "beta")
     alpha.status, alpha.delay = 503, 0.15
     gateway = await lab.gateway([alpha, beta])
@@ -218,7 +218,7 @@ async def test_failover_cost_matches_the_injected_delay(lab: GatewayLab) -> None
 # -- the failure rate --------------------------------------------------------------------------
 
 
-async def test_half_the_calls_failing_opens_on_the_failure_rate(lab: GatewayLab) -> None:
+async def test_half_the_calls_failing_opens_on_the_failure_rate(lab: GatewayRig) -> None:
     alpha, beta = await lab.fakes_named("alpha", "beta")
     alpha.pattern = ["ok", 500]  # never two failures in a row
     gateway = await lab.gateway([alpha, beta], failures=5, window=20, min_calls=10)
@@ -240,7 +240,7 @@ async def test_half_the_calls_failing_opens_on_the_failure_rate(lab: GatewayLab)
 # -- lag ---------------------------------------------------------------------------------------
 
 
-async def test_a_lagging_provider_is_demoted_and_restored(lab: GatewayLab) -> None:
+async def test_a_lagging_provider_is_demoted_and_restored(lab: GatewayRig) -> None:
     alpha, beta = await lab.fakes_named("alpha", "beta")
     alpha.head, beta.head = 1000, 1010
     gateway = await lab.gateway([alpha, beta], health_interval=0.05, lag_blocks=3)
@@ -270,7 +270,7 @@ async def test_a_lagging_provider_is_demoted_and_restored(lab: GatewayLab) -> No
     ]
 
 
-async def test_unknown_lag_is_none(lab: GatewayLab) -> None:
+async def test_unknown_lag_is_none(lab: GatewayRig) -> None:
     alpha, beta = await lab.fakes_named("alpha", "beta")
     unprobed = await lab.gateway([alpha, beta])
     assert unprobed.lag("alpha") is None
@@ -288,7 +288,7 @@ async def test_unknown_lag_is_none(lab: GatewayLab) -> None:
 # -- nobody left -------------------------------------------------------------------------------
 
 
-async def test_all_unavailable_answers_503_naming_each_cause(lab: GatewayLab) -> None:
+async def test_all_unavailable_answers_503_naming_each_cause(lab: GatewayRig) -> None:
     alpha, beta, gamma = await lab.fakes_named("alpha", "beta", "gamma")
     alpha.status = 500
     gateway = await lab.gateway([alpha, beta, gamma], failures=1, attempt_timeout=0.2)
@@ -327,7 +327,7 @@ async def test_all_unavailable_answers_503_naming_each_cause(lab: GatewayLab) ->
     ), body["error"]["message"]
 
 
-async def test_broken_listeners_do_not_break_routing(lab: GatewayLab) -> None:
+async def test_broken_listeners_do_not_break_routing(lab: GatewayRig) -> None:
     alpha, beta = await lab.fakes_named("alpha", "beta")
     alpha.status = 503
 

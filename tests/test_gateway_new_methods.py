@@ -13,7 +13,7 @@ import pytest
 from conftest import small_scenario
 from eth_abi.abi import encode
 from eth_account import Account
-from helpers.inprocess_lab import Lab
+from helpers.inprocess_rig import InProcessRig
 
 from battletui.chain.accounts import dev_accounts
 from battletui.chain.tokens import BALANCE_OF, TOKENS, TRANSFER
@@ -25,14 +25,14 @@ TOKEN = TOKENS[0].address
 
 
 @pytest.fixture
-async def lab() -> AsyncIterator[Lab]:
+async def lab() -> AsyncIterator[InProcessRig]:
     base = small_scenario()
     scenario = dataclasses.replace(
         base,
         chain=ChainSpec(id=1, block_time=0.5),
         gateway=GatewaySpec(strategy="fastest", attempt_timeout=0.3, timeout=2.0),
     )
-    rig = Lab(scenario)
+    rig = InProcessRig(scenario)
     await rig.start()
     try:
         yield rig
@@ -40,7 +40,7 @@ async def lab() -> AsyncIterator[Lab]:
         await rig.stop()
 
 
-def _calls(lab: Lab) -> dict[str, list[Any]]:
+def _calls(lab: InProcessRig) -> dict[str, list[Any]]:
     head = lab.chain.head_number()
     block = next(
         b
@@ -92,7 +92,7 @@ FAULTS: dict[str, Fault] = {
 
 @pytest.mark.parametrize("fault", list(FAULTS))
 async def test_every_new_method_survives_a_fault_on_the_fastest_provider(
-    lab: Lab, fault: str
+    lab: InProcessRig, fault: str
 ) -> None:
     assert lab.gateway is not None
     url = lab.gateway.url
@@ -106,7 +106,7 @@ async def test_every_new_method_survives_a_fault_on_the_fastest_provider(
             assert result == expected[method], method
 
 
-async def test_a_method_degraded_on_one_provider_goes_to_another(lab: Lab) -> None:
+async def test_a_method_degraded_on_one_provider_goes_to_another(lab: InProcessRig) -> None:
     assert lab.gateway is not None
     url = lab.gateway.url
     calls = _calls(lab)
@@ -122,7 +122,7 @@ async def test_a_method_degraded_on_one_provider_goes_to_another(lab: Lab) -> No
     assert upstream == "alpha", "only the degraded methods move"
 
 
-async def test_a_transaction_sent_while_a_provider_is_killed_is_mined(lab: Lab) -> None:
+async def test_a_transaction_sent_while_a_provider_is_killed_is_mined(lab: InProcessRig) -> None:
     assert lab.gateway is not None
     url = lab.gateway.url
     await lab.providers["alpha"].kill()
@@ -150,7 +150,7 @@ async def test_a_transaction_sent_while_a_provider_is_killed_is_mined(lab: Lab) 
     assert receipt is not None and receipt["status"] == "0x1"
 
 
-async def test_a_filter_stays_with_its_provider_and_is_lost_with_it(lab: Lab) -> None:
+async def test_a_filter_stays_with_its_provider_and_is_lost_with_it(lab: InProcessRig) -> None:
     assert lab.gateway is not None
     url = lab.gateway.url
     fid, creator, _ = await _rpc(url, "eth_newBlockFilter", [])

@@ -18,7 +18,7 @@ from conftest import REPO, small_scenario
 from helpers.fake_node import Chain, FakeNode
 from helpers.waiting import wait_until
 
-from battletui.engine.errors import LabError
+from battletui.engine.errors import SessionStartError
 from battletui.engine.gateway_process import GatewayProcess
 from battletui.scenario import dumps_scenario
 
@@ -94,7 +94,7 @@ async def test_serves_json_rpc_then_stops_leaving_nothing(node: FakeNode) -> Non
 
 
 async def test_a_taken_port_is_one_line(taken_port: int) -> None:
-    with pytest.raises(LabError) as raised:
+    with pytest.raises(SessionStartError) as raised:
         await GatewayProcess.start(
             small_scenario(), [("alpha", "http://127.0.0.1:9/")], port=taken_port
         )
@@ -105,7 +105,7 @@ async def test_a_taken_port_is_one_line(taken_port: int) -> None:
 
 
 async def test_a_configuration_it_cannot_use_is_one_line() -> None:
-    with pytest.raises(LabError) as raised:
+    with pytest.raises(SessionStartError) as raised:
         await GatewayProcess.start(small_scenario(), [])
     assert str(raised.value) == (
         "the gateway could not start: bad configuration: "

@@ -11,7 +11,7 @@ import random
 from collections.abc import AsyncIterator
 
 import pytest
-from helpers.gateway_lab import GatewayLab, GatewaySettings, gateway_lab
+from helpers.gateway_rig import GatewayRig, GatewaySettings, gateway_rig
 
 from battletui.gateway import Gateway, Upstream
 from battletui.gateway.selection import LatencyWeighted
@@ -22,15 +22,15 @@ SETTINGS = GatewaySettings(failures=50, min_calls=1000, open_for=60.0, seed=7)
 
 
 @pytest.fixture
-async def lab() -> AsyncIterator[GatewayLab]:
-    async with gateway_lab(SETTINGS) as lab:
+async def lab() -> AsyncIterator[GatewayRig]:
+    async with gateway_rig(SETTINGS) as lab:
         yield lab
 
 
 # -- fastest -----------------------------------------------------------------------------------
 
 
-async def test_fastest_is_judged_per_method(lab: GatewayLab) -> None:
+async def test_fastest_is_judged_per_method(lab: GatewayRig) -> None:
     # alpha is the fastest, except on eth_getLogs; beta is steady at 15 ms.
     alpha = await lab.fake("alpha", delays={"eth_getLogs": 0.08})
     beta = await lab.fake("beta", delay=0.015)
@@ -48,7 +48,7 @@ async def test_fastest_is_judged_per_method(lab: GatewayLab) -> None:
     assert stats["alpha"].method_latency_ms["eth_blockNumber"] < 10
 
 
-async def test_one_slow_sample_does_not_flip_fastest(lab: GatewayLab) -> None:
+async def test_one_slow_sample_does_not_flip_fastest(lab: GatewayRig) -> None:
     alpha = await lab.fake("alpha")
     beta = await lab.fake("beta", delay=0.02)
     gateway = await lab.gateway([alpha, beta], "fastest")
@@ -65,7 +65,7 @@ async def test_one_slow_sample_does_not_flip_fastest(lab: GatewayLab) -> None:
 # -- priority ----------------------------------------------------------------------------------
 
 
-async def test_priority_follows_the_list_and_fails_over_in_order(lab: GatewayLab) -> None:
+async def test_priority_follows_the_list_and_fails_over_in_order(lab: GatewayRig) -> None:
     gamma = await lab.fake("gamma", delay=0.02)  # the slowest, but listed first
     alpha = await lab.fake("alpha")
     beta = await lab.fake("beta")
@@ -87,7 +87,7 @@ async def test_priority_follows_the_list_and_fails_over_in_order(lab: GatewayLab
 # -- round-robin -------------------------------------------------------------------------------
 
 
-async def test_round_robin_spreads_evenly(lab: GatewayLab) -> None:
+async def test_round_robin_spreads_evenly(lab: GatewayRig) -> None:
     fakes = [await lab.fake(name, delay=d) for name, d in (("a", 0.0), ("b", 0.01), ("c", 0.0))]
     fakes.append(await lab.fake("d"))
     gateway = await lab.gateway(fakes, "round-robin")
@@ -137,7 +137,7 @@ def test_latency_weighted_measures_the_unmeasured_first() -> None:
     assert selector.order() == ["a", "b", "c"]
 
 
-async def test_latency_weighted_spreads_real_traffic(lab: GatewayLab) -> None:
+async def test_latency_weighted_spreads_real_traffic(lab: GatewayRig) -> None:
     """Real traffic, judged with a stated false-failure rate.
 
     The gateway draws alpha with probability p = l_b² / (l_a² + l_b²) from the latencies it
@@ -161,7 +161,7 @@ async def test_latency_weighted_spreads_real_traffic(lab: GatewayLab) -> None:
 # -- switching live ----------------------------------------------------------------------------
 
 
-async def test_set_strategy_switches_live(lab: GatewayLab) -> None:
+async def test_set_strategy_switches_live(lab: GatewayRig) -> None:
     alpha = await lab.fake("alpha")
     beta = await lab.fake("beta")
     gateway = await lab.gateway([alpha, beta], "priority")

@@ -20,7 +20,7 @@ from typing import Any
 import aiohttp
 import pytest
 from helpers.fake_node import BLOCK_INTERVAL, Chain, Listener, rpc
-from helpers.gateway_lab import GatewayLab, GatewaySettings, gateway_lab
+from helpers.gateway_rig import GatewayRig, GatewaySettings, gateway_rig
 from helpers.waiting import wait_until
 
 from battletui.gateway.backfill import fetch_heads
@@ -42,12 +42,12 @@ SETTINGS = GatewaySettings(
 
 
 @pytest.fixture
-async def lab() -> AsyncIterator[GatewayLab]:
-    async with gateway_lab(SETTINGS) as lab:
+async def lab() -> AsyncIterator[GatewayRig]:
+    async with gateway_rig(SETTINGS) as lab:
         yield lab
 
 
-async def heads_past(lab: GatewayLab, listeners: list[Listener], count: int) -> None:
+async def heads_past(lab: GatewayRig, listeners: list[Listener], count: int) -> None:
     """Wait until every listener has the block ``count`` after the chain's head now."""
     target = lab.chain.head + count
     await wait_until(
@@ -57,7 +57,7 @@ async def heads_past(lab: GatewayLab, listeners: list[Listener], count: int) -> 
     )
 
 
-def assert_whole(lab: GatewayLab, listener: Listener) -> None:
+def assert_whole(lab: GatewayRig, listener: Listener) -> None:
     """Every block exactly once, in order, exactly as the chain has it, one subscription id."""
     assert listener.heads, "no heads at all"
     assert {sub for sub, _ in listener.heads} == {listener.sub_id}
@@ -75,7 +75,7 @@ def jumps(listener: Listener) -> list[tuple[int, int]]:
 # -- failover of the shared subscription -------------------------------------------------------
 
 
-async def test_killing_the_serving_upstream_loses_nothing_for_four_clients(lab: GatewayLab) -> None:
+async def test_killing_the_serving_upstream_loses_nothing_for_four_clients(lab: GatewayRig) -> None:
     nodes = [await lab.node(name) for name in ("alpha", "beta", "gamma")]
     gateway = await lab.gateway(nodes, strategy="fastest")
     listeners = [await lab.listener(gateway) for _ in range(4)]
@@ -101,7 +101,7 @@ async def test_killing_the_serving_upstream_loses_nothing_for_four_clients(lab: 
     assert gateway.stats()[victim].failures >= 1, "the broken socket counts against it"
 
 
-async def test_fastest_subscribes_on_the_fastest_measured_upstream(lab: GatewayLab) -> None:
+async def test_fastest_subscribes_on_the_fastest_measured_upstream(lab: GatewayRig) -> None:
     # The seeded tie-break among the unmeasured would pick "alpha": make it the slow one.
     alpha, beta = await lab.node("alpha"), await lab.node("beta")
     alpha.http_delay, beta.http_delay = 0.08, 0.03
@@ -112,7 +112,7 @@ async def test_fastest_subscribes_on_the_fastest_measured_upstream(lab: GatewayL
     assert alpha.subscribes == 0
 
 
-async def test_rapid_switching_between_two_upstreams(lab: GatewayLab) -> None:
+async def test_rapid_switching_between_two_upstreams(lab: GatewayRig) -> None:
     alpha, beta = await lab.node("alpha"), await lab.node("beta")
     gateway = await lab.gateway([alpha, beta], failures=50)
     listener = await lab.listener(gateway)
@@ -142,7 +142,7 @@ async def test_rapid_switching_between_two_upstreams(lab: GatewayLab) -> None:
 
 @pytest.mark.parametrize("limit", [128, 3])
 async def test_all_down_then_one_restored_resumes_and_backfills(
-    lab: GatewayLab, limit: int
+    lab: GatewayRig, limit: int
 ) -> None:
     alpha, beta = await lab.node("alpha"), await lab.node("beta")
     gateway = await lab.gateway([alpha, beta], failures=2, backfill_limit=limit)
@@ -188,7 +188,7 @@ async def test_all_down_then_one_restored_resumes_and_backfills(
         assert after == list(range(after[0], after[0] + len(after)))
 
 
-async def test_a_backfill_that_fails_over_is_not_client_traffic(lab: GatewayLab) -> None:
+async def test_a_backfill_that_fails_over_is_not_client_traffic(lab: GatewayRig) -> None:
     alpha, beta = await lab.node("alpha"), await lab.node("beta")
     gateway = await lab.gateway([alpha, beta], strategy="priority")
     listener = await lab.listener(gateway)
@@ -211,7 +211,7 @@ async def test_a_backfill_that_fails_over_is_not_client_traffic(lab: GatewayLab)
     assert {uid: s.served for uid, s in gateway.stats().items()} == {"alpha": 0, "beta": 0}
 
 
-async def test_a_stalled_upstream_is_left_after_the_stall_timeout(lab: GatewayLab) -> None:
+async def test_a_stalled_upstream_is_left_after_the_stall_timeout(lab: GatewayRig) -> None:
     alpha, beta = await lab.node("alpha"), await lab.node("beta")
     gateway = await lab.gateway([alpha, beta], stall=0.3)
     listener = await lab.listener(gateway)
@@ -226,7 +226,7 @@ async def test_a_stalled_upstream_is_left_after_the_stall_timeout(lab: GatewayLa
     assert gateway.stats()["alpha"].failures == 1, "the stall counts against alpha"
 
 
-async def test_ws_drop_resubscribes_at_once_on_the_same_upstream(lab: GatewayLab) -> None:
+async def test_ws_drop_resubscribes_at_once_on_the_same_upstream(lab: GatewayRig) -> None:
     alpha, beta = await lab.node("alpha"), await lab.node("beta")
     gateway = await lab.gateway([alpha, beta])
     listener = await lab.listener(gateway)
@@ -247,7 +247,7 @@ async def test_ws_drop_resubscribes_at_once_on_the_same_upstream(lab: GatewayLab
 
 
 async def test_accepted_then_dropped_at_once_opens_the_breaker_instead_of_spinning(
-    lab: GatewayLab,
+    lab: GatewayRig,
 ) -> None:
     alpha, beta = await lab.node("alpha"), await lab.node("beta")
     alpha.drop_on_subscribe = True
@@ -265,7 +265,7 @@ async def test_accepted_then_dropped_at_once_opens_the_breaker_instead_of_spinni
     assert [e.detail for e in lab.kinds("switch")] == ["alpha → beta: websocket closed (1001)"]
 
 
-async def test_an_open_breaker_moves_the_subscription(lab: GatewayLab) -> None:
+async def test_an_open_breaker_moves_the_subscription(lab: GatewayRig) -> None:
     alpha, beta = await lab.node("alpha"), await lab.node("beta")
     gateway = await lab.gateway([alpha, beta], failures=2)
     listener = await lab.listener(gateway)
@@ -283,7 +283,7 @@ async def test_an_open_breaker_moves_the_subscription(lab: GatewayLab) -> None:
     assert lab.kinds("switch")[0].detail == "alpha → beta: breaker open"
 
 
-async def test_the_feed_does_not_pick_a_lagging_upstream(lab: GatewayLab) -> None:
+async def test_the_feed_does_not_pick_a_lagging_upstream(lab: GatewayRig) -> None:
     alpha, beta = await lab.node("alpha"), await lab.node("beta")
     alpha.behind = 10  # first in priority, but its head is ten blocks old
     gateway = await lab.gateway([alpha, beta], strategy="priority", health_interval=0.05)
@@ -298,7 +298,7 @@ async def test_the_feed_does_not_pick_a_lagging_upstream(lab: GatewayLab) -> Non
 # -- the client socket -------------------------------------------------------------------------
 
 
-async def test_json_rpc_over_the_socket(lab: GatewayLab) -> None:
+async def test_json_rpc_over_the_socket(lab: GatewayRig) -> None:
     alpha = await lab.node("alpha")
     gateway = await lab.gateway([alpha])
     assert gateway.ws_url == f"ws://127.0.0.1:{gateway.port}"
@@ -347,7 +347,7 @@ async def test_json_rpc_over_the_socket(lab: GatewayLab) -> None:
     assert first_new > head_now
 
 
-async def test_plain_get_is_not_a_websocket(lab: GatewayLab) -> None:
+async def test_plain_get_is_not_a_websocket(lab: GatewayRig) -> None:
     gateway = await lab.gateway([await lab.node("alpha")])
     async with aiohttp.ClientSession() as http, http.get(gateway.url + "/") as response:
         assert response.status == 405
@@ -357,7 +357,7 @@ async def test_plain_get_is_not_a_websocket(lab: GatewayLab) -> None:
     assert report["websocket"] == {"upstream": None, "clients": 0, "subscriptions": 0}
 
 
-async def test_stop_closes_client_sockets_and_the_upstream(lab: GatewayLab) -> None:
+async def test_stop_closes_client_sockets_and_the_upstream(lab: GatewayRig) -> None:
     alpha = await lab.node("alpha")
     gateway = await lab.gateway([alpha])
     listener = await lab.listener(gateway)

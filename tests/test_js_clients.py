@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 from conftest import small_scenario
-from helpers.inprocess_lab import Lab
+from helpers.inprocess_rig import InProcessRig
 
 from battletui.chain.accounts import dev_accounts
 from battletui.chain.tokens import MULTICALL3, TOKENS
@@ -54,9 +54,9 @@ def dapp_script() -> Path:
 
 
 @pytest.fixture
-async def lab() -> AsyncIterator[Lab]:
+async def lab() -> AsyncIterator[InProcessRig]:
     scenario = dataclasses.replace(small_scenario(), chain=ChainSpec(id=CHAIN_ID, block_time=0.5))
-    rig = Lab(scenario)
+    rig = InProcessRig(scenario)
     await rig.start()
     try:
         yield rig
@@ -91,7 +91,9 @@ async def _run(script: Path, client: str, url: str, account: int) -> dict[str, A
 
 
 @pytest.mark.parametrize("client", ["ethers", "viem"])
-async def test_a_js_dapp_starts_and_transacts(lab: Lab, dapp_script: Path, client: str) -> None:
+async def test_a_js_dapp_starts_and_transacts(
+    lab: InProcessRig, dapp_script: Path, client: str
+) -> None:
     assert lab.gateway is not None
     targets = {
         "provider http": lab.providers["alpha"].url,

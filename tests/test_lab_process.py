@@ -19,7 +19,7 @@ from conftest import REPO
 from helpers.orphans import port_listening, process_alive, wait_all_gone
 from helpers.waiting import wait_until
 
-from battletui.engine import LabError, LabProcess, LabWatcher, Received
+from battletui.engine import LabProcess, LabWatcher, Received, SessionStartError
 from battletui.engine.chaos import ChaosError, apply_fault
 from battletui.engine.probes import connect_refused
 from battletui.scenario import Action, ChainSpec, ProviderSpec, Scenario, dumps_scenario
@@ -120,7 +120,7 @@ def blocked_port() -> tuple[socket.socket, int]:
 async def test_a_taken_base_port_is_a_one_line_lab_error() -> None:
     blocker, taken = blocked_port()
     try:
-        with pytest.raises(LabError) as raised:
+        with pytest.raises(SessionStartError) as raised:
             await LabProcess.start(scenario(), base_port=taken - 1)  # alpha = base + 1
     finally:
         blocker.close()

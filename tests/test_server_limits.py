@@ -12,7 +12,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 from conftest import small_scenario
-from helpers.inprocess_lab import Lab
+from helpers.inprocess_rig import InProcessRig
 
 from battletui.chain import MockChain
 from battletui.gateway import ws_endpoint
@@ -111,7 +111,7 @@ async def test_a_provider_socket_holds_at_most_100_subscriptions() -> None:
 
 
 async def test_a_gateway_socket_holds_at_most_100_subscriptions() -> None:
-    lab = Lab(small_scenario())
+    lab = InProcessRig(small_scenario())
     await lab.start()
     try:
         answers = await subscribe_all(lab.gateway_ws_url, ws_endpoint.MAX_SUBSCRIPTIONS + 1)

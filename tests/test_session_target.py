@@ -18,7 +18,7 @@ from helpers.orphans import port_listening, wait_all_gone
 from helpers.ports import free_base_port
 from helpers.waiting import wait_until
 
-from battletui.engine import JOURNAL_NAME, LabError, Session, read_journal
+from battletui.engine import JOURNAL_NAME, Session, SessionStartError, read_journal
 from battletui.engine.gateway_process import GatewayProcess
 from battletui.scenario import Action, Scenario, TargetSpec
 
@@ -181,7 +181,7 @@ async def test_no_upstream_header_counts_nothing_served(tmp_path: Path) -> None:
 async def test_a_target_nothing_listens_on_is_one_line(tmp_path: Path) -> None:
     base = free_base_port(4)
     session = Session(external_scenario(base), sessions_root=tmp_path, base_port=base)
-    with pytest.raises(LabError) as info:
+    with pytest.raises(SessionStartError) as info:
         await session.start()
     message = str(info.value)
     assert "\n" not in message

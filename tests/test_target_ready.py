@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Callable
 import pytest
 from aiohttp import web
 
-from battletui.engine.errors import LabError
+from battletui.engine.errors import SessionStartError
 from battletui.engine.target import wait_serving
 
 Answer = Callable[[int], web.Response]
@@ -66,7 +66,7 @@ async def test_a_gateway_in_front_of_another_chain_is_one_line_with_its_last_ans
 ) -> None:
     runner, url, calls = await serve(lambda n: chain_id("0x5"))
     runners.append(runner)
-    with pytest.raises(LabError) as info:
+    with pytest.raises(SessionStartError) as info:
         await wait_serving(url, 1, timeout=0.5)
     message = str(info.value)
     assert "\n" not in message and calls[0] >= 2
@@ -81,5 +81,5 @@ async def test_a_gateway_that_only_ever_says_503_is_named_with_its_status(
 ) -> None:
     runner, url, _ = await serve(lambda n: web.Response(status=503, text="no server"))
     runners.append(runner)
-    with pytest.raises(LabError, match=r"last: HTTP 503: no server"):
+    with pytest.raises(SessionStartError, match=r"last: HTTP 503: no server"):
         await wait_serving(url, 1, timeout=0.5)

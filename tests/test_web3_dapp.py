@@ -12,7 +12,7 @@ from typing import Any, cast
 import pytest
 from conftest import small_scenario
 from eth_account import Account
-from helpers.inprocess_lab import Lab
+from helpers.inprocess_rig import InProcessRig
 from hexbytes import HexBytes
 from web3 import AsyncWeb3
 from web3.exceptions import ContractLogicError, Web3RPCError
@@ -76,11 +76,11 @@ DEADLINE = 15.0
 
 
 @pytest.fixture
-async def lab() -> AsyncIterator[Lab]:
+async def lab() -> AsyncIterator[InProcessRig]:
     scenario = dataclasses.replace(
         small_scenario(), chain=ChainSpec(id=31337, block_time=BLOCK_TIME)
     )
-    rig = Lab(scenario)
+    rig = InProcessRig(scenario)
     await rig.start()
     try:
         yield rig
@@ -88,7 +88,7 @@ async def lab() -> AsyncIterator[Lab]:
         await rig.stop()
 
 
-def _url(lab: Lab, where: str, transport: str) -> str:
+def _url(lab: InProcessRig, where: str, transport: str) -> str:
     assert lab.gateway is not None
     base = lab.gateway.url if where == "gateway" else lab.providers["alpha"].url
     return base.replace("http://", "ws://") if transport == "ws" else base
@@ -120,7 +120,7 @@ def test_dev_accounts_are_the_well_known_ones() -> None:
 
 @pytest.mark.parametrize("where", ["provider", "gateway"])
 @pytest.mark.parametrize("transport", ["http", "ws"])
-async def test_a_dapp_starts_and_transacts(lab: Lab, where: str, transport: str) -> None:
+async def test_a_dapp_starts_and_transacts(lab: InProcessRig, where: str, transport: str) -> None:
     w3 = await _connect(_url(lab, where, transport))
     me, you = (Account.from_key(a.key) for a in dev_accounts()[:2])
     token = w3.eth.contract(address=w3.to_checksum_address(TOKENS[0].address), abi=ERC20)
@@ -192,7 +192,7 @@ async def _equals(pending: Any, expected: object) -> bool:
 
 
 @pytest.mark.parametrize("where", ["provider", "gateway"])
-async def test_filters_over_http(lab: Lab, where: str) -> None:
+async def test_filters_over_http(lab: InProcessRig, where: str) -> None:
     w3 = await _connect(_url(lab, where, "http"))
     try:
         await _filters(w3)
@@ -232,7 +232,7 @@ async def _filters(w3: AsyncWeb3[Any]) -> None:
 
 
 @pytest.mark.parametrize("where", ["provider", "gateway"])
-async def test_log_subscriptions_over_websocket(lab: Lab, where: str) -> None:
+async def test_log_subscriptions_over_websocket(lab: InProcessRig, where: str) -> None:
     w3 = await _connect(_url(lab, where, "ws"))
     try:
         await w3.eth.subscribe("logs", {"topics": [TRANSFER_TOPIC]})
@@ -249,7 +249,7 @@ async def test_log_subscriptions_over_websocket(lab: Lab, where: str) -> None:
         await w3.provider.disconnect()
 
 
-async def test_pending_transactions_subscription(lab: Lab) -> None:
+async def test_pending_transactions_subscription(lab: InProcessRig) -> None:
     w3 = await _connect(_url(lab, "provider", "ws"))
     sender = Account.from_key(dev_accounts()[5].key)
     try:

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
 import pytest
-from helpers.inprocess_lab import Lab
+from helpers.inprocess_rig import InProcessRig
 from helpers.waiting import wait_until
 
 from battletui.gateway import Gateway
@@ -54,7 +54,7 @@ def ws_scenario(backfill_limit: int = 128, stall: float = 1.0) -> Scenario:
 
 @dataclass
 class Rig:
-    lab: Lab
+    lab: InProcessRig
     metrics: WsMetrics
     load: WsLoad
     feed: list[WsFeedEvent]
@@ -94,7 +94,7 @@ async def make_rig() -> AsyncIterator[MakeRig]:
 
     async def build(scenario: Scenario) -> Rig:
         feed: list[WsFeedEvent] = []
-        lab = Lab(scenario, on_ws_event=feed.append)
+        lab = InProcessRig(scenario, on_ws_event=feed.append)
         await lab.start()
         metrics = WsMetrics(4, time.monotonic)
         load = WsLoad(lab.gateway_ws_url, scenario.workload.ws, metrics)
@@ -234,7 +234,7 @@ async def test_web3_py_subscribes_unmodified(target: str) -> None:
     """A standard client, web3.py's AsyncWeb3 + WebSocketProvider, works as is."""
     from web3 import AsyncWeb3, WebSocketProvider
 
-    lab = Lab(ws_scenario())
+    lab = InProcessRig(ws_scenario())
     await lab.start()
     try:
         url = lab.gateway_ws_url if target == "gateway" else lab.provider("alpha").ws_url

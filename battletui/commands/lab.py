@@ -20,7 +20,7 @@ from typing import TextIO
 
 from battletui import exit_codes
 from battletui.commands.inputs import scenario_from, sessions_root_from
-from battletui.engine import LabError, Session
+from battletui.engine import Session, SessionStartError
 from battletui.engine.hosting import HostedSession
 from battletui.processes import install_uvloop
 from battletui.scenario import Scenario, format_of
@@ -65,9 +65,9 @@ async def run_lab(
     )
     try:
         await session.start()
-    except LabError as error:
+    except SessionStartError as error:
         print(f"battletui: {error}", file=sys.stderr)
-        return exit_codes.LAB_FAILED
+        return exit_codes.COULD_NOT_RUN
     hosted = HostedSession(session)
     await hosted.open()
     loop = asyncio.get_running_loop()
@@ -84,7 +84,7 @@ async def run_lab(
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.remove_signal_handler(sig)
     print(session.dir, file=out, flush=True)
-    return 0 if session.end_reason == STOPPED else exit_codes.LAB_FAILED
+    return 0 if session.end_reason == STOPPED else exit_codes.COULD_NOT_RUN
 
 
 def _print_servers(session: Session, out: TextIO) -> None:

@@ -1,8 +1,8 @@
 """The ``battletui`` command: parse the command line, then hand over to one command's module.
 
-Exit codes: 0 pass, 1 an SLO failed, 2 bad input or usage, 3 the lab could not start,
-4 inconclusive (the load generator fell behind), 130 interrupted (the session is still
-written).
+Exit codes: 0 pass, 1 an SLO failed, 2 bad input or usage, 3 the session could not start or
+be written, 4 inconclusive (the load generator fell behind), 130 interrupted (the session is
+still written).
 
 Each command's module is imported only once it is chosen, so ``validate`` and ``ctl``
 answer without loading the engine, and only ``run``, ``replay --ui`` and ``attach`` load

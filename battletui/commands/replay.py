@@ -25,7 +25,7 @@ from typing import Any, TextIO
 from battletui import exit_codes
 from battletui.commands.inputs import Usage, baseline_from, scenario_from, sessions_root_from
 from battletui.commands.progress import ProgressMode, ReplayProgress, choose_mode, make_progress
-from battletui.engine import LabError, Session
+from battletui.engine import Session, SessionStartError
 from battletui.engine.hosting import HostedSession
 from battletui.processes import install_uvloop
 from battletui.report import REPORT_NAME
@@ -106,11 +106,11 @@ async def replay(
     _catch_signals(loop, interrupt)
     try:
         await session.start()
-    except LabError as error:
+    except SessionStartError as error:
         print(f"battletui: {error}", file=sys.stderr)
         if session.write_error is not None and session.dir is not None:
             print(session.dir, file=out, flush=True)  # the folder it names, to rebuild
-        return exit_codes.LAB_FAILED
+        return exit_codes.COULD_NOT_RUN
     interrupt.started()
     hosted = HostedSession(session)  # `battletui attach` / `ctl` can join a replay too
     await hosted.open()
@@ -176,7 +176,7 @@ def _conclude(
     if session.write_error is not None:
         print(f"battletui: {session.write_error}", file=sys.stderr)
         print(folder, file=out, flush=True)
-        return exit_codes.LAB_FAILED
+        return exit_codes.COULD_NOT_RUN
     result = session.result
     assert result is not None  # a finished session has written it
     print_summary(result, out)

@@ -62,7 +62,7 @@ def report_session(
             f"{error.strerror or error}; the journal is untouched",
             file=sys.stderr,
         )
-        return exit_codes.LAB_FAILED
+        return exit_codes.COULD_NOT_RUN
     if record.end_reason == "killed":
         print(
             f"the session's process died {record.duration_s:g}s in; rebuilt from its journal",

@@ -43,7 +43,7 @@ def run_command(args: argparse.Namespace) -> int:
     folder = app.run()
     if app.start_error:
         print(f"battletui: {app.start_error}", file=sys.stderr)
-        return exit_codes.LAB_FAILED
+        return exit_codes.COULD_NOT_RUN
     folder = folder or link.session_dir
     if folder is None:
         return app.return_code or 0
@@ -54,16 +54,16 @@ def _conclude(app: BattleApp, link: OwnedSessionLink, folder: Path) -> int:
     """The summary and the exit code of a session the screen ended; a session not written
     whole is rebuilt from its journal, unless the disk refused it."""
     said = link.snapshot().message or ""
-    if link.exit_code == exit_codes.LAB_FAILED and said.startswith(WRITE_FAILED):
+    if link.exit_code == exit_codes.COULD_NOT_RUN and said.startswith(WRITE_FAILED):
         print(f"battletui: {said}", file=sys.stderr)  # the disk refused: no rebuild there
-        return exit_codes.LAB_FAILED
+        return exit_codes.COULD_NOT_RUN
     if not (folder / "result.json").is_file() or app.lost_reason or link.finish_error:
         why = app.lost_reason or link.finish_error or "the session was not written"
         print(f"battletui: {why}; rebuilding the session from its journal", file=sys.stderr)
         from battletui.commands.report import report_session
 
         report_session(folder)
-        return exit_codes.LAB_FAILED
+        return exit_codes.COULD_NOT_RUN
     import json
 
     from battletui.report.summary import print_summary

@@ -2,7 +2,7 @@
 as child processes, the workload, timeline, probes and journal on its own loop."""
 
 from battletui.control.outcome import ActionOutcome, ActionSource
-from battletui.engine.errors import LabError
+from battletui.engine.errors import SessionStartError
 from battletui.engine.journal import JOURNAL_NAME, Journal, read_journal
 from battletui.engine.lab_client import LabClient, LabRequestError, LabState, Received
 from battletui.engine.lab_process import LabProcess, ProviderEndpoint
@@ -15,7 +15,6 @@ __all__ = [
     "ActionSource",
     "Journal",
     "LabClient",
-    "LabError",
     "LabProcess",
     "LabRequestError",
     "LabState",
@@ -24,5 +23,6 @@ __all__ = [
     "Received",
     "Session",
     "SessionError",
+    "SessionStartError",
     "read_journal",
 ]

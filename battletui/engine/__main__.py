@@ -14,7 +14,7 @@ import contextlib
 import os
 from pathlib import Path
 
-from battletui.engine.errors import LabError
+from battletui.engine.errors import SessionStartError
 from battletui.engine.hosting import HostedSession
 from battletui.engine.session import Session
 from battletui.processes import ChildContext, child_main
@@ -52,7 +52,7 @@ async def run(context: ChildContext) -> int:
     )
     try:
         await session.start()
-    except LabError as error:
+    except SessionStartError as error:
         context.fail(str(error))
         return 3
     except OSError as error:

@@ -43,7 +43,7 @@ from aiohttp import WSCloseCode, web
 
 from battletui.control.codec import CodecError, action_from_json, snapshot_to_json
 from battletui.control.outcome import ACTION_SOURCES, ActionOutcome, ActionSource
-from battletui.exit_codes import LAB_FAILED, of_result
+from battletui.exit_codes import COULD_NOT_RUN, of_result
 from battletui.metrics import Snapshot
 from battletui.processes import cancel_and_wait
 from battletui.scenario import Action, ScenarioError, parse_action
@@ -238,7 +238,7 @@ class ControlServer:
         result = self._session.result
         code = None if result is None else of_result(result)
         if self._session.write_error is not None:
-            code = LAB_FAILED  # the session could not be written
+            code = COULD_NOT_RUN  # the session could not be written
         return {
             "session_dir": None if folder is None else str(folder),
             "exit_code": code,

@@ -3,5 +3,7 @@
 from __future__ import annotations
 
 
-class LabError(RuntimeError):
-    """The lab could not start (a port is taken, a server failed): exit code 3."""
+class SessionStartError(RuntimeError):
+    """The session could not start: a child process (lab, gateway, load worker) did not, a
+    port is taken, the target does not answer, or the session's folder cannot be written.
+    One line, exit code 3."""

@@ -55,7 +55,7 @@ class GatewayProcess:
     ) -> GatewayProcess:
         """Spawn the gateway in front of ``upstreams`` (``(id, url)`` pairs, in priority
         order), configured by ``scenario.gateway`` and ``scenario.seed``, on ``port`` (None:
-        any free port); wait until it listens. ``LabError`` (one line, the gateway's own
+        any free port); wait until it listens. ``SessionStartError`` (one line, the gateway's own
         reason) when it cannot: a port already taken, a configuration it refuses."""
         config = {
             "scenario": dumps_scenario(scenario, "yaml"),

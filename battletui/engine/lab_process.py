@@ -78,7 +78,7 @@ class LabProcess:
         log: Path | None = None,
         ready_timeout: float = READY_TIMEOUT,
     ) -> LabProcess:
-        """Spawn the lab and wait until every provider listens; ``LabError`` (one line,
+        """Spawn the lab and wait until every provider listens; ``SessionStartError`` (one line,
         the lab's own reason) when it cannot."""
         token = secrets.token_urlsafe(32)
         config = {

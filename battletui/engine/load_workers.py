@@ -107,7 +107,8 @@ class LoadWorkers:
         return sum(worker.sent for worker in self._workers)
 
     async def spawn(self) -> None:
-        """Start the worker processes and connect to each (no load yet). Raises LabError."""
+        """Start the worker processes and connect to each (no load yet). Raises
+        SessionStartError."""
         spawned = await asyncio.gather(
             *(self._spawn_one(index) for index in range(self.count)), return_exceptions=True
         )

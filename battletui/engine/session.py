@@ -30,7 +30,7 @@ import aiohttp
 from battletui import __version__
 from battletui.control.outcome import ActionOutcome, ActionSource
 from battletui.engine.chaos import ChaosError, apply_fault
-from battletui.engine.errors import LabError
+from battletui.engine.errors import SessionStartError
 from battletui.engine.gateway_process import GatewayProcess
 from battletui.engine.health import HealthMonitor
 from battletui.engine.journal import JOURNAL_NAME, REFUSED_WRITES, Journal
@@ -202,7 +202,7 @@ class Session:
         return max(0.0, end - self.t0)
 
     async def start(self) -> None:
-        """Start the lab, the workload, the probes and the timeline. Raises LabError."""
+        """Start the lab, the workload, the probes and the timeline. Raises SessionStartError."""
         self._open_journal()
         assert self.dir is not None
         await self._start_children_or_end(self.dir)
@@ -224,13 +224,13 @@ class Session:
 
     def _open_journal(self) -> None:
         """The session's folder and its journal, begun with the ``start`` entry (what a
-        replay or ``battletui report`` needs first). Raises LabError."""
+        replay or ``battletui report`` needs first). Raises SessionStartError."""
         self.started_at = self._wall()
         try:
             self.dir = make_session_dir(self._root, self.scenario.name, self.started_at)
             self._journal = Journal(self.dir / JOURNAL_NAME, on_failure=self.write_refused)
         except OSError as error:
-            raise LabError(
+            raise SessionStartError(
                 f"the session could not be written: {self._root}: {error.strerror or error}"
             ) from error
         self.recorder.journal = self._journal
@@ -245,11 +245,12 @@ class Session:
             }
         )
         if self.write_error is not None:
-            raise LabError(self.write_error)
+            raise SessionStartError(self.write_error)
 
     async def _start_children_or_end(self, folder: Path) -> None:
         """The children; if one cannot start, those that did are stopped and the journal
-        ends with why, so even a failed start leaves a readable session. Raises LabError."""
+        ends with why, so even a failed start leaves a readable session. Raises
+        SessionStartError."""
         assert self._journal is not None
         try:
             await self._start_children(folder)
@@ -259,15 +260,15 @@ class Session:
                 self.write_refused(error)  # a child's log, lab.json: the disk said no
                 self._journal.write({"type": "end", "offset": 0.0, "reason": "write failed"})
                 self._journal.close()
-                raise LabError(self.write_error) from error
+                raise SessionStartError(self.write_error) from error
             reason = str(error)
-            if not isinstance(error, LabError):
+            if not isinstance(error, SessionStartError):
                 reason = f"{type(error).__name__}: {error}"
             self._journal.write({"type": "end", "offset": 0.0, "reason": f"lab failed: {reason}"})
             self._journal.close()
-            if isinstance(error, LabError):
+            if isinstance(error, SessionStartError):
                 raise
-            raise LabError(f"the session could not start: {reason}") from error
+            raise SessionStartError(f"the session could not start: {reason}") from error
 
     async def _prepare_ws_load(self) -> None:
         """The WebSocket subscribers, when the scenario has some and the target speaks
@@ -291,7 +292,7 @@ class Session:
             await self._replica.start()
         except TruthError as error:
             await self._stop_children()
-            raise LabError(str(error)) from error
+            raise SessionStartError(str(error)) from error
         answers = AnswerChecker(
             self._replica.chain, self.scenario.workload.stale_blocks, self._replica.settled
         )

@@ -1,5 +1,5 @@
 """Starting one part of the session under test (the lab, the reference gateway) as a child
-process, with the one-line ``LabError`` a user sees when it cannot start (exit code 3)."""
+process, with the one-line ``SessionStartError`` a user sees when it cannot start (exit code 3)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
-from battletui.engine.errors import LabError
+from battletui.engine.errors import SessionStartError
 from battletui.processes import READY_TIMEOUT, ChildError, ChildProcess
 
 _T = TypeVar("_T")
@@ -23,15 +23,17 @@ async def spawn_part(
     ready_timeout: float = READY_TIMEOUT,
 ) -> tuple[ChildProcess, _T]:
     """Spawn ``python -m module`` and read its ready line with ``read_ready``; raise
-    ``LabError`` ("the <name> could not start: <its own reason>") when either fails."""
+    ``SessionStartError`` ("the <name> could not start: <its own reason>") when either fails."""
     cannot = f"the {name} could not start"
     try:
         child = await ChildProcess.spawn(name, module, config, log=log, ready_timeout=ready_timeout)
     except ChildError as error:
         reason = " ".join(str(error).split())
-        raise LabError(reason if reason.startswith(cannot) else f"{cannot}: {reason}") from error
+        raise SessionStartError(
+            reason if reason.startswith(cannot) else f"{cannot}: {reason}"
+        ) from error
     try:
         return child, read_ready(child.ready)
     except (KeyError, TypeError, ValueError) as error:
         await child.stop()
-        raise LabError(f"{cannot}: unreadable ready line: {error}") from error
+        raise SessionStartError(f"{cannot}: unreadable ready line: {error}") from error

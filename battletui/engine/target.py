@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
-from battletui.engine.errors import LabError
+from battletui.engine.errors import SessionStartError
 from battletui.engine.gateway_process import GatewayProcess
 from battletui.engine.lab_process import ProviderEndpoint
 from battletui.observe import events_url
@@ -119,7 +119,7 @@ def write_lab_json(folder: Path, content: Mapping[str, Any]) -> None:
 
 
 async def wait_listening(url: str, timeout: float = REACH_TIMEOUT) -> None:
-    """Until something accepts TCP connections at ``url``'s host and port; LabError (one
+    """Until something accepts TCP connections at ``url``'s host and port; SessionStartError (one
     line) when nothing does within ``timeout``, so a session never measures a missing
     gateway as an outage."""
     parts = urlsplit(url)
@@ -140,7 +140,7 @@ async def wait_listening(url: str, timeout: float = REACH_TIMEOUT) -> None:
                     await writer.wait_closed()
                 return
     except TimeoutError:
-        raise LabError(
+        raise SessionStartError(
             f"the target {url} does not accept connections ({last}) within {timeout:g}s: "
             "is the gateway running?"
         ) from None
@@ -149,7 +149,7 @@ async def wait_listening(url: str, timeout: float = REACH_TIMEOUT) -> None:
 async def wait_serving(url: str, chain_id: int, timeout: float = SERVE_TIMEOUT) -> float:
     """Until the gateway at ``url`` answers ``eth_chainId`` with the lab's chain id, so its
     start-up (a proxy that has not yet seen its upstreams pass a health check answers 503)
-    is not judged as an outage. Returns the seconds waited; LabError (one line) when it
+    is not judged as an outage. Returns the seconds waited; SessionStartError (one line) when it
     never does, with its last answer."""
     body = {"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []}
     want = hex(chain_id)
@@ -169,7 +169,7 @@ async def wait_serving(url: str, chain_id: int, timeout: float = SERVE_TIMEOUT) 
             except (aiohttp.ClientError, TimeoutError, ValueError) as error:
                 last = str(error) or type(error).__name__
             await asyncio.sleep(0.1)
-    raise LabError(
+    raise SessionStartError(
         f"the target {url} accepts connections but did not answer eth_chainId with {want} "
         f"within {timeout:g}s (last: {last}): are its upstreams the lab's providers "
         "(lab.json)?"

@@ -1,4 +1,4 @@
-"""One in-process lab for gateway tests: fake upstreams, gateways in front of them, a client,
+"""The gateway rig: fake upstreams, gateways in front of them, a client,
 and every event the gateways report, all stopped when the test ends.
 
 Each gateway test module builds it with the gateway settings its tests assume
@@ -94,7 +94,7 @@ class GatewayOptions(TypedDict, total=False):
     seed: int
 
 
-class GatewayLab:
+class GatewayRig:
     """Fakes, gateways and a client; ``transitions``, ``failovers``, ``events`` (health:
     lagging, rate-limited, strategy) and ``ws_events`` (the shared subscription) as they
     happened, from every gateway of the lab."""
@@ -236,11 +236,11 @@ class GatewayLab:
 
 
 @contextlib.asynccontextmanager
-async def gateway_lab(
+async def gateway_rig(
     settings: GatewaySettings | None = None, **fake_defaults: Unpack[Behaviour]
-) -> AsyncIterator[GatewayLab]:
-    """A ``GatewayLab``, closed however the test ends (for a module's ``lab`` fixture)."""
-    lab = GatewayLab(settings, **fake_defaults)
+) -> AsyncIterator[GatewayRig]:
+    """A ``GatewayRig``, closed however the test ends (for a module's ``lab`` fixture)."""
+    lab = GatewayRig(settings, **fake_defaults)
     try:
         yield lab
     finally:

@@ -1,4 +1,4 @@
-"""A test rig: the lab's server (mock chain, providers) and the reference gateway in the
+"""The in-process rig: the lab's server (mock chain, providers) and the reference gateway in the
 test's own event loop, so gateway tests can reach into providers directly.
 
 Sessions never use this: there the lab and the gateway are processes of their own.
@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 
 from battletui.chain import MockChain
-from battletui.engine.errors import LabError
+from battletui.engine.errors import SessionStartError
 from battletui.gateway import Gateway, Upstream
 from battletui.lab import LabServer, LabStartError
 from battletui.protocol.events import BreakerTransition, FailoverEvent, GatewayEvent, WsFeedEvent
@@ -19,7 +19,7 @@ from battletui.providers import MockProvider
 from battletui.scenario import Scenario
 
 
-class Lab:
+class InProcessRig:
     """Starts and stops the pieces a session talks to; owns nothing the session measures."""
 
     def __init__(
@@ -63,10 +63,10 @@ class Lab:
             await self.gateway.start()
         except LabStartError as error:
             await self.stop()
-            raise LabError(str(error)) from error
+            raise SessionStartError(str(error)) from error
         except OSError as error:
             await self.stop()
-            raise LabError(f"the lab could not start: {error}") from error
+            raise SessionStartError(f"the lab could not start: {error}") from error
 
     async def stop(self) -> None:
         if self.gateway is not None:
@@ -76,13 +76,13 @@ class Lab:
     @property
     def gateway_url(self) -> str:
         if self.gateway is None:
-            raise LabError("the lab is not started")
+            raise SessionStartError("the lab is not started")
         return self.gateway.url
 
     @property
     def gateway_ws_url(self) -> str:
         if self.gateway is None:
-            raise LabError("the lab is not started")
+            raise SessionStartError("the lab is not started")
         return self.gateway.ws_url
 
     def provider(self, provider_id: str) -> MockProvider:
