@@ -131,6 +131,12 @@ def test_a_negative_tolerance_is_refused(base: dict[str, Any]) -> None:
 # --------------------------------------------------------------------------- latency
 
 
+def with_requests(result: dict[str, Any], count: int) -> dict[str, Any]:
+    """The result as if its latency histograms held ``count`` requests."""
+    changed = with_value(result, "http.latency_ms.corrected.count", count)
+    return with_value(changed, "http.latency_ms.uncorrected.count", count)
+
+
 @pytest.mark.parametrize(
     "path",
     [
@@ -138,16 +144,36 @@ def test_a_negative_tolerance_is_refused(base: dict[str, Any]) -> None:
         "http.latency_ms.corrected.p95",
         "http.latency_ms.corrected.p99",
         "http.latency_ms.corrected.p999",
-        "http.latency_ms.corrected.max",
         "http.latency_ms.uncorrected.p95",
     ],
 )
 def test_latency_regresses_only_above_the_tolerance(base: dict[str, Any], path: str) -> None:
-    before = with_value(base, path, 100.0)
+    before = with_value(with_requests(base, 10_000), path, 100.0)
     assert not regressed(before, path, 110.0)  # at the threshold
     assert not regressed(before, path, 109.99)
     assert regressed(before, path, 110.01)
     assert not regressed(before, path, 50.0)  # faster is never a regression
+
+
+def test_a_tail_is_judged_only_with_enough_requests_beyond_it(base: dict[str, Any]) -> None:
+    """3,000 requests: p99 rests on 30 of them and is judged; p99.9 on 3, and the maximum
+    on one, are listed, never judged (a busy machine alone moved them by half)."""
+    slower = base
+    for p in ("p99", "p999", "max"):
+        slower = with_value(slower, f"http.latency_ms.corrected.{p}", 10_000.0)
+    got = run(slower, base)
+    assert figure(got, "http.latency_ms.corrected.p99").regressed
+    tail = figure(got, "http.latency_ms.corrected.p999")
+    assert not tail.regressed and tail.unjudged == "too few requests to judge (needs 10,000)"
+    assert tail.change_text.startswith("+")  # the change is still shown
+    top = figure(got, "http.latency_ms.corrected.max")
+    assert not top.regressed and top.unjudged == "one request: never judged"
+    assert figure(
+        run(with_requests(slower, 10_000), with_requests(base, 10_000)),
+        "http.latency_ms.corrected.p999",
+    ).regressed
+    one_side = run(with_requests(slower, 10_000), with_requests(base, 9_999))
+    assert not figure(one_side, "http.latency_ms.corrected.p999").regressed
 
 
 def test_latency_change_is_relative_and_why_names_the_rise(base: dict[str, Any]) -> None:
@@ -279,8 +305,10 @@ def test_achieved_rate_floor_of_half_a_request_per_second(base: dict[str, Any]) 
 
 def test_failover_latency_is_judged_like_latency(base: dict[str, Any]) -> None:
     path = "failovers.latency_ms.p95"
-    assert not regressed(base, path, 110.0)
-    assert regressed(base, path, 110.01)
+    many = with_value(base, "failovers.latency_ms.count", 200)
+    assert not regressed(many, path, 110.0)
+    assert regressed(many, path, 110.01)
+    assert not regressed(base, path, 1000.0)  # the worst of 4 failed-over requests: unjudged
 
 
 def test_failover_latency_without_failed_over_requests_is_not_compared(
@@ -468,7 +496,8 @@ def test_load_baseline_not_a_result(tmp_path: Path, content: Any) -> None:
 
 def test_render_markdown_puts_regressions_first(base: dict[str, Any]) -> None:
     now = with_value(base, "ws.gaps", 2)
-    now = with_value(now, "http.latency_ms.corrected.max", 500.0)
+    now = with_value(now, "http.latency_ms.corrected.p99", 500.0)
+    now = with_value(now, "http.latency_ms.corrected.max", 900.0)
     lines = render_markdown(run(now, base))
     assert lines[0] == "## Against the baseline"
     count = next(line for line in lines[1:] if line)
@@ -479,8 +508,10 @@ def test_render_markdown_puts_regressions_first(base: dict[str, Any]) -> None:
     assert lines[header + 1] == "|---|---|---|---|---|"
     rows = [line for line in lines[header + 2 :] if line.startswith("| ")]
     assert len(rows) == 15
-    assert rows[0].startswith("| max latency (corrected) | 110.3 ms | 500.0 ms |")
+    assert rows[0].startswith("| p99 latency (corrected) |") and "| 500.0 ms |" in rows[0]
     assert rows[0].endswith("❌ regression |")
+    top = next(row for row in rows if row.startswith("| max latency (corrected) |"))
+    assert top.endswith("| — one request: never judged |")
     assert rows[1].startswith("| WebSocket gaps | 0 | 2 | +2 |")
     assert all("❌" not in row for row in rows[2:])
     assert any(row.startswith("| success rate | 100.00% | 100.00% | 0.00 pt | ✅") for row in rows)

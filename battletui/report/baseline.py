@@ -6,9 +6,14 @@ What is compared, and when a figure *regresses* (``tolerance`` is a fraction, 0.
 
 * ``http.latency_ms.corrected.{p50,p95,p99,p999,max}`` and ``http.latency_ms.uncorrected.p95``
   (ms): ``now > baseline * (1 + tolerance)`` **and** ``now - baseline > 2 ms``. The absolute
-  noise floor keeps sub-millisecond jitter on a fast mock from ever flagging.
+  noise floor keeps sub-millisecond jitter on a fast mock from ever flagging. A percentile is
+  judged only when both sessions have at least ``MIN_BEYOND`` requests beyond it (p50 needs
+  20 requests, p95 200, p99 1,000, p99.9 10,000): a tail that rests on a request or two is
+  the machine's noise, not the gateway's (two identical 4 s replays differed by 56 % in
+  their p99.9 on a busy runner). ``max`` is one request in any session: listed, never judged.
 * ``failovers.latency_ms.p95`` (ms), only when both sessions failed over at least one request
-  (``failovers.latency_ms.count > 0``): as latency, 2 ms floor.
+  (``failovers.latency_ms.count > 0``): as latency, 2 ms floor, judged from 200 failed-over
+  requests on each side.
 * ``http.success_rate`` (ratio): judged on the *error* rate ``1 - success``, which must grow by
   more than ``tolerance`` relative **and** by more than 0.1 percentage point (100% → 99.95%
   holds, 99.9% → 98% regresses).
@@ -60,6 +65,8 @@ ERROR_RATE_FLOOR = 0.001
 """The error rate must grow by more than this (0.1 percentage point), as well as relatively."""
 RATE_FLOOR = 0.5
 """The achieved rate must drop by more than this many req/s, as well as by the tolerance."""
+MIN_BEYOND = 10
+"""A latency percentile is judged only when both sessions have this many requests beyond it."""
 
 _EPSILON = 1e-9
 
@@ -81,6 +88,8 @@ class FigureComparison:
     regressed: bool
     why: str
     """One short sentence when ``regressed``, else empty."""
+    unjudged: str = ""
+    """Why the figure is listed but not judged (too few requests beyond a percentile)."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -93,6 +102,7 @@ class FigureComparison:
             "change_text": self.change_text,
             "regressed": self.regressed,
             "why": self.why,
+            "unjudged": self.unjudged,
         }
 
 
@@ -119,7 +129,8 @@ class BaselineComparison:
             "file": self.baseline_file,
             "tolerance": self.tolerance,
             "regressions": [
-                {k: v for k, v in f.to_json().items() if k != "regressed"} for f in self.regressions
+                {k: v for k, v in f.to_json().items() if k not in ("regressed", "unjudged")}
+                for f in self.regressions
             ],
             "figures": [f.to_json() for f in self.figures],
             "target_mismatch": self.target_mismatch,
@@ -143,6 +154,7 @@ class BaselineComparison:
                     change_text=str(f["change_text"]),
                     regressed=bool(f["regressed"]),
                     why=str(f.get("why", "")),
+                    unjudged=str(f.get("unjudged") or ""),
                 )
                 for f in data.get("figures", [])
             ),
@@ -400,6 +412,24 @@ class _Figure:
     unit: str
     read: Callable[[Mapping[str, Any]], float | None]
     rule: Rule
+    beyond: float | None = None
+    """For a percentile, the share of requests beyond it (0.05 for p95, 0 for max)."""
+    counted: Callable[[Mapping[str, Any]], float | None] | None = None
+    """How many requests the percentile's histogram holds."""
+
+    def unjudged(self, *sides: Mapping[str, Any]) -> str:
+        """Why this percentile cannot be judged between ``sides``; empty when it can."""
+        if self.beyond is None or self.counted is None:
+            return ""
+        if self.beyond <= 0:
+            return "one request: never judged"
+        needed = math.ceil(MIN_BEYOND / self.beyond - _EPSILON)
+        if all((self.counted(side) or 0) >= needed for side in sides):
+            return ""
+        return f"too few requests to judge (needs {needed:,})"
+
+
+_BEYOND = {"p50": 0.5, "p95": 0.05, "p99": 0.01, "p999": 0.001, "max": 0.0}
 
 
 _LATENCY = _rising(LATENCY_FLOOR_MS)
@@ -412,6 +442,8 @@ FIGURES: tuple[_Figure, ...] = (
             "ms",
             _percentile("http", "latency_ms", "corrected", p),
             _LATENCY,
+            _BEYOND[p],
+            _plain("http", "latency_ms", "corrected", "count"),
         )
         for p, name in (
             ("p50", "p50"),
@@ -427,6 +459,8 @@ FIGURES: tuple[_Figure, ...] = (
         "ms",
         _percentile("http", "latency_ms", "uncorrected", "p95"),
         _LATENCY,
+        _BEYOND["p95"],
+        _plain("http", "latency_ms", "uncorrected", "count"),
     ),
     _Figure("http.success_rate", "success rate", "ratio", _plain("http", "success_rate"), _success),
     _Figure("http.achieved_rate", "achieved rate", "req/s", _plain("http", "achieved_rate"), _rate),
@@ -436,6 +470,8 @@ FIGURES: tuple[_Figure, ...] = (
         "ms",
         _percentile("failovers", "latency_ms", "p95"),
         _LATENCY,
+        _BEYOND["p95"],
+        _plain("failovers", "latency_ms", "count"),
     ),
     _Figure("ws.gaps", "WebSocket gaps", "count", _plain("ws", "gaps"), _any_increase),
     _Figure(
@@ -488,9 +524,21 @@ def compare(
             continue
         change, text, why = spec.rule(spec.label, before, now, tolerance)
         change = None if change is None else round(change, 6)
+        unjudged = spec.unjudged(baseline, result)
+        if unjudged:
+            why = ""
         figures.append(
             FigureComparison(
-                spec.figure, spec.label, spec.unit, before, now, change, text, bool(why), why
+                spec.figure,
+                spec.label,
+                spec.unit,
+                before,
+                now,
+                change,
+                text,
+                bool(why),
+                why,
+                unjudged,
             )
         )
     return BaselineComparison(
@@ -523,6 +571,8 @@ def _verdict_cell(figure: FigureComparison) -> str:
         return "— not in this session"
     if figure.figure in _CONTEXT:
         return "— context"
+    if figure.unjudged:
+        return f"— {figure.unjudged}"
     return "✅"
 
 
@@ -573,6 +623,8 @@ def render_markdown(comparison: BaselineComparison) -> list[str]:
         f"A figure regresses when it is worse by more than the tolerance and by more than its "
         f"noise floor ({LATENCY_FLOOR_MS:g} ms for latency, {STALL_FLOOR_MS:g} ms for the "
         f"longest stall, {ERROR_RATE_FLOOR * 100:g} pt of errors, {RATE_FLOOR:g} req/s of "
-        f"achieved rate); WebSocket gaps, duplicates and broken links regress on any increase.",
+        f"achieved rate); WebSocket gaps, duplicates and broken links regress on any increase. "
+        f"A latency percentile is judged when both sessions have at least {MIN_BEYOND} "
+        f"requests beyond it; the maximum, one request, never is.",
     ]
     return lines
