@@ -47,8 +47,12 @@ async def test_the_owners_screen_rides_out_a_dropped_and_a_blackholed_stream(
     link = OwnedSessionLink(small_scenario(rate=20), sessions_root=tmp_path, route=proxy.route)
     app = BattleApp(link, owner=True)
     async with app.run_test(size=(160, 45)) as pilot:
+        await wait_until(lambda: link.snapshot().elapsed > 0, timeout=20, what="a snapshot")
+        # a newer one can only come from the stream: it flows through the proxy, so the drop
+        # below cuts it (the first snapshot is fetched over HTTP before the stream connects)
+        first = link.snapshot().elapsed
         await wait_until(
-            lambda: link.snapshot().elapsed > 0, timeout=20, what="the session's stream flowing"
+            lambda: link.snapshot().elapsed > first, timeout=20, what="the stream flowing"
         )
         engine = link.engine_pid
         assert engine is not None
