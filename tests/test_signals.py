@@ -40,6 +40,14 @@ def catches(pid: int, sig: signal.Signals) -> bool:
     return bool(int(mask, 16) & (1 << (sig - 1)))
 
 
+def as_in_a_terminal() -> None:
+    """The child starts as a foreground command in a terminal does, with SIGINT's default
+    action: a test run in the background of a shell without job control (as CI may run it)
+    hands its children SIGINT ignored, and Python then keeps it ignored until our handlers
+    are set, so a Ctrl-C while importing would be lost by the test's setup, not by us."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def interrupt(tmp_path: Path, sig: signal.Signals, moment: str) -> tuple[int, str]:
     process = subprocess.Popen(
         [sys.executable, "-m", "battletui", "replay", FAILOVER],
@@ -47,6 +55,7 @@ def interrupt(tmp_path: Path, sig: signal.Signals, moment: str) -> tuple[int, st
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=as_in_a_terminal,
     )
     seen: list[int] = []
     try:
