@@ -17,6 +17,7 @@ from typing import Final
 from prometheus_client.samples import Sample
 
 from battletui.observe.view import N_A, UNKNOWN
+from battletui.scenario.model import CUSTOM_METRIC_KEYS
 
 __all__ = [
     "CLOSED",
@@ -315,19 +316,9 @@ class HaproxyPreset(Preset):
         return reading
 
 
-CUSTOM_KEYS: Final = (
-    "breaker_state",
-    "lag",
-    "label",
-    "state_label",
-    "closed_values",
-    "open_values",
-    "half_open_values",
-    "closed_states",
-    "open_states",
-    "half_open_states",
-)
-"""Keys of ``prometheus.metrics`` for ``preset: custom`` (see docs/observers.md)."""
+CUSTOM_KEYS: Final = CUSTOM_METRIC_KEYS
+"""Keys of ``prometheus.metrics`` for ``preset: custom`` (see docs/observers.md): the
+scenario format's own list, so the file and the observer cannot disagree."""
 
 
 @dataclass(frozen=True)
